@@ -1,0 +1,4 @@
+"""Simple editing baselines that bound the scale of every metric: identity (no edit), oracle (perfect edit) and
+noise (random image)."""
+
+from baselines.simple import editors  # noqa: F401  (registers the adapters)

@@ -1,0 +1,143 @@
+"""The three adapter contracts (Editor, Embedder, Reasoner) and the adapter registry.
+
+A model is one class with one method. Registration lives next to the adapter (``@register_adapter("name")``);
+packages expose their adapter modules through the ``harness.adapters`` entry-point group, and
+``--model package.module:Class`` loads an unregistered class directly.
+
+Every method takes ``seeds``: one seed per sample, derived from the run seed and the sample id, so a stochastic
+adapter gives the same output for a sample whatever batch it lands in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import HarnessError
+
+ENTRY_POINT_GROUP = "harness.adapters"
+
+
+class NoArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Adapter:
+    """Base of all adapters. ``Args`` is a pydantic model of the accepted ``--model_args``; values arrive as strings
+    and pydantic converts them, so ``steps=abc`` fails naming the field."""
+
+    kind: ClassVar[str]
+    name: ClassVar[str] = ""
+    Args: ClassVar[type[BaseModel]] = NoArgs
+
+    def __init__(self, **model_args: Any):
+        try:
+            self.args = self.Args(**model_args)
+        except ValidationError as e:
+            err = e.errors()[0]
+            field = ".".join(map(str, err["loc"]))
+            raise HarnessError(f"--model_args for {self.name or type(self).__name__}: {field}: {err['msg']}") from None
+
+    def fingerprint(self) -> str:
+        """Identifies weights and configuration in cache keys. Adapters with weights should hash them."""
+        blob = json.dumps([type(self).__module__, type(self).__qualname__, self.args.model_dump()], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Editor(Adapter):
+    kind = "edit"
+
+    def edit(self, images: list[np.ndarray], instructions: list[str], seeds: list[int]) -> list[np.ndarray]:
+        """images: uint8 arrays (H, W, 3); returns one uint8 (H, W, 3) array per input, same size."""
+        raise NotImplementedError
+
+
+class Embedder(Adapter):
+    kind = "retrieval"
+
+    def embed(self, items: list[dict], modalities: frozenset[str], seeds: list[int]):
+        """items: dicts that may carry 'text' (str), 'image' (uint8 (H, W, 3)) and 'audio' ((samples,) float32 with
+        'sample_rate'); only keys in ``modalities`` are present. Returns a float array or tensor of shape [n, d]."""
+        raise NotImplementedError
+
+
+class Reasoner(Adapter):
+    kind = "reasoning"
+
+    def generate(self, prompts: list[dict], seeds: list[int], n: int = 1, **gen_kwargs) -> list[list[str]]:
+        """prompts: dicts with 'text' (str) and 'images' (list of uint8 (H, W, 3)); returns n completions each."""
+        raise NotImplementedError
+
+
+CONTRACTS: dict[str, type[Adapter]] = {c.kind: c for c in (Editor, Embedder, Reasoner)}
+_REGISTRY: dict[str, type[Adapter]] = {}
+_plugins_loaded = False
+
+
+def register_adapter(name: str):
+    """Class decorator: make an adapter selectable as ``--model name``."""
+
+    def wrap(cls: type[Adapter]) -> type[Adapter]:
+        if not issubclass(cls, tuple(CONTRACTS.values())):
+            raise TypeError(f"{cls.__qualname__} must subclass Editor, Embedder or Reasoner")
+        if _REGISTRY.get(name, cls) is not cls:
+            raise TypeError(f"adapter name {name!r} registered twice ({_REGISTRY[name].__qualname__}, {cls.__qualname__})")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def load_plugins() -> None:
+    """Import every module named in the ``harness.adapters`` entry-point group; their decorators register."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        ep.load()
+
+
+def registered_adapters() -> dict[str, type[Adapter]]:
+    load_plugins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def adapter_class(name: str) -> type[Adapter]:
+    """Resolve ``--model``: a registered name, or ``module:Class``."""
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise HarnessError(f"--model {name}: cannot import ({e})") from None
+        if not (isinstance(cls, type) and issubclass(cls, tuple(CONTRACTS.values()))):
+            raise HarnessError(f"--model {name}: not an Editor, Embedder or Reasoner subclass")
+        cls.name = cls.name or name
+        return cls
+    known = registered_adapters()
+    if name not in known:
+        hint = difflib.get_close_matches(name, known, n=1)
+        raise HarnessError(f"unknown model {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"))
+    return known[name]
+
+
+def parse_model_args(text: str) -> dict[str, str]:
+    """``"a=1,b=x"`` -> {"a": "1", "b": "x"}; lm-eval's ``--model_args`` syntax."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise HarnessError(f"--model_args: {part!r} is not key=value")
+        if key.strip() in out:
+            raise HarnessError(f"--model_args: {key.strip()!r} given twice")
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,160 @@
+"""Read editing benchmarks stored in a local folder.
+
+Two layouts are understood:
+
+(a) ``metadata.jsonl``: one JSON object per line with ``id``, ``source``, ``instruction``,
+    ``target`` (paths relative to the folder) and optional ``mask``, ``edit_type``, ``caption``.
+(b) MagicBrush's release: ``edit_sessions.json`` mapping img_id -> list of turns
+    ``{"input", "mask", "output", "instruction"}`` with files under ``images/<img_id>/``.
+
+Every problem raises DataError with a one-line message naming the file (and line/field).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from harness.data.samples import EditSample
+from harness.errors import DataError
+
+REQUIRED = ("id", "source", "instruction", "target")
+OPTIONAL = ("mask", "edit_type", "caption")
+TURN_FIELDS = ("input", "mask", "output", "instruction")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _open(path: Path, where: str) -> Image.Image:
+    """Decode an image fully (so truncated files fail here, not later)."""
+    if not path.is_file():
+        raise DataError(f"{path}: image file not found (referenced by {where})")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot decode image ({_one_line(e)}) (referenced by {where})") from None
+
+
+def _rgb(path: Path, where: str, size: int) -> np.ndarray:
+    """uint8 (size, size, 3)."""
+    im = _open(path, where).convert("RGB").resize((size, size), Image.LANCZOS)
+    return np.asarray(im, dtype=np.uint8).copy()
+
+
+def _mask(path: Path, where: str, size: int, transparent_is_edit: bool) -> np.ndarray:
+    """bool (size, size): nonzero pixels (any channel) are the edit region.
+
+    With transparent_is_edit (MagicBrush), a mask with real transparency follows the DALL-E 2
+    inpainting convention MagicBrush was annotated with: fully transparent = edit region.
+    """
+    im = _open(path, where)
+    if im.mode in ("1", "L", "I", "I;16", "F"):
+        region = np.asarray(im) != 0
+    else:
+        rgba = np.asarray(im.convert("RGBA"))
+        alpha = rgba[..., 3]
+        if transparent_is_edit and (alpha < 255).any():
+            region = alpha == 0
+        else:
+            region = rgba[..., :3].any(axis=-1)
+    # Resample the binary mask itself so "nonzero" is decided at full resolution.
+    small = Image.fromarray(region.astype(np.uint8) * 255).resize((size, size), Image.NEAREST)
+    return np.asarray(small) > 0
+
+
+def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: str | None,
+            edit_type: str, caption: str, where: str, size: int,
+            transparent_is_edit: bool = False,
+            fields: tuple[str, str, str] = ("source", "target", "mask")) -> EditSample:
+    source = _rgb(folder / src, f"{where}, field '{fields[0]}'", size)
+    target = _rgb(folder / tgt, f"{where}, field '{fields[1]}'", size)
+    if mask is None:
+        region = np.any(source != target, axis=-1)
+    else:
+        region = _mask(folder / mask, f"{where}, field '{fields[2]}'", size, transparent_is_edit)
+    meta = {"folder": str(folder), "source": src, "target": tgt}
+    if mask is not None:
+        meta["mask"] = mask
+    return EditSample(id=sid, source=source, instruction=instruction, target=target,
+                      mask=region, edit_type=edit_type, caption=caption, meta=meta)
+
+
+def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
+    samples, first_line = [], {}
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{file}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno})") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        for key in REQUIRED + OPTIONAL:
+            if key not in rec or (key in OPTIONAL and rec[key] is None):
+                if key in REQUIRED:
+                    raise DataError(f"{where}: missing required field '{key}'")
+            elif not isinstance(rec[key], str) or (key in REQUIRED and not rec[key].strip()):
+                raise DataError(f"{where}: field '{key}' must be a non-empty string, "
+                                f"got {_one_line(json.dumps(rec[key]))}")
+        sid = rec["id"]
+        if sid in first_line:
+            raise DataError(f"{where}: field 'id': duplicate id {sid!r} "
+                            f"(first used on line {first_line[sid]})")
+        first_line[sid] = n
+        samples.append(_sample(folder, sid, rec["source"], rec["instruction"], rec["target"],
+                               rec.get("mask") or None, rec.get("edit_type") or "unknown",
+                               rec.get("caption") or "", where, size))
+    if not samples:
+        raise DataError(f"{file}: no samples (the file is empty)")
+    return samples
+
+
+def _read_magicbrush(folder: Path, file: Path, size: int) -> list[EditSample]:
+    try:
+        sessions = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{file}: malformed JSON ({_one_line(e)})") from None
+    if not isinstance(sessions, dict) or not sessions:
+        raise DataError(f"{file}: expected a non-empty object mapping img_id -> list of turns")
+    samples = []
+    for img_id, turns in sessions.items():
+        if not isinstance(turns, list):
+            raise DataError(f"{file}: session {img_id!r}: expected a list of turns")
+        for t, turn in enumerate(turns):
+            where = f"{file}: session {img_id!r} turn {t}"
+            if not isinstance(turn, dict):
+                raise DataError(f"{where}: expected a JSON object")
+            for key in TURN_FIELDS:
+                if not isinstance(turn.get(key), str) or not turn[key].strip():
+                    raise DataError(f"{where}: field '{key}' must be a non-empty string")
+            d = f"images/{img_id}/"
+            samples.append(_sample(folder, f"{img_id}-{t}", d + turn["input"], turn["instruction"],
+                                   d + turn["output"], d + turn["mask"], "magicbrush", "",
+                                   where, size, transparent_is_edit=True,
+                                   fields=("input", "output", "mask")))
+    return samples
+
+
+def load_folder(path: str | Path, size: int = 64) -> list[EditSample]:
+    """All samples of a folder; images uint8 (size, size, 3), masks bool (size, size)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: benchmark folder not found")
+    if (folder / "metadata.jsonl").is_file():
+        return _read_jsonl(folder, folder / "metadata.jsonl", size)
+    if (folder / "edit_sessions.json").is_file():
+        return _read_magicbrush(folder, folder / "edit_sessions.json", size)
+    raise DataError(f"{folder}: no metadata.jsonl or edit_sessions.json in this folder")

@@ -1,0 +1,73 @@
+"""The interface every task kind implements; the runner knows nothing else about a task."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+
+from harness.adapters import Adapter
+from harness.spec import stable_hash
+
+
+class AdapterContractError(Exception):
+    """The adapter broke its contract (wrong count, size or type of outputs): a bug to fix, not a sample failure."""
+
+
+class Task:
+    """A validated TaskSpec plus its loaded samples.
+
+    The runner calls ``predict`` on batches of ``units()`` (the things an adapter processes), stores each unit's
+    encoded output, and gets per-sample scores either per batch (``score``; editing, reasoning) or once all outputs
+    exist (``score_all``; retrieval, where a query's score needs the whole gallery)."""
+
+    kind: ClassVar[str]
+    contract: ClassVar[type[Adapter]]
+    scores_per_batch: ClassVar[bool] = True
+    # Part of the task hash, hence of every cache key: bump it when a kind's scoring code changes, so stored
+    # per-sample scores from the old code are not reused.
+    scoring_version: ClassVar[int] = 1
+
+    def __init__(self, spec, samples: list):
+        self.spec = spec
+        self.samples = samples
+        ids = [s.id for s in samples]
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"duplicate sample id {dup!r}")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def units(self, limit: int | None = None) -> list:
+        return self.samples if limit is None else self.samples[:limit]
+
+    def content_hash(self) -> str:
+        """Hash of the spec and every sample's content: the task version recorded with every result."""
+        h = hashlib.sha256(stable_hash([self.spec.model_dump(mode="json"), self.scoring_version]).encode())
+        for sample in self.samples:
+            h.update(self.sample_digest(sample))
+        return h.hexdigest()[:16]
+
+    # --- to implement per kind ---
+    def sample_digest(self, sample) -> bytes:
+        raise NotImplementedError
+
+    def predict(self, adapter: Adapter, batch: list, seeds: list[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def score(self, batch: list, outputs: list) -> list[dict[str, float]]:
+        raise NotImplementedError
+
+    def score_all(self, units: list, outputs: dict[str, Any]) -> dict[str, dict[str, float]]:
+        raise NotImplementedError
+
+    def encode(self, output) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, blob: bytes):
+        raise NotImplementedError
+
+    def subsets(self, sample) -> list[str]:
+        """Breakdown keys a sample belongs to (e.g. 'edit_type=move'); aggregates are also reported per subset."""
+        return []

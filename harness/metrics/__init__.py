@@ -1,0 +1,44 @@
+"""Metric catalog per task kind. Declarations only (no torch import), so ``harness list metrics`` stays fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    description: str
+    higher_is_better: bool
+
+
+def _catalog(*metrics: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in metrics}
+
+
+def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
+    return [
+        Metric(f"l1{suffix}", f"mean |output - target| on 0..1, {what}", False),
+        Metric(f"psnr{suffix}", f"PSNR in dB (capped at 100), {what}", True),
+        Metric(f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target", True),
+    ]
+
+
+METRICS: dict[str, dict[str, Metric]] = {
+    "edit": _catalog(
+        *_image_triplet("the whole image", "", "whole image"),
+        *_image_triplet("the edit mask", "_edit", "inside the edit mask (did the edit happen?)"),
+        *_image_triplet("the keep region", "_keep", "outside the edit mask (was the rest preserved?)"),
+        Metric("success", "1 if l1_edit <= success_edit_l1 and l1_keep <= success_keep_l1 (task options)", True),
+    ),
+    "retrieval": _catalog(
+        *(Metric(f"recall@{k}", f"fraction of relevant items in the top {k}", True) for k in (1, 5, 10, 100)),
+        Metric("ndcg@10", "normalized discounted cumulative gain at 10 (graded relevance)", True),
+        Metric("map", "mean average precision", True),
+        Metric("mrr", "reciprocal rank of the first relevant item", True),
+    ),
+    "reasoning": _catalog(
+        Metric("accuracy", "100 x correct / total, HoneyBee grading of the first completion", True),
+        Metric("extraction_failed", "100 x responses with no extractable answer / total", False),
+    ),
+}

@@ -1,0 +1,123 @@
+"""Task registry: every ``*.yaml`` under ``tasks/`` (and any extra folder given with ``--include``) is a task,
+validated when loaded; a task's ``groups`` make it selectable by group name (``--task edit``).
+
+Adapters register in ``harness.adapters``; this module re-exports the lookups so the CLI has one place to ask.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from harness import data
+from harness.adapters import adapter_class, registered_adapters  # noqa: F401  (re-exported lookups)
+from harness.errors import HarnessError
+from harness.metrics import METRICS
+from harness.spec import TaskSpec
+
+TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    spec: TaskSpec
+    file: Path
+
+
+@lru_cache(maxsize=1)
+def _spec_adapter() -> TypeAdapter:
+    return TypeAdapter(TaskSpec)
+
+
+def load_task_file(path: Path) -> TaskEntry:
+    """Parse and validate one task YAML; any problem is a HarnessError naming the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise HarnessError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', None) or e})") from None
+    except OSError as e:
+        raise HarnessError(f"{path}: cannot read ({e.strerror})") from None
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{path}: a task file must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        spec = _spec_adapter().validate_python(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = list(err["loc"])
+        if loc and loc[0] == raw.get("kind"):  # drop the discriminator tag pydantic puts first
+            loc = loc[1:]
+        field = ".".join(map(str, loc)) or "kind"
+        raise HarnessError(f"{path}: field {field!r}: {err['msg']}") from None
+    known = METRICS[spec.kind]
+    for i, metric in enumerate([*spec.metrics, spec.primary_metric]):
+        if metric not in known:
+            field = f"metrics[{i}]" if i < len(spec.metrics) else "primary_metric"
+            raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}{_hint(metric, known)}")
+    try:
+        data.check_args(spec.source.loader, spec.kind, spec.source.args)
+    except ValueError as e:
+        raise HarnessError(f"{path}: field 'source': {e}") from None
+    return TaskEntry(spec, path)
+
+
+def discover_tasks(include: tuple[Path, ...] = ()) -> dict[str, TaskEntry]:
+    """All tasks under tasks/ and the ``include`` folders, by name. Two files declaring one name is an error."""
+    found: dict[str, TaskEntry] = {}
+    for root in (TASKS_DIR, *include):
+        if not Path(root).is_dir():
+            raise HarnessError(f"{root}: task folder does not exist")
+        for path in sorted(Path(root).rglob("*.yaml")):
+            entry = load_task_file(path)
+            if entry.spec.name in found:
+                raise HarnessError(f"{path}: task name {entry.spec.name!r} already defined in {found[entry.spec.name].file}")
+            found[entry.spec.name] = entry
+    return found
+
+
+def groups(tasks: dict[str, TaskEntry]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, entry in tasks.items():
+        for g in entry.spec.groups:
+            out.setdefault(g, []).append(name)
+    return out
+
+
+def resolve(selection: str, tasks: dict[str, TaskEntry]) -> list[TaskEntry]:
+    """``"edit"`` (a group), ``"edit/scenes"`` (a task), or a comma-separated mix -> task entries, in order."""
+    by_group = groups(tasks)
+    picked: list[str] = []
+    for name in filter(None, (p.strip() for p in selection.split(","))):
+        if name in tasks:
+            names = [name]
+        elif name in by_group:
+            names = by_group[name]
+        else:
+            raise HarnessError(f"unknown task {name!r}{_hint(name, [*tasks, *by_group])}")
+        picked += [n for n in names if n not in picked]
+    if not picked:
+        raise HarnessError("--task: no task given")
+    return [tasks[n] for n in picked]
+
+
+def build_task(entry: TaskEntry):
+    """Load the samples of a task (runs its generator or reads its folder) and wrap them in the kind's class."""
+    from harness.kinds import task_class
+
+    cls = task_class(entry.spec.kind)
+    samples = data.load(entry.spec.source.loader, entry.spec.source.args, entry.file.parent)
+    try:
+        return cls(entry.spec, samples)
+    except ValueError as e:
+        raise HarnessError(f"{entry.file}: {e}") from None
+
+
+def _hint(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

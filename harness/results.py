@@ -1,0 +1,67 @@
+"""Results files: one JSON per run under the output folder, written atomically (temp file + rename)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+def ensure_writable_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove it takes files, before any work is done."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise HarnessError(f"--output {path}: not a writable directory ({e.strerror or e})") from None
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _finite(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else x
+
+
+def result_dict(result) -> dict:
+    """A RunResult as plain JSON data (NaN -> null)."""
+    return {
+        "run_id": result.spec.run_id(),
+        "spec": result.spec.model_dump(mode="json"),
+        "kind": result.kind,
+        "provenance": result.provenance,
+        "n_samples": result.n_samples,
+        "n_failed": len(result.failures),
+        "aggregates": {
+            subset or "all": {
+                m: {"value": _finite(a.mean), "ci_low": _finite(a.ci_low), "ci_high": _finite(a.ci_high), "n": a.n}
+                for m, a in metrics.items()
+            }
+            for subset, metrics in result.aggregates.items()
+        },
+        "failures": result.failures,
+    }
+
+
+def write_result(output_dir: Path, result) -> Path:
+    spec = result.spec
+    name = f"{spec.model.replace(':', '_').replace('/', '_')}{'-' + spec.variant if spec.variant else ''}"
+    path = output_dir / spec.task / f"{name}_{spec.run_id()}.json"
+    atomic_write_text(path, json.dumps(result_dict(result), indent=2, sort_keys=True))
+    return path

@@ -1,0 +1,154 @@
+"""The runner: batches a task's units through an adapter, stores every sample as soon as its batch is done, and
+aggregates per-sample scores with bootstrap CIs.
+
+Caching and resume come from one rule: a unit whose record (keyed by run-spec cache key + sample id) exists
+without an error is never recomputed. A re-run of a finished run therefore computes nothing, and a run killed at
+any point resumes with the batches it had committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from harness.adapters import Adapter
+from harness.errors import HarnessError
+from harness.kinds.base import AdapterContractError, Task
+from harness.metrics.stats import Aggregate, bootstrap_ci
+from harness.spec import RunSpec
+from harness.store import Record, RunStore
+
+PROVENANCE_PACKAGES = ("harness", "torch", "transformers", "diffusers", "torchmetrics", "numpy", "pillow",
+                       "scikit-image", "scikit-learn", "lm-eval")
+
+
+@dataclass
+class RunResult:
+    spec: RunSpec
+    kind: str
+    aggregates: dict[str, dict[str, Aggregate]]  # subset ('' = all) -> metric -> aggregate
+    failures: dict[str, str]  # sample id -> error
+    n_samples: int
+    computed: int  # units computed in this call (0 = everything came from the cache)
+    provenance: dict = field(default_factory=dict)
+
+
+def sample_seed(run_seed: int, sample_id: str) -> int:
+    """Per-sample seed: the same for a sample whatever its batch, rank or position."""
+    return int.from_bytes(hashlib.sha256(f"{run_seed}:{sample_id}".encode()).digest()[:8], "little") >> 1
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def provenance() -> dict:
+    versions = {}
+    for pkg in PROVENANCE_PACKAGES:
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return {"git_sha": git_sha(), "python": platform.python_version(), "platform": platform.platform(),
+            "packages": versions}
+
+
+def _batches(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> list[Record]:
+    """Predict (and score, for per-batch kinds) one batch. A failing batch is retried sample by sample, so one bad
+    sample is recorded as that sample's failure instead of sinking its neighbours."""
+    try:
+        outputs = task.predict(adapter, batch, seeds)
+        pairs = list(zip(batch, outputs, [None] * len(batch)))
+    except AdapterContractError:
+        raise
+    except Exception:
+        pairs = []
+        for unit, seed in zip(batch, seeds):
+            try:
+                pairs.append((unit, task.predict(adapter, [unit], [seed])[0], None))
+            except AdapterContractError:
+                raise
+            except Exception as e:  # noqa: BLE001 — any adapter error is this sample's failure, counted and shown
+                pairs.append((unit, None, f"{type(e).__name__}: {e}".splitlines()[0][:500]))
+    ok = [(u, o) for u, o, err in pairs if err is None]
+    scores = dict(zip([u.id for u, _ in ok], task.score([u for u, _ in ok], [o for _, o in ok]))) \
+        if ok and task.scores_per_batch else {}
+    return [Record(u.id, None if o is None else task.encode(o), scores.get(u.id), {}, err) for u, o, err in pairs]
+
+
+def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore, batch_size: int = 8,
+             progress=None) -> RunResult:
+    """Run ``spec`` to completion (resuming from stored records) and store its aggregates.
+    ``progress``: optional callable(advance: int, total: int) for a progress bar."""
+    if batch_size < 1:
+        raise HarnessError(f"--batch_size must be >= 1, got {batch_size}")
+    if not isinstance(adapter, task.contract):
+        raise HarnessError(f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
+                           f"{task.contract.__name__} ({task.kind})")
+    cache_key, run_id = spec.cache_key(), spec.run_id()
+    prov = provenance()
+    store.start_run(spec, task.kind, prov)
+    units = task.units(spec.limit)
+    ids = [u.id for u in units]
+    done = {sid for sid, r in store.get_records(cache_key, ids).items() if r.error is None}
+    todo = [u for u in units if u.id not in done]
+    if progress:
+        progress(len(units) - len(todo), len(units))
+    try:
+        for batch in _batches(todo, batch_size):
+            records = _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch])
+            store.put_records(cache_key, records)  # one transaction per batch: stored whole or not at all
+            if progress:
+                progress(len(batch), len(units))
+        records = store.get_records(cache_key, ids)
+        if not task.scores_per_batch:
+            outputs = {sid: task.decode(r.output) for sid, r in records.items() if r.error is None}
+            scores = task.score_all(units, outputs)
+            store.put_records(cache_key, [Record(sid, records[sid].output, sc, records[sid].info, None)
+                                          for sid, sc in scores.items()])
+            records = store.get_records(cache_key, ids)
+    except AdapterContractError as e:
+        store.mark_failed(run_id)
+        raise HarnessError(f"model {spec.model!r} broke the {task.contract.__name__} contract: {e}") from None
+    except BaseException:
+        store.mark_failed(run_id)
+        raise
+
+    failures = {sid: r.error for sid, r in records.items() if r.error is not None}
+    aggregates = aggregate(task, units, records, spec.seed)
+    store.finish_run(run_id, aggregates, failures, len(units))
+    return RunResult(spec, task.kind, aggregates, failures, len(units), len(todo), prov)
+
+
+def aggregate(task: Task, units: list, records: dict[str, Record], seed: int) -> dict[str, dict[str, Aggregate]]:
+    """Mean + 95% bootstrap CI per metric, over all scored samples and per subset. Failed samples have no scores:
+    they are reported as failures, never averaged in as zeros."""
+    by_subset: dict[str, list[dict]] = {"": []}
+    for unit in units:
+        rec = records.get(unit.id)
+        if rec is None or rec.scores is None:
+            continue
+        for subset in ["", *task.subsets(unit)]:
+            by_subset.setdefault(subset, []).append(rec.scores)
+    out: dict[str, dict[str, Aggregate]] = {}
+    for subset, rows in by_subset.items():
+        out[subset] = {
+            m: bootstrap_ci([r.get(m, math.nan) for r in rows], seed) for m in task.spec.metrics
+        }
+    return out
+

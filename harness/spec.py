@@ -1,0 +1,111 @@
+"""Frozen, hashable descriptions of tasks (from YAML) and of runs (task x model x args x seed).
+
+A TaskSpec is validated by pydantic when its YAML file is loaded, so a wrong key or type fails before any work,
+naming the file and the field. A RunSpec is one value describing a whole run; its hash keys the cache and the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def stable_hash(obj) -> str:
+    """sha256 of the canonical JSON of ``obj`` (sorted keys), hex."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class Source(BaseModel):
+    """Where samples come from: a registered loader (see harness/data/__init__.py) and its arguments."""
+
+    model_config = _STRICT
+    loader: str
+    args: dict[str, Union[int, float, str, bool, list[str]]] = Field(default_factory=dict)
+
+
+class EditOptions(BaseModel):
+    """Per-sample success: the edit region reached the target and the rest was preserved (mean |error| on 0..1)."""
+
+    model_config = _STRICT
+    success_edit_l1: float = Field(0.1, gt=0, le=1)
+    success_keep_l1: float = Field(0.02, gt=0, le=1)
+
+
+class RetrievalOptions(BaseModel):
+    model_config = _STRICT
+    # The modalities the embedder may see; "with / without audio" twins differ only here.
+    modalities: list[Literal["text", "image", "audio"]] = Field(default_factory=lambda: ["text", "image", "audio"])
+    mode: Literal["i2i", "q2i"] = "q2i"
+    cutoffs: list[int] = Field(default_factory=lambda: [1, 5, 10, 100])
+
+
+class ReasoningOptions(BaseModel):
+    model_config = _STRICT
+    prompt_suffix: str = "Your final answer MUST BE put in \\boxed{}."
+    n: int = Field(1, ge=1)
+    max_new_tokens: int = Field(512, ge=1)
+
+
+class _TaskBase(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*(/[a-z0-9][a-z0-9_\-]*)*$")
+    description: str = ""
+    version: int = 1
+    groups: list[str] = Field(default_factory=list)
+    source: Source
+    metrics: list[str] = Field(min_length=1)
+    primary_metric: str
+
+
+class EditTaskSpec(_TaskBase):
+    kind: Literal["edit"]
+    options: EditOptions = Field(default_factory=EditOptions)
+
+
+class RetrievalTaskSpec(_TaskBase):
+    kind: Literal["retrieval"]
+    options: RetrievalOptions = Field(default_factory=RetrievalOptions)
+
+
+class ReasoningTaskSpec(_TaskBase):
+    kind: Literal["reasoning"]
+    options: ReasoningOptions = Field(default_factory=ReasoningOptions)
+
+
+TaskSpec = Annotated[Union[EditTaskSpec, RetrievalTaskSpec, ReasoningTaskSpec], Field(discriminator="kind")]
+
+
+class RunSpec(BaseModel):
+    """Everything that determines a run's per-sample results. Batch size and process count are absent on purpose:
+    they must not change a score."""
+
+    model_config = _STRICT
+    task: str
+    task_hash: str
+    model: str
+    model_args: tuple[tuple[str, str], ...] = ()
+    model_fingerprint: str
+    seed: int = 0
+    limit: int | None = None
+
+    @property
+    def variant(self) -> str:
+        """The leaderboard row label beyond the model name: its variant/recipe/ablation argument, if any."""
+        args = dict(self.model_args)
+        return next((args[k] for k in ("variant", "recipe", "ablation") if k in args), "")
+
+    def cache_key(self) -> str:
+        """Keys per-sample records: independent of ``limit``, so a larger run reuses a smaller one's samples."""
+        return stable_hash(self.model_dump(exclude={"limit"}))
+
+    def run_id(self) -> str:
+        return stable_hash(self.model_dump())[:16]
+
+    def model_args_str(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.model_args)

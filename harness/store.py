@@ -1,0 +1,142 @@
+"""Embedded SQLite results store (WAL mode: readers never block the writer; several processes may write).
+
+Tables:
+  runs        one row per run (run id = hash of the full RunSpec), with its spec, provenance and status
+  records     per-sample output and scores, keyed by (cache key, sample id): the cache that makes re-runs free
+              and lets a killed run resume; each batch is one transaction, so a sample is stored whole or not at all
+  aggregates  per run, per subset ('' = all samples, 'edit_type=move', ...) and metric: mean, 95% CI, N
+  failures   per run, the samples that failed and why
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, cache_key TEXT NOT NULL, task TEXT NOT NULL, task_hash TEXT NOT NULL,
+    kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, variant TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, spec TEXT NOT NULL,
+    provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, n_failed INTEGER,
+    started REAL NOT NULL, finished REAL
+);
+CREATE TABLE IF NOT EXISTS records (
+    cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, output BLOB, scores TEXT, info TEXT, error TEXT,
+    created REAL NOT NULL, PRIMARY KEY (cache_key, sample_id)
+);
+CREATE TABLE IF NOT EXISTS aggregates (
+    run_id TEXT NOT NULL, subset TEXT NOT NULL, metric TEXT NOT NULL, value REAL, ci_low REAL, ci_high REAL,
+    n INTEGER NOT NULL, PRIMARY KEY (run_id, subset, metric)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    run_id TEXT NOT NULL, sample_id TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (run_id, sample_id)
+);
+CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, model, variant);
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    sample_id: str
+    output: bytes | None
+    scores: dict[str, float] | None
+    info: dict
+    error: str | None
+
+
+class RunStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A long busy timeout: concurrent writers queue behind each other's short transactions.
+        self.conn = sqlite3.connect(self.path, timeout=120, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=120000")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _tx(self, statements: Iterable[tuple[str, tuple]]) -> None:
+        """Run statements in one IMMEDIATE transaction: all land or none."""
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                cur.execute(sql, params)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    # --- runs -------------------------------------------------------------------------------------------------
+    def start_run(self, spec, kind: str, provenance: dict) -> None:
+        self._tx([(
+            "INSERT INTO runs (run_id, cache_key, task, task_hash, kind, model, model_args, variant, fingerprint,"
+            " seed, sample_limit, spec, provenance, status, started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?)"
+            " ON CONFLICT(run_id) DO UPDATE SET status='running', provenance=excluded.provenance,"
+            " started=excluded.started, finished=NULL",
+            (spec.run_id(), spec.cache_key(), spec.task, spec.task_hash, kind, spec.model, spec.model_args_str(),
+             spec.variant, spec.model_fingerprint, spec.seed, spec.limit, spec.model_dump_json(),
+             json.dumps(provenance), time.time()),
+        )])
+
+    def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str], n_samples: int) -> None:
+        """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run."""
+        stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)), ("DELETE FROM failures WHERE run_id=?", (run_id,))]
+        for subset, metrics in aggregates.items():
+            for metric, agg in metrics.items():
+                stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
+                              (run_id, subset, metric, agg.mean, agg.ci_low, agg.ci_high, agg.n)))
+        stmts += [("INSERT INTO failures VALUES (?,?,?)", (run_id, sid, err)) for sid, err in failures.items()]
+        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=? WHERE run_id=?",
+                      (time.time(), n_samples, len(failures), run_id)))
+        self._tx(stmts)
+
+    def mark_failed(self, run_id: str) -> None:
+        self._tx([("UPDATE runs SET status='failed', finished=? WHERE run_id=?", (time.time(), run_id))])
+
+    def runs(self, where: str = "1", params: tuple = ()) -> list[dict]:
+        cur = self.conn.execute(f"SELECT * FROM runs WHERE {where} ORDER BY started", params)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def find_run(self, prefix: str) -> list[dict]:
+        return self.runs("run_id LIKE ?", (prefix.replace("%", "") + "%",))
+
+    def aggregates(self, run_id: str) -> list[dict]:
+        cur = self.conn.execute(
+            "SELECT subset, metric, value, ci_low, ci_high, n FROM aggregates WHERE run_id=? ORDER BY subset, metric",
+            (run_id,))
+        return [dict(zip(("subset", "metric", "value", "ci_low", "ci_high", "n"), row)) for row in cur.fetchall()]
+
+    def failures(self, run_id: str) -> list[tuple[str, str]]:
+        return self.conn.execute("SELECT sample_id, error FROM failures WHERE run_id=? ORDER BY sample_id",
+                                 (run_id,)).fetchall()
+
+    # --- per-sample records ----------------------------------------------------------------------------------
+    def put_records(self, cache_key: str, records: list[Record]) -> None:
+        now = time.time()
+        self._tx([(
+            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
+            (cache_key, r.sample_id, r.output, None if r.scores is None else json.dumps(r.scores),
+             json.dumps(r.info), r.error, now),
+        ) for r in records])
+
+    def get_records(self, cache_key: str, sample_ids: list[str] | None = None) -> dict[str, Record]:
+        rows = self.conn.execute(
+            "SELECT sample_id, output, scores, info, error FROM records WHERE cache_key=?", (cache_key,)).fetchall()
+        wanted = None if sample_ids is None else set(sample_ids)
+        return {
+            sid: Record(sid, out, None if scores is None else json.loads(scores), json.loads(info or "{}"), err)
+            for sid, out, scores, info, err in rows if wanted is None or sid in wanted
+        }
+
+    def count_records(self, cache_key: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM records WHERE cache_key=?", (cache_key,)).fetchone()[0]
