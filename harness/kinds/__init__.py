@@ -6,7 +6,11 @@ import importlib
 
 from harness.kinds.base import Task
 
-KIND_MODULES = {"edit": "harness.kinds.edit"}
+KIND_MODULES = {
+    "edit": "harness.kinds.edit",
+    "retrieval": "harness.kinds.retrieval",
+    "reasoning": "harness.kinds.reasoning",
+}
 
 
 def task_class(kind: str) -> type[Task]:

@@ -18,6 +18,16 @@ class EditTask(Task):
     kind = "edit"
     contract = Editor
 
+    def __init__(self, spec, samples: list[EditSample]):
+        super().__init__(spec, samples)
+        for s in samples:
+            if min(s.source.shape[:2]) < editing.MIN_SIDE:
+                raise ValueError(f"sample {s.id!r}: images of {s.source.shape[1]}x{s.source.shape[0]} px are "
+                                 f"smaller than the {editing.MIN_SIDE}x{editing.MIN_SIDE} SSIM window")
+            if s.target.shape != s.source.shape or s.mask.shape != s.source.shape[:2]:
+                raise ValueError(f"sample {s.id!r}: source {s.source.shape}, target {s.target.shape} and mask "
+                                 f"{s.mask.shape} sizes disagree")
+
     def sample_digest(self, s: EditSample) -> bytes:
         h = hashlib.sha256(f"{s.id}\0{s.instruction}\0{s.edit_type}\0{s.caption}".encode())
         for arr in (s.source, s.target, s.mask):

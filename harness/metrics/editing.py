@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 PSNR_CAP_DB = 100.0  # identical regions would give +inf, which no mean or CI survives
+MIN_SIDE = 11  # the Gaussian SSIM window (sigma 1.5, truncated at 3.5 sigma) is 11x11
 
 
 def psnr(mse: float) -> float:
