@@ -59,7 +59,8 @@ def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
 @app.command("eval")
 def eval_(
     task: str = typer.Option(..., "--task", "-t", help="Task or group name(s), comma-separated."),
-    model: str = typer.Option(..., "--model", "-m", help="Registered model name, or module:Class."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Registered model name, or module:Class (default: the tasks' default_model)."),
     model_args: str = typer.Option("", "--model_args", "--model-args", help="key=value,... for the adapter."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
     seed: int = typer.Option(0, "--seed", help="Run seed: stochastic models and bootstrap CIs."),
@@ -74,26 +75,33 @@ def eval_(
     from harness.spec import RunSpec
 
     entries = registry.resolve(task, _tasks(include))
+    model = model or _default_model(entries)
     cls = adapter_class(model)
     for entry in entries:  # refuse a kind mismatch before loading anything heavy
         if entry.spec.kind != cls.kind:
             raise HarnessError(f"model {model!r} is a {cls.kind} adapter; task {entry.spec.name!r} is {entry.spec.kind}")
     args = parse_model_args(model_args)
-    out = results.ensure_writable_dir(output)
+    from harness.distributed import world_from_env
+
+    world = world_from_env()  # torchrun / accelerate launch: shard samples, rank 0 writes
+    out = results.ensure_writable_dir(output) if world.is_main else None
     adapter = cls(**args)
     from harness.runner import evaluate
     from harness.store import RunStore
 
-    store = RunStore(out / STORE_NAME)
+    store = RunStore(out / STORE_NAME) if world.is_main else None
     for entry in entries:
         t = registry.build_task(entry)
         spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=model, model_args=tuple(sorted(args.items())),
                        model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit)
-        with _progress_bar(progress, t.name) as bar:
-            result = evaluate(t, adapter, spec, store, batch_size=batch_size, progress=bar)
+        with _progress_bar(progress and world.is_main, t.name) as bar:
+            result = evaluate(t, adapter, spec, store, batch_size=batch_size, progress=bar, world=world)
+        if result is None:
+            continue
         path = results.write_result(out, result)
         _print_result(result, t.spec.primary_metric)
-        print(f"run {spec.run_id()} · {result.computed} computed, {result.n_samples - result.computed} cached · {path}")
+        print(f"run {spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
+              f"{f' · {world.size} processes' if world.size > 1 else ''} · {path}")
 
 
 @app.command()
@@ -140,6 +148,16 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
         print(f"  {sid}: {error}")
 
 
+def _default_model(entries) -> str:
+    defaults = {e.spec.default_model for e in entries}
+    if None in defaults:
+        name = next(e.spec.name for e in entries if e.spec.default_model is None)
+        raise HarnessError(f"--model not given and task {name!r} has no default_model")
+    if len(defaults) > 1:
+        raise HarnessError(f"--model not given and the tasks' default models differ ({', '.join(sorted(defaults))})")
+    return defaults.pop()
+
+
 def _open_store(output: Path):
     from harness.store import RunStore
 
@@ -164,7 +182,7 @@ def _print_result(result, primary: str) -> None:
     if subsets:
         print(tabulate([(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
                        headers=["subset", primary, "95% CI", "N"]))
-    print(f"failed samples: {len(result.failures)} of {result.n_samples}"
+    print(f"failed samples: {len(result.failures)} of {result.n_units}"
           + (f" (see `harness show {result.spec.run_id()}`)" if result.failures else ""))
 
 

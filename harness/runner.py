@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness.adapters import Adapter
+from harness.distributed import World
 from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
 from harness.metrics.stats import Aggregate, bootstrap_ci
@@ -33,8 +34,9 @@ class RunResult:
     kind: str
     aggregates: dict[str, dict[str, Aggregate]]  # subset ('' = all) -> metric -> aggregate
     failures: dict[str, str]  # sample id -> error
-    n_samples: int
+    n_samples: int  # scored samples
     computed: int  # units computed in this call (0 = everything came from the cache)
+    n_units: int  # units the adapter had to process (retrieval: gallery items + queries)
     provenance: dict = field(default_factory=dict)
 
 
@@ -91,48 +93,73 @@ def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) 
     return [Record(u.id, None if o is None else task.encode(o), scores.get(u.id), {}, err) for u, o, err in pairs]
 
 
-def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore, batch_size: int = 8,
-             progress=None) -> RunResult:
+def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None, batch_size: int = 8,
+             progress=None, world: World = World()) -> RunResult | None:
     """Run ``spec`` to completion (resuming from stored records) and store its aggregates.
-    ``progress``: optional callable(advance: int, total: int) for a progress bar."""
+
+    ``progress``: optional callable(advance: int, total: int) for a progress bar. With a multi-process ``world``,
+    only rank 0 passes a store and gets the RunResult; the other ranks predict their shard and return None."""
     if batch_size < 1:
         raise HarnessError(f"--batch_size must be >= 1, got {batch_size}")
     if not isinstance(adapter, task.contract):
         raise HarnessError(f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
                            f"{task.contract.__name__} ({task.kind})")
     cache_key, run_id = spec.cache_key(), spec.run_id()
-    prov = provenance()
-    store.start_run(spec, task.kind, prov)
     units = task.units(spec.limit)
-    ids = [u.id for u in units]
-    done = {sid for sid, r in store.get_records(cache_key, ids).items() if r.error is None}
-    todo = [u for u in units if u.id not in done]
+    prov = provenance()
+    todo_ids = None
+    if world.is_main:
+        store.start_run(spec, task.kind, prov)
+        done = {sid for sid, r in store.get_records(cache_key, [u.id for u in units]).items() if r.error is None}
+        todo_ids = [u.id for u in units if u.id not in done]
+    todo_ids = world.broadcast(todo_ids)
+    todo_set = set(todo_ids)
+    shard = [u for u in units if u.id in todo_set][world.rank::world.size]
+    steps = math.ceil(math.ceil(len(todo_ids) / world.size) / batch_size)  # equal on every rank
     if progress:
-        progress(len(units) - len(todo), len(units))
+        progress(len(units) - len(todo_ids), len(units))
     try:
-        for batch in _batches(todo, batch_size):
-            records = _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch])
-            store.put_records(cache_key, records)  # one transaction per batch: stored whole or not at all
-            if progress:
-                progress(len(batch), len(units))
-        records = store.get_records(cache_key, ids)
+        for step in range(steps):
+            batch = shard[step * batch_size:(step + 1) * batch_size]
+            try:
+                records = _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch]) \
+                    if batch else []
+            except AdapterContractError as e:
+                records = e
+            gathered = world.gather(records)
+            error = None
+            if world.is_main:
+                error = next((str(r) for r in gathered if isinstance(r, AdapterContractError)), None)
+                if error is None:  # one transaction per step: stored whole or not at all
+                    store.put_records(cache_key, [rec for part in gathered for rec in part])
+                if progress:
+                    progress(sum(len(part) for part in gathered if isinstance(part, list)), len(units))
+            error = world.broadcast(error)
+            if error is not None:
+                raise AdapterContractError(error)
+        if not world.is_main:
+            return None
+        records = store.get_records(cache_key, [u.id for u in units])
         if not task.scores_per_batch:
             outputs = {sid: task.decode(r.output) for sid, r in records.items() if r.error is None}
             scores = task.score_all(units, outputs)
             store.put_records(cache_key, [Record(sid, records[sid].output, sc, records[sid].info, None)
                                           for sid, sc in scores.items()])
-            records = store.get_records(cache_key, ids)
+            records = store.get_records(cache_key, [u.id for u in units])
     except AdapterContractError as e:
-        store.mark_failed(run_id)
+        if world.is_main:
+            store.mark_failed(run_id)
         raise HarnessError(f"model {spec.model!r} broke the {task.contract.__name__} contract: {e}") from None
     except BaseException:
-        store.mark_failed(run_id)
+        if world.is_main:
+            store.mark_failed(run_id)
         raise
 
     failures = {sid: r.error for sid, r in records.items() if r.error is not None}
+    scored_ids = [u.id for u in units if task.is_scored(u)]
     aggregates = aggregate(task, units, records, spec.seed)
-    store.finish_run(run_id, aggregates, failures, len(units))
-    return RunResult(spec, task.kind, aggregates, failures, len(units), len(todo), prov)
+    store.finish_run(run_id, aggregates, failures, scored_ids)
+    return RunResult(spec, task.kind, aggregates, failures, len(scored_ids), len(todo_ids), len(units), prov)
 
 
 def aggregate(task: Task, units: list, records: dict[str, Record], seed: int) -> dict[str, dict[str, Aggregate]]:
@@ -141,7 +168,7 @@ def aggregate(task: Task, units: list, records: dict[str, Record], seed: int) ->
     by_subset: dict[str, list[dict]] = {"": []}
     for unit in units:
         rec = records.get(unit.id)
-        if rec is None or rec.scores is None:
+        if rec is None or rec.scores is None or not task.is_scored(unit):
             continue
         for subset in ["", *task.subsets(unit)]:
             by_subset.setdefault(subset, []).append(rec.scores)

@@ -61,6 +61,7 @@ class _TaskBase(BaseModel):
     source: Source
     metrics: list[str] = Field(min_length=1)
     primary_metric: str
+    default_model: str | None = None  # what `harness eval --task NAME` runs when --model is omitted
 
 
 class EditTaskSpec(_TaskBase):

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS runs (
     kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, variant TEXT NOT NULL,
     fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, spec TEXT NOT NULL,
     provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, n_failed INTEGER,
-    started REAL NOT NULL, finished REAL
+    started REAL NOT NULL, finished REAL, sample_ids TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
     cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, output BLOB, scores TEXT, info TEXT, error TEXT,
@@ -59,6 +59,14 @@ class RunStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=120000")
         self.conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns that newer versions introduced, so an older store file keeps working."""
+        have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
+        for column, decl in (("sample_ids", "TEXT"),):
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         self.conn.close()
@@ -87,16 +95,18 @@ class RunStore:
              json.dumps(provenance), time.time()),
         )])
 
-    def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str], n_samples: int) -> None:
-        """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run."""
+    def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str],
+                   sample_ids: list[str]) -> None:
+        """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run.
+        sample_ids: the scored samples of this run, in task order (what paired comparisons align on)."""
         stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)), ("DELETE FROM failures WHERE run_id=?", (run_id,))]
         for subset, metrics in aggregates.items():
             for metric, agg in metrics.items():
                 stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
                               (run_id, subset, metric, agg.mean, agg.ci_low, agg.ci_high, agg.n)))
         stmts += [("INSERT INTO failures VALUES (?,?,?)", (run_id, sid, err)) for sid, err in failures.items()]
-        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=? WHERE run_id=?",
-                      (time.time(), n_samples, len(failures), run_id)))
+        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=?, sample_ids=?"
+                      " WHERE run_id=?", (time.time(), len(sample_ids), len(failures), json.dumps(sample_ids), run_id)))
         self._tx(stmts)
 
     def mark_failed(self, run_id: str) -> None:
@@ -119,6 +129,13 @@ class RunStore:
     def failures(self, run_id: str) -> list[tuple[str, str]]:
         return self.conn.execute("SELECT sample_id, error FROM failures WHERE run_id=? ORDER BY sample_id",
                                  (run_id,)).fetchall()
+
+    def run_scores(self, run: dict) -> dict[str, dict[str, float]]:
+        """Per-sample scores of a finished run (a row of ``runs()``), by sample id, in task order; failed samples
+        are absent."""
+        ids = json.loads(run["sample_ids"] or "[]")
+        records = self.get_records(run["cache_key"], ids)
+        return {sid: records[sid].scores for sid in ids if sid in records and records[sid].scores is not None}
 
     # --- per-sample records ----------------------------------------------------------------------------------
     def put_records(self, cache_key: str, records: list[Record]) -> None:

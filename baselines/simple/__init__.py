@@ -2,3 +2,5 @@
 noise (random image)."""
 
 from baselines.simple import editors  # noqa: F401  (registers the adapters)
+from baselines.simple import embedders  # noqa: F401
+from baselines.simple import reasoners  # noqa: F401  (registers the reasoning baselines)

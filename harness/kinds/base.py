@@ -68,6 +68,10 @@ class Task:
     def decode(self, blob: bytes):
         raise NotImplementedError
 
+    def is_scored(self, unit) -> bool:
+        """False for units that are only inputs to other samples' scores (a retrieval gallery item)."""
+        return True
+
     def subsets(self, sample) -> list[str]:
         """Breakdown keys a sample belongs to (e.g. 'edit_type=move'); aggregates are also reported per subset."""
         return []

@@ -1,0 +1,165 @@
+"""Read a retrieval benchmark stored in a local folder (BEIR / MTEB layout, plus image and audio files).
+
+    corpus.jsonl     one JSON object per line: "_id" (required), optional "title", "text", "image" (path),
+                     "audio" (path to a WAV), "group" (items of one group are relevant to each other in i2i mode);
+                     at least one of text / image / audio. Other keys (e.g. "subset") go to the item's ``meta``.
+    queries.jsonl    "_id", optional "text", "image", "audio"; other keys (e.g. "subset") go to ``meta``.
+    qrels/test.tsv   BEIR qrels: header ``query-id<TAB>corpus-id<TAB>score``, then one judgment per line
+                     (integer score; > 0 relevant, 0 judged non-relevant).
+
+Paths are relative to the folder. As in BEIR, a corpus "title" is prepended to its "text", and queries without any
+judgment in the qrels are dropped (queries.jsonl often holds the queries of every split). queries.jsonl and qrels
+come together or not at all: a folder with only corpus.jsonl serves i2i tasks.
+
+Images become uint8 (size, size, 3) RGB; audio is read with the stdlib ``wave`` module (8/16/32-bit PCM, any
+channel count) into float32 mono in [-1, 1]. Every problem raises DataError with one line naming the file (and
+line or id).
+"""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from harness.errors import DataError
+from harness.kinds.retrieval import RetrievalData, RetrievalItem, RetrievalQuery
+
+_PCM = {1: (np.uint8, 128.0, 128.0), 2: (np.int16, 0.0, 32768.0), 4: (np.int32, 0.0, 2.0**31)}  # dtype, offset, scale
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _image(path: Path, where: str, size: int) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"{path}: image file not found (referenced by {where})")
+    try:
+        with Image.open(path) as im:
+            rgb = im.convert("RGB").resize((size, size), Image.LANCZOS)  # convert() decodes: truncation fails here
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot decode image ({_one_line(e)}) (referenced by {where})") from None
+    return np.asarray(rgb, dtype=np.uint8).copy()
+
+
+def _wav(path: Path, where: str) -> tuple[np.ndarray, int]:
+    """float32 (samples,) mono, sample rate."""
+    if not path.is_file():
+        raise DataError(f"{path}: audio file not found (referenced by {where})")
+    try:
+        with wave.open(str(path), "rb") as w:
+            channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            raw = w.readframes(n)
+    except (wave.Error, EOFError, OSError) as e:
+        raise DataError(f"{path}: corrupt WAV ({_one_line(e)}) (referenced by {where})") from None
+    if width not in _PCM:
+        raise DataError(f"{path}: unsupported WAV sample width {8 * width} bits (referenced by {where})")
+    if len(raw) != n * channels * width:
+        raise DataError(f"{path}: corrupt WAV (truncated: {len(raw)} of {n * channels * width} data bytes) "
+                        f"(referenced by {where})")
+    dtype, offset, scale = _PCM[width]
+    x = (np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(np.float32) - offset) / scale
+    return x.reshape(-1, channels).mean(axis=1).astype(np.float32), rate
+
+
+def _jsonl(file: Path) -> list[tuple[str, dict]]:
+    """(where, record) per non-blank line; records are objects with a non-empty string (or integer) "_id"."""
+    if not file.is_file():
+        raise DataError(f"{file}: file not found")
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
+    out, first_line = [], {}
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{file}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno})") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        rid = rec.get("_id")
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)) or not str(rid).strip():
+            raise DataError(f"{where}: field '_id' must be a non-empty string")
+        rec["_id"] = rid = str(rid)
+        if rid in first_line:
+            raise DataError(f"{where}: duplicate _id {rid!r} (first used on line {first_line[rid]})")
+        first_line[rid] = n
+        for key in ("title", "text", "image", "audio", "group"):
+            if rec.get(key) is not None and not isinstance(rec[key], str):
+                raise DataError(f"{where}: field {key!r} must be a string, got {_one_line(json.dumps(rec[key]))}")
+        out.append((where, rec))
+    return out
+
+
+def _media(folder: Path, rec: dict, where: str, size: int) -> dict:
+    """Decoded text / image / audio fields of one record (None when absent)."""
+    image = _image(folder / rec["image"], f"{where}, field 'image'", size) if rec.get("image") else None
+    audio, rate = _wav(folder / rec["audio"], f"{where}, field 'audio'") if rec.get("audio") else (None, None)
+    text = " ".join(t for t in (rec.get("title"), rec.get("text")) if t) or None
+    if text is None and image is None and audio is None:
+        raise DataError(f"{where}: {rec['_id']!r} has no text, image or audio")
+    return {"text": text, "image": image, "audio": audio, "sample_rate": rate}
+
+
+def _meta(rec: dict) -> dict:
+    return {k: v for k, v in rec.items() if k not in ("_id", "title", "text", "image", "audio", "group")}
+
+
+def _qrels(file: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
+    if not file.is_file():
+        raise DataError(f"{file}: file not found (queries.jsonl needs qrels)")
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
+    qrels: dict[str, dict[str, int]] = {}
+    for n, line in enumerate(lines, start=1):
+        cols = line.rstrip("\r\n").split("\t")
+        if not line.strip() or (n == 1 and cols[0].strip().lower() == "query-id"):
+            continue  # blank line, or the BEIR header
+        where = f"{file}:{n}"
+        if len(cols) != 3:
+            raise DataError(f"{where}: expected 3 tab-separated columns (query-id, corpus-id, score), got {len(cols)}")
+        qid, cid, score = (c.strip() for c in cols)
+        try:
+            rel = int(score)
+        except ValueError:
+            raise DataError(f"{where}: score {score!r} is not an integer") from None
+        if qid not in queries:
+            raise DataError(f"{where}: unknown query id {qid!r} (not in queries.jsonl)")
+        if cid not in corpus:
+            raise DataError(f"{where}: unknown corpus id {cid!r} (not in corpus.jsonl)")
+        if cid in qrels.setdefault(qid, {}):
+            raise DataError(f"{where}: duplicate judgment for query {qid!r}, corpus id {cid!r}")
+        qrels[qid][cid] = rel
+    return qrels
+
+
+def load_folder(path: str, size: int = 64) -> RetrievalData:
+    """The corpus (gallery) and the judged queries of a folder (layout in the module doc)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: benchmark folder not found")
+    items = [RetrievalItem(rec["_id"], group=rec.get("group"), meta=_meta(rec), **_media(folder, rec, where, size))
+             for where, rec in _jsonl(folder / "corpus.jsonl")]
+    if not items:
+        raise DataError(f"{folder / 'corpus.jsonl'}: no items (the file is empty)")
+    qfile, qrels_file = folder / "queries.jsonl", folder / "qrels" / "test.tsv"
+    if not qfile.is_file() and not qrels_file.is_file():
+        return RetrievalData(items, [])
+    records = _jsonl(qfile)
+    qrels = _qrels(qrels_file, {rec["_id"] for _, rec in records}, {it.id for it in items})
+    queries = [RetrievalQuery(rec["_id"], relevant=qrels[rec["_id"]], meta=_meta(rec),
+                              **_media(folder, rec, where, size))
+               for where, rec in records if rec["_id"] in qrels]  # unjudged queries are dropped, as in BEIR
+    if not queries:
+        raise DataError(f"{qrels_file}: no judgments")
+    return RetrievalData(items, queries)

@@ -1,0 +1,208 @@
+"""Zero-shot retrieval: embed a gallery and queries with an Embedder, rank the gallery by cosine similarity and score
+every query against its relevance judgments (trec_eval semantics, see harness/metrics/retrieval.py).
+
+Units (what the runner embeds, stores and counts) are gallery items ``item:<id>`` and queries ``query:<id>``; the
+prefixes keep a corpus id and a query id that happen to be equal apart. ``--limit N`` keeps the first N queries;
+the whole gallery is always embedded, so a query's scores never depend on the limit.
+
+Modes (``options.mode``):
+  q2i  queries come from the data (queries.jsonl + qrels); the gallery is every corpus item.
+  i2i  every corpus item whose ``group`` has other members is a query, relevant = the other members (relevance 1),
+       and is excluded from its own ranking. Every item is ONE unit, ``item:<id>``, whose embedding also serves
+       as its query (each item is embedded once, and runs with different ``--limit`` share embeddings); the
+       units that are queries in this run carry judgments and are the scored ones (``is_scored``). Data queries
+       and qrels are ignored in this mode.
+
+Embeddings are L2-normalised by the task before the exact inner-product search, so scores are cosine similarities
+(a zero vector stays zero and scores 0 against everything); the adapter may return any scale. Rankings are cut at
+depth max(100, options.cutoffs, metric cutoffs), so ``map`` and ``mrr`` are computed on that depth (as BEIR/MTEB do
+at their depth).
+
+Queries with no judged documents are not queries (the loader drops them, as BEIR does), so every query unit whose
+embedding succeeded gets scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.adapters import Embedder
+from harness.kinds.base import AdapterContractError, Task
+from harness.metrics import retrieval
+
+
+@dataclass(frozen=True, eq=False)
+class RetrievalItem:
+    """A gallery item. image: uint8 (H, W, 3); audio: float32 (samples,) mono in [-1, 1] at ``sample_rate``."""
+
+    id: str
+    text: str | None = None
+    image: np.ndarray | None = None
+    audio: np.ndarray | None = None
+    sample_rate: int | None = None
+    group: str | None = None
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class RetrievalQuery:
+    """A query; ``relevant`` maps corpus ids to graded relevance (> 0 relevant, 0 judged non-relevant)."""
+
+    id: str
+    text: str | None = None
+    image: np.ndarray | None = None
+    audio: np.ndarray | None = None
+    sample_rate: int | None = None
+    relevant: dict[str, int] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrievalData:
+    """What a retrieval loader returns."""
+
+    items: list[RetrievalItem]
+    queries: list[RetrievalQuery]
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """One thing to embed. ``gallery_id``: the corpus id this embedding stands for in the gallery (None for a
+    q2i query); ``relevant``: judgments when the unit is a query, else None."""
+
+    id: str
+    sample: RetrievalItem | RetrievalQuery
+    gallery_id: str | None
+    relevant: dict[str, int] | None
+
+
+def _to_array(out) -> np.ndarray:
+    """An adapter's numpy array or torch tensor (any float dtype, any device) -> float32 numpy, without importing
+    torch here (list commands must stay torch-free)."""
+    if hasattr(out, "detach"):
+        out = out.detach().float().cpu().numpy()
+    return np.asarray(out, dtype=np.float32)
+
+
+class RetrievalTask(Task):
+    kind = "retrieval"
+    contract = Embedder
+    scores_per_batch = False  # a query's score needs the whole gallery
+
+    def __init__(self, spec, samples: RetrievalData):
+        self.spec, self.data = spec, samples  # units() needs both before the base class sees the units
+        opts = spec.options
+        if opts.mode == "q2i" and not samples.queries:
+            raise ValueError("mode q2i needs queries (queries.jsonl and qrels/test.tsv), the data has none")
+        if opts.mode == "i2i":
+            members: dict[str, list[str]] = {}
+            for it in samples.items:
+                if it.group is not None:
+                    members.setdefault(it.group, []).append(it.id)
+            self._relevant = {it.id: {o: 1 for o in members[it.group] if o != it.id}
+                              for it in samples.items if it.group is not None and len(members[it.group]) > 1}
+            if not self._relevant:
+                raise ValueError("mode i2i needs items sharing a 'group'; no group has two items")
+        super().__init__(spec, self.units())
+
+    def units(self, limit: int | None = None) -> list[Unit]:
+        """Queries (the first ``limit`` of them) and the whole gallery."""
+        if self.spec.options.mode == "q2i":
+            queries = self.data.queries if limit is None else self.data.queries[:limit]
+            return ([Unit(f"item:{it.id}", it, it.id, None) for it in self.data.items]
+                    + [Unit(f"query:{q.id}", q, None, dict(q.relevant)) for q in queries])
+        # An item's unit id does not depend on whether it is a query in this run, so runs with different
+        # --limit share embeddings; is_scored() picks the queries of this run.
+        chosen = set(list(self._relevant)[:limit])  # the first queries in corpus order
+        return [Unit(f"item:{it.id}", it, it.id, self._relevant[it.id] if it.id in chosen else None)
+                for it in self.data.items]
+
+    def is_scored(self, unit: Unit) -> bool:
+        return unit.relevant is not None
+
+    def sample_digest(self, unit: Unit) -> bytes:
+        s = unit.sample
+        h = hashlib.sha256(repr((unit.id, unit.gallery_id, sorted((unit.relevant or {}).items()), s.text,
+                                 s.sample_rate, getattr(s, "group", None))).encode())
+        for arr in (s.image, s.audio):
+            h.update(b"-" if arr is None else f"{arr.dtype}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes())
+        return h.digest()
+
+    def _inputs(self, sample) -> dict:
+        """The item dict an adapter sees: only enabled modalities that the sample has."""
+        mods, d = self.spec.options.modalities, {}
+        if "text" in mods and sample.text is not None:
+            d["text"] = sample.text
+        if "image" in mods and sample.image is not None:
+            d["image"] = sample.image
+        if "audio" in mods and sample.audio is not None:
+            d["audio"], d["sample_rate"] = sample.audio, sample.sample_rate
+        return d
+
+    def predict(self, adapter: Embedder, batch: list[Unit], seeds: list[int]) -> list[np.ndarray]:
+        """Returns one float32 (d,) embedding per unit (not yet normalised: normalisation happens at scoring)."""
+        out = adapter.embed([self._inputs(u.sample) for u in batch], frozenset(self.spec.options.modalities), seeds)
+        try:
+            emb = _to_array(out)
+        except (TypeError, ValueError) as e:
+            raise AdapterContractError(f"returned {type(out).__name__}, not a float array or tensor ({e})") from None
+        if emb.ndim != 2 or emb.shape[0] != len(batch) or emb.shape[1] == 0:
+            first = batch[min(emb.shape[0] if emb.ndim else 0, len(batch) - 1)].id
+            raise AdapterContractError(f"returned an array of shape {emb.shape} for a batch of {len(batch)} "
+                                       f"(expected [{len(batch)}, d]; first unmatched sample {first!r})")
+        bad = ~np.isfinite(emb).all(1)
+        if bad.any():
+            raise AdapterContractError(f"returned a non-finite embedding for sample {batch[int(bad.argmax())].id!r}")
+        return list(emb)
+
+    def score_all(self, units: list[Unit], outputs: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+        """Rank the gallery for every embedded query; {query unit id: {metric: value}}."""
+        done = [u for u in units if u.id in outputs]
+        if not done:
+            return {}
+        dim = outputs[done[0].id].shape
+        for u in done:
+            if outputs[u.id].shape != dim:
+                raise AdapterContractError(f"returned an embedding of shape {outputs[u.id].shape} for sample "
+                                           f"{u.id!r}, but {dim} for {done[0].id!r}")
+        # Gallery sorted by id DESCENDING: search() puts the lower index first among equal scores, trec_eval the
+        # higher doc id, so with this order the depth cut keeps exactly the documents trec_eval would rank first.
+        gallery = sorted((u for u in done if u.gallery_id is not None), key=lambda u: u.gallery_id, reverse=True)
+        queries = [u for u in done if u.relevant is not None]
+        if not queries:
+            return {}
+
+        def unit_norm(rows: list[Unit]) -> np.ndarray:  # cosine similarity = inner product of unit vectors
+            x = np.stack([outputs[u.id] for u in rows]) if rows else np.zeros((0, dim[0]), np.float32)
+            return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # a zero vector stays zero
+
+        cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
+        depth = max(100, *self.spec.options.cutoffs, *cutoffs)
+        i2i = self.spec.options.mode == "i2i"
+        scores, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + 1 if i2i else depth)
+        run = {}
+        for q, row_s, row_i in zip(queries, scores.tolist(), index.tolist()):
+            ranked = {gallery[i].gallery_id: s for s, i in zip(row_s, row_i) if gallery[i].gallery_id != q.gallery_id}
+            run[q.id] = dict(list(ranked.items())[:depth])  # i2i: the query's own entry is never ranked
+        values = retrieval.evaluate({q.id: q.relevant for q in queries}, run, list(self.spec.metrics))
+        return {qid: {m: v[m] for m in self.spec.metrics} for qid, v in values.items()}
+
+    def encode(self, output: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(output, np.float32), allow_pickle=False)  # exact float32, dtype/shape in header
+        return buf.getvalue()
+
+    def decode(self, blob: bytes) -> np.ndarray:
+        return np.load(io.BytesIO(blob), allow_pickle=False)
+
+    def subsets(self, unit: Unit) -> list[str]:
+        subset = unit.sample.meta.get("subset") if unit.relevant is not None else None
+        return [] if subset in (None, "") else ["subset=" + re.sub(r"\s+", "_", str(subset))]
+
+
+TASK_CLASS = RetrievalTask

@@ -1,0 +1,175 @@
+"""Retrieval metrics (trec_eval / pytrec_eval semantics, vectorized over queries) and exact top-k search.
+
+``evaluate`` takes pytrec_eval's inputs (qrels and run as nested dicts) and returns its output layout, with this
+harness's metric names: ``recall@k``, ``ndcg@k`` (any k), ``map``, ``mrr``. It reproduces trec_eval exactly:
+
+* ranking: score descending, ties broken by document id DESCENDING (trec_eval's ``comp_sim_docno`` compares
+  ``strcmp(b, a)``; code-point order of Python strings equals UTF-8 byte order, i.e. strcmp order);
+* relevant: judged relevance > 0; ``map``, ``recall@k`` divide by the number of relevant documents in the qrels
+  (retrieved or not); ``mrr`` is 1 / rank of the first relevant document (0 if none is retrieved);
+* ``ndcg@k`` (trec_eval's ndcg_cut): gain = relevance (negative gains count as 0), discount log2(rank + 1),
+  ideal DCG from the k best judged gains of the query (0 when the query has no positive judgment);
+* which queries get scores: those in the run with at least one judgment (any relevance, even 0) in the qrels.
+  A query absent from the qrels, or with an empty judgment dict, is left out of the result (as pytrec_eval does);
+  a query whose judgments are all non-relevant scores 0 on every metric. An empty ranking scores 0.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import repeat
+
+import numpy as np
+
+_NAME = re.compile(r"^(?:(recall|ndcg)@([1-9]\d*)|(map|mrr))$")
+
+
+def _parse(metrics: list[str]) -> list[tuple[str, str, int]]:
+    """metric names -> (name, family, cutoff); unknown names raise ValueError."""
+    out = []
+    for m in metrics:
+        match = _NAME.match(m)
+        if not match:
+            raise ValueError(f"unknown retrieval metric {m!r} (use recall@k, ndcg@k, map, mrr)")
+        out.append((m, match[1] or match[3], int(match[2] or 0)))
+    return out
+
+
+def _positions(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Rank (0-based) of each entry inside its group; ``group`` must be sorted (entries of a group contiguous)."""
+    starts = np.cumsum(np.bincount(group, minlength=n_groups)) - np.bincount(group, minlength=n_groups)
+    return np.arange(len(group)) - starts[group]
+
+
+def _trec_order(score_m: np.ndarray, docs: list[str], at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """[q, depth] column order ranking each row like trec_eval: score descending, then doc id DESCENDING.
+
+    score_m: [q, depth] scores, -inf padding after each row's entries; docs: the doc id of each entry at ``at``.
+    Row-wise sorts of short rows are much faster than one sort over all entries, and the doc ids are only
+    compared when some query has tied scores (rare with float embeddings, common with integer scores)."""
+    order = np.argsort(-score_m, axis=1, kind="stable")
+    ranked = np.take_along_axis(score_m, order, 1)
+    real = np.zeros(score_m.shape, bool)
+    real[at] = True
+    if not ((ranked[:, 1:] == ranked[:, :-1]) & np.take_along_axis(real, order, 1)[:, 1:]).any():
+        return order
+    names = np.full(score_m.shape, "", dtype=np.array(docs).dtype)  # numpy compares str by code point, like str
+    names[at] = docs
+    order = np.argsort(names, axis=1, kind="stable")[:, ::-1]  # doc id descending; padding ("") last
+    return np.take_along_axis(order, np.argsort(-np.take_along_axis(score_m, order, 1), 1, kind="stable"), 1)
+
+
+def rank_metrics(rel: np.ndarray, n_rel: np.ndarray, ideal: np.ndarray, metrics: list[str]) -> dict[str, np.ndarray]:
+    """Per-query metrics from ranked relevance.
+
+    rel:   [q, depth] judged relevance of the document at each rank (0 for unjudged and padding).
+    n_rel: [q] number of relevant (> 0) judged documents of each query.
+    ideal: [q, K] each query's positive judged gains sorted descending, zero-padded (K = most of any query).
+    Returns {metric: [q] float64}."""
+    depth = rel.shape[1]
+    hit = rel > 0
+    gain = np.maximum(rel, 0.0)
+    denom = np.where(n_rel > 0, n_rel, 1).astype(np.float64)  # n_rel = 0 -> the numerators are 0 too
+    out = {}
+    for name, family, k in _parse(metrics):
+        if family == "recall":
+            out[name] = hit[:, :k].sum(1) / denom
+        elif family == "map":
+            precision = np.cumsum(hit, 1) / np.arange(1, depth + 1)
+            out[name] = (precision * hit).sum(1) / denom
+        elif family == "mrr":
+            first = hit.argmax(1)
+            out[name] = np.where(hit.any(1), 1.0 / (first + 1), 0.0)
+        else:  # ndcg
+            disc = 1.0 / np.log2(np.arange(2, k + 2))
+            dcg = (gain[:, :k] * disc[:min(k, depth)]).sum(1)
+            idcg = (ideal[:, :k] * disc[:min(k, ideal.shape[1])]).sum(1)
+            out[name] = np.where(idcg > 0, dcg / np.where(idcg > 0, idcg, 1.0), 0.0)
+    return out
+
+
+def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
+             metrics: list[str]) -> dict[str, dict[str, float]]:
+    """pytrec_eval's ``RelevanceEvaluator(qrels, ...).evaluate(run)`` with harness metric names (see module doc)."""
+    _parse(metrics)  # fail on a bad name even when there is nothing to score
+    qids = [q for q in run if qrels.get(q)]
+    if not qids:
+        return {}
+    nq = len(qids)
+    # Flatten the run: one entry per (query, document) in the run's dict order, with its judged relevance.
+    docs: list[str] = []
+    scores: list[float] = []
+    rels: list[float] = []
+    for q in qids:
+        ranked, judged = run[q], qrels[q]
+        docs.extend(ranked)
+        scores.extend(ranked.values())
+        rels.extend(map(judged.get, ranked, repeat(0)))
+    run_q = np.repeat(np.arange(nq), [len(run[q]) for q in qids])
+    at = (run_q, _positions(run_q, nq))
+    # [q, depth] matrices; padding has score -inf and relevance 0, and is ranked after every real entry.
+    depth = max(at[1].max(initial=0) + 1, 1)
+    score_m, rel_m = np.full((nq, depth), -np.inf), np.zeros((nq, depth))
+    score_m[at], rel_m[at] = scores, rels
+    if np.isnan(score_m).any():
+        raise ValueError("run has NaN scores")
+    rel = np.take_along_axis(rel_m, _trec_order(score_m, docs, at), 1)
+    # Ideal gains: each query's positive judgments, best first.
+    qr_q = np.repeat(np.arange(nq), [len(qrels[q]) for q in qids])
+    qr_rel = np.fromiter((r for q in qids for r in qrels[q].values()), np.float64, len(qr_q))
+    pos = qr_rel > 0
+    n_rel = np.bincount(qr_q[pos], minlength=nq)
+    ideal_order = np.lexsort((-qr_rel[pos], qr_q[pos]))
+    iq, ig = qr_q[pos][ideal_order], qr_rel[pos][ideal_order]
+    ideal = np.zeros((nq, max(int(n_rel.max()), 1)))
+    ideal[iq, _positions(iq, nq)] = ig
+    values = rank_metrics(rel, n_rel, ideal, metrics)
+    columns = [values[m].tolist() for m in metrics]
+    return {q: dict(zip(metrics, row)) for q, row in zip(qids, zip(*columns))}
+
+
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+def _keys(scores: np.ndarray, first_index: int) -> np.ndarray:
+    """[q, b] float32 scores of gallery items first_index.. -> [q, b] uint64 keys ordered like (score, -index).
+
+    The largest keys are the best results, lower gallery index first among equal scores; the keys of a row are
+    all distinct (indices are), so "the k largest" is one well-defined set and partitioning is deterministic."""
+    bits = (scores + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0 so the two tie
+    flip = np.where(bits >> 31 == 1, ~bits, bits | np.uint32(1 << 31))  # IEEE float -> order-preserving uint32
+    index = np.arange(first_index, first_index + scores.shape[1], dtype=np.uint64)
+    return (flip.astype(np.uint64) << np.uint64(32)) | (_LOW - index)
+
+
+def _unkey(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of _keys: (scores float32, indices int64)."""
+    flip = (keys >> np.uint64(32)).astype(np.uint32)
+    bits = np.where(flip >> 31 == 1, flip & np.uint32(0x7FFFFFFF), ~flip)
+    return bits.view(np.float32), (_LOW - (keys & _LOW)).astype(np.int64)
+
+
+def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k.
+
+    queries: [q, d], gallery: [g, d] (cast to float32). Returns (scores [q, k'] float32, indices [q, k'] int64)
+    with k' = min(k, g), best first; equal scores are ordered by lower gallery index first. Queries and gallery are
+    processed in ``block``-row chunks, keeping a running top-k per query chunk, so memory is O(block * (block + k))
+    whatever the sizes."""
+    queries = np.ascontiguousarray(queries, np.float32)
+    gallery = np.ascontiguousarray(gallery, np.float32)
+    if gallery.shape[0] >= 2**32:
+        raise ValueError("gallery too large for 32-bit indices")
+    k = max(0, min(k, gallery.shape[0]))
+    top = np.empty((len(queries), k), np.uint64)
+    if k == 0:
+        return _unkey(top)
+    for q0 in range(0, len(queries), block):
+        qs = queries[q0:q0 + block]
+        best = np.empty((len(qs), 0), np.uint64)
+        for g0 in range(0, gallery.shape[0], block):
+            cand = np.concatenate([best, _keys(qs @ gallery[g0:g0 + block].T, g0)], 1)
+            # The k largest keys, unordered: O(width) per row instead of a sort.
+            best = np.partition(cand, cand.shape[1] - k, axis=1)[:, -k:] if cand.shape[1] > k else cand
+        top[q0:q0 + block] = best
+    return _unkey(np.sort(top, axis=1)[:, ::-1])
