@@ -212,7 +212,17 @@ class _progress_bar:
             self.bar.stop()
 
 
+def _add_plugin_commands() -> None:
+    """Sub-command groups from the ``harness.commands`` entry-point group (a typer.Typer each, named by the entry
+    point), so a reference system can add verbs (``harness recipe ...``) without the engine importing it."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="harness.commands"):
+        app.add_typer(ep.load(), name=ep.name)
+
+
 def main() -> None:
+    _add_plugin_commands()
     try:
         rc = app(standalone_mode=False)
     except HarnessError as e:
