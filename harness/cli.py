@@ -18,7 +18,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Benchmark and evaluation harness for multimodal models.")
 err_console = Console(stderr=True)
 DEFAULT_OUTPUT = Path("results")
-STORE_NAME = "harness.sqlite"
 
 IncludeOpt = typer.Option([], "--include", help="Extra folder of task YAML files (repeatable).")
 OutputOpt = typer.Option(DEFAULT_OUTPUT, "--output", "-o", help="Results folder (JSON files + SQLite store).")
@@ -70,38 +69,16 @@ def eval_(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
-    from harness import registry, results
-    from harness.adapters import adapter_class, parse_model_args
-    from harness.spec import RunSpec
+    from harness.api import evaluate_model
 
-    entries = registry.resolve(task, _tasks(include))
-    model = model or _default_model(entries)
-    cls = adapter_class(model)
-    for entry in entries:  # refuse a kind mismatch before loading anything heavy
-        if entry.spec.kind != cls.kind:
-            raise HarnessError(f"model {model!r} is a {cls.kind} adapter; task {entry.spec.name!r} is {entry.spec.kind}")
-    args = parse_model_args(model_args)
-    from harness.distributed import world_from_env
+    def report(result, task_spec, path, n_processes):
+        _print_result(result, task_spec.primary_metric)
+        print(f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
+              f"{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}")
 
-    world = world_from_env()  # torchrun / accelerate launch: shard samples, rank 0 writes
-    out = results.ensure_writable_dir(output) if world.is_main else None
-    adapter = cls(**args)
-    from harness.runner import evaluate
-    from harness.store import RunStore
-
-    store = RunStore(out / STORE_NAME) if world.is_main else None
-    for entry in entries:
-        t = registry.build_task(entry)
-        spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=model, model_args=tuple(sorted(args.items())),
-                       model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit)
-        with _progress_bar(progress and world.is_main, t.name) as bar:
-            result = evaluate(t, adapter, spec, store, batch_size=batch_size, progress=bar, world=world)
-        if result is None:
-            continue
-        path = results.write_result(out, result)
-        _print_result(result, t.spec.primary_metric)
-        print(f"run {spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
-              f"{f' · {world.size} processes' if world.size > 1 else ''} · {path}")
+    evaluate_model(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
+                   include=tuple(include), progress=(lambda label: _progress_bar(True, label)) if progress else None,
+                   on_result=report)
 
 
 @app.command()
@@ -148,23 +125,48 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
         print(f"  {sid}: {error}")
 
 
-def _default_model(entries) -> str:
-    defaults = {e.spec.default_model for e in entries}
-    if None in defaults:
-        name = next(e.spec.name for e in entries if e.spec.default_model is None)
-        raise HarnessError(f"--model not given and task {name!r} has no default_model")
-    if len(defaults) > 1:
-        raise HarnessError(f"--model not given and the tasks' default models differ ({', '.join(sorted(defaults))})")
-    return defaults.pop()
+@app.command()
+def regress(
+    baseline: Path = typer.Option(..., "--baseline", "-b", help="Baseline results file (JSON)."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Default: the baseline's tasks."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Default: the baseline's model."),
+    model_args: Optional[str] = typer.Option(None, "--model_args", "--model-args"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Default: the baseline's limit."),
+    tolerance: str = typer.Option("", "--tolerance", help="metric=allowed drop,... (stored with --update)."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.01)."),
+    update: bool = typer.Option(False, "--update", help="Write a new baseline from this evaluation."),
+    output: Path = OutputOpt,
+    include: list[Path] = IncludeOpt,
+) -> None:
+    """Regression gate: re-run (or read cached) results and compare with a baseline. Exit 1 when a metric got
+    significantly worse by more than its tolerance, 0 otherwise."""
+    from harness import regress as gate_mod
+    from harness.adapters import parse_model_args
+
+    tolerances = {k: _float(k, v) for k, v in parse_model_args(tolerance).items()}
+    lines, doc = gate_mod.gate(baseline, task=task, model=model, model_args=model_args, limit=limit, output=output,
+                               update=update, tolerances=tolerances, alpha=alpha, include=tuple(include))
+    if update:
+        print(f"wrote baseline {baseline}: {doc['model']} on {', '.join(doc['tasks'])}")
+        return
+    print(gate_mod.table(lines))
+    bad = [l for l in lines if l.status == "REGRESSED"]
+    print(f"{len(bad)} regression(s) at alpha={doc.get('alpha', gate_mod.DEFAULT_ALPHA) if alpha is None else alpha}")
+    if bad:
+        raise typer.Exit(1)
+
+
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise HarnessError(f"--tolerance {name}={text}: not a number") from None
 
 
 def _open_store(output: Path):
-    from harness.store import RunStore
+    from harness.api import open_store
 
-    path = output / STORE_NAME
-    if not path.is_file():
-        raise HarnessError(f"{path}: no results store (run `harness eval` first, or pass --output)")
-    return RunStore(path)
+    return open_store(output)
 
 
 def _fmt(x) -> str:

@@ -54,21 +54,49 @@ class PairedResult:
     n: int
 
 
-def paired_test(a, b, seed: int, n_perm: int = 10000) -> PairedResult:
-    """Compare per-sample scores of two systems on the same samples (aligned arrays; pairs with a NaN dropped).
-    Difference CI by bootstrap; two-sided p-value by a sign-flip permutation test on the differences."""
+def sign_flip_p(d, seed: int, n_perm: int = 10000, alternative: str = "two-sided") -> float:
+    """Permutation p-value for mean(d) != 0 ("two-sided"), < 0 ("less") or > 0 ("greater"), flipping the sign of
+    each difference. Exact zeros cannot change sign, so only the non-zero differences are permuted: the same
+    statistic, far cheaper when few samples moved."""
+    if alternative not in ("two-sided", "less", "greater"):
+        raise ValueError(f"alternative must be two-sided, less or greater, not {alternative!r}")
+    d = np.asarray(d, dtype=np.float64)
+    moved = d[(d != 0) & ~np.isnan(d)]
+    if moved.size == 0:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    observed = moved.sum()
+    hits = 0
+    for i in range(0, n_perm, 1024):
+        sums = rng.choice((-1.0, 1.0), size=(min(1024, n_perm - i), moved.size)) @ moved
+        if alternative == "two-sided":
+            hits += int(np.sum(np.abs(sums) >= abs(observed) - 1e-9))
+        elif alternative == "less":
+            hits += int(np.sum(sums <= observed + 1e-9))
+        else:
+            hits += int(np.sum(sums >= observed - 1e-9))
+    return (hits + 1) / (n_perm + 1)  # +1: a permutation p-value is never exactly 0
+
+
+def paired_test(a, b, seed: int, n_perm: int = 10000, alternative: str = "two-sided") -> PairedResult:
+    """Compare per-sample scores of two systems on the same samples (aligned arrays; pairs with a NaN dropped):
+    mean(b - a) with a bootstrap CI, and the sign-flip permutation p-value (see ``sign_flip_p``)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"paired_test needs aligned scores, got {a.shape} and {b.shape}")
     d = (b - a)[~(np.isnan(a) | np.isnan(b))]
     ci = bootstrap_ci(d, seed)
-    if d.size == 0 or not np.any(d):
-        return PairedResult(ci.mean if d.size else float("nan"), ci.ci_low, ci.ci_high, 1.0, int(d.size))
-    rng = np.random.default_rng(seed)
-    observed = abs(d.mean())
-    hits = 0
-    for i in range(0, n_perm, 512):
-        signs = rng.choice((-1.0, 1.0), size=(min(512, n_perm - i), d.size))
-        hits += int(np.sum(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12))
-    # +1 correction: a permutation p-value is never exactly 0.
-    return PairedResult(ci.mean, ci.ci_low, ci.ci_high, (hits + 1) / (n_perm + 1), int(d.size))
+    return PairedResult(ci.mean, ci.ci_low, ci.ci_high, sign_flip_p(d, seed, n_perm, alternative), int(d.size))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given): controls the family-wise error rate when a
+    leaderboard tests many cells against its reference row."""
+    order = np.argsort(p_values)
+    m = len(p_values)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
