@@ -85,20 +85,24 @@ def eval_(
 def leaderboard(
     name: str = typer.Argument(..., help="Leaderboard name (leaderboards/NAME.yaml) or task group."),
     output: Path = OutputOpt,
-    fmt: str = typer.Option("md", "--format", "-f", help="md | csv | json"),
+    fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html | json"),
     to: Optional[Path] = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Regenerate a leaderboard table from the results store."""
     from harness import leaderboard as lb
 
-    board = lb.load_definition(name, _tasks(include))
-    text = lb.render(board, _open_store(output), fmt)
-    path = to or lb.LEADERBOARDS_DIR / f"{board.name}.{fmt}"
+    tasks = _tasks(include)
+    board = lb.load_definition(name, tasks)
+    text = lb.render(board, _open_store(output), fmt, tasks)
+    suffix = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}[fmt]
+    path = to or (lb.LEADERBOARDS_DIR / "site" / f"{board.name}.html" if fmt == "html"
+                  else lb.LEADERBOARDS_DIR / f"{board.name}.{suffix}")
     from harness.results import atomic_write_text
 
     atomic_write_text(path, text)
-    print(text)
+    if fmt != "html":
+        print(text)
     err_console.print(f"wrote {path}")
 
 
@@ -123,6 +127,31 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     print(f"failures: {len(failures)}")
     for sid, error in failures:
         print(f"  {sid}: {error}")
+
+
+@app.command()
+def compare(
+    a: str = typer.Argument(..., help="Run id (prefix), or a model label with --task."),
+    b: str = typer.Argument(..., help="Run id (prefix), or a model label with --task."),
+    task: Optional[str] = typer.Option(None, "--task", "-t",
+                                       help="Compare the newest full runs of two models on these tasks."),
+    output: Path = OutputOpt,
+    include: list[Path] = IncludeOpt,
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and permutation test."),
+) -> None:
+    """Per-metric difference B - A with 95% CI and paired p-value, per task and per subset (primary metric).
+    Runs on different task versions are refused."""
+    from harness import compare as cmp
+
+    from harness import registry
+
+    store = _open_store(output)
+    tasks = _tasks(include)
+    pairs = cmp.pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)]) if task else \
+        [cmp.pair_by_run_ids(store, a, b)]
+    for run_a, run_b in pairs:
+        entry = tasks.get(run_a["task"])
+        print(cmp.report(store, run_a, run_b, seed, [entry.spec.primary_metric] if entry else None))
 
 
 @app.command()
@@ -220,12 +249,15 @@ def _add_plugin_commands() -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="harness.commands"):
-        app.add_typer(ep.load(), name=ep.name)
+        sub = ep.load()
+        if not isinstance(sub, typer.Typer):
+            raise HarnessError(f"entry point harness.commands:{ep.name} = {ep.value} is not a typer.Typer")
+        app.add_typer(sub, name=ep.name)
 
 
 def main() -> None:
-    _add_plugin_commands()
     try:
+        _add_plugin_commands()
         rc = app(standalone_mode=False)
     except HarnessError as e:
         err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)

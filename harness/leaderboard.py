@@ -1,25 +1,32 @@
 """Leaderboards rendered from the results store: one row per (model, model args), one column per task/metric,
-each cell ``mean ± CI half-width (n=N)``.
+each cell ``mean ± CI half-width (n=N)``, rows that differ significantly from the reference row marked.
 
 Which runs count: finished runs over the whole task (no ``--limit``), the newest per row and task. Runs made on
-another version of a task (a different content hash than the newest run of that task) are left out and the
-number left out is reported, so rows measured on different data are never mixed silently.
+another version of a task (a different content hash than the newest run of that task) are left out and counted
+in the notes, so rows measured on different data are never mixed silently.
+
+Significance: each cell of a non-reference row is compared with the reference row's cell by a paired sign-flip
+permutation test on the samples both scored; p-values are Holm-adjusted over every comparison of the board.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import fnmatch
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import HarnessError
+from harness.metrics import METRICS
+from harness.metrics.stats import holm, sign_flip_p
 from harness.registry import TaskEntry, groups, resolve
 
 LEADERBOARDS_DIR = Path(__file__).resolve().parents[1] / "leaderboards"
+FORMATS = ("md", "csv", "latex", "html", "json")
 
 
 class Leaderboard(BaseModel):
@@ -28,11 +35,40 @@ class Leaderboard(BaseModel):
     title: str = ""
     tasks: list[str] = Field(min_length=1)  # task or group names
     metrics: list[str] = Field(default_factory=list)  # empty: each task's primary metric
+    rows: list[str] = Field(default_factory=list)  # row label globs ("unifusion-*"); empty: every row
+    reference: str | None = None  # the row label others are tested against
+    sort: str | None = None  # a column header ("edit/scenes success"); default: the first column
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+
+@dataclass
+class Row:
+    label: str
+    model: str
+    model_args: str
+    runs: dict[str, dict] = field(default_factory=dict)  # task -> run row
+    cells: list[dict | None] = field(default_factory=list)  # per column: value, ci_low, ci_high, n, p, mark
+
+
+@dataclass
+class Table:
+    board: Leaderboard
+    columns: list[tuple[str, str]]  # (task, metric)
+    rows: list[Row]
+    notes: list[str]
+
+    @property
+    def headers(self) -> list[str]:
+        return [f"{t} {m}" for t, m in self.columns]
+
+
+def row_label(model: str, model_args: str) -> str:
+    return f"{model} [{model_args}]" if model_args else model
 
 
 def load_definition(name: str, tasks: dict[str, TaskEntry]) -> Leaderboard:
-    """leaderboards/NAME.yaml, or a default over the task group NAME (primary metrics)."""
-    path = LEADERBOARDS_DIR / f"{name}.yaml"
+    """A YAML file path, leaderboards/NAME.yaml, or a default over the task group NAME (primary metrics)."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else LEADERBOARDS_DIR / f"{name}.yaml"
     if path.is_file():
         try:
             board = Leaderboard.model_validate(yaml.safe_load(path.read_text()))
@@ -60,11 +96,10 @@ def _columns(board: Leaderboard, tasks: dict[str, TaskEntry]) -> list[tuple[str,
     return cols
 
 
-def table(board: Leaderboard, store, tasks: dict[str, TaskEntry]) -> tuple[list[str], list[list], list[str]]:
-    """-> (headers, rows of cell dicts, notes). A cell is {value, ci_low, ci_high, n} or None."""
+def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0) -> Table:
     cols = _columns(board, tasks)
     notes: list[str] = []
-    rows: dict[tuple[str, str], dict] = {}
+    rows: dict[str, Row] = {}
     for task in dict.fromkeys(t for t, _ in cols):
         runs = store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
         if not runs:
@@ -75,48 +110,107 @@ def table(board: Leaderboard, store, tasks: dict[str, TaskEntry]) -> tuple[list[
             notes.append(f"{task}: {len(stale)} run(s) on an older task version (hash != {current}) left out")
         for run in runs:  # ordered by start time: the newest run of a row wins
             if run["task_hash"] == current:
-                rows.setdefault((run["model"], run["model_args"]), {})[task] = run
-    table_rows = []
-    for (model, args), by_task in rows.items():
-        cells = []
+                label = row_label(run["model"], run["model_args"])
+                rows.setdefault(label, Row(label, run["model"], run["model_args"])).runs[task] = run
+    chosen = [r for r in rows.values() if not board.rows or any(fnmatch.fnmatchcase(r.label, g) for g in board.rows)]
+    aggregates = {run["run_id"]: {(a["subset"], a["metric"]): a for a in store.aggregates(run["run_id"])}
+                  for row in chosen for run in row.runs.values()}
+    for row in chosen:
         for task, metric in cols:
-            run = by_task.get(task)
-            agg = next((a for a in store.aggregates(run["run_id"]) if a["subset"] == "" and a["metric"] == metric),
-                       None) if run else None
-            cells.append(agg)
-        table_rows.append([model, args, *cells])
-    first = 2
-    table_rows.sort(key=lambda r: -(r[first]["value"] if r[first] and r[first]["value"] is not None else float("-inf")))
-    headers = ["model", "model_args", *[f"{t} {m}" for t, m in cols]]
-    return headers, table_rows, notes
+            run = row.runs.get(task)
+            agg = aggregates[run["run_id"]].get(("", metric)) if run else None
+            row.cells.append(None if agg is None or agg["value"] is None else dict(agg, p=None, mark=""))
+    higher = [METRICS[tasks[t].spec.kind][m].higher_is_better for t, m in cols]
+    if board.reference:
+        reference = next((r for r in chosen if r.label == board.reference), None)
+        if reference is None:
+            notes.append(f"reference row {board.reference!r} has no results: no significance marks")
+        else:
+            _mark_significance(board, cols, higher, chosen, reference, store, seed)
+    sort_col = _column_index(board, board.sort, cols) if board.sort else 0
+    chosen.sort(key=lambda r: (r.cells[sort_col] is None,
+                               -(r.cells[sort_col] or {}).get("value", 0) * (1 if higher[sort_col] else -1)))
+    return Table(board, cols, chosen, notes)
 
 
-def _cell(agg) -> str:
-    if agg is None or agg["value"] is None:
+def _column_index(board: Leaderboard, header: str, cols) -> int:
+    names = [f"{t} {m}" for t, m in cols]
+    if header not in names:
+        raise HarnessError(f"leaderboard {board.name!r}: sort column {header!r} is not one of {names}")
+    return names.index(header)
+
+
+def _mark_significance(board, cols, higher, rows, reference, store, seed) -> None:
+    scores: dict[str, dict] = {}
+
+    def per_sample(run):
+        if run["run_id"] not in scores:
+            scores[run["run_id"]] = store.run_scores(run)
+        return scores[run["run_id"]]
+
+    tests = []  # (row, column index, p)
+    for row in rows:
+        if row is reference:
+            continue
+        for j, (task, metric) in enumerate(cols):
+            if row.cells[j] is None or reference.cells[j] is None:
+                continue
+            ref, mine = per_sample(reference.runs[task]), per_sample(row.runs[task])
+            common = [s for s in ref if s in mine and metric in ref[s] and metric in mine[s]]
+            d = np.array([mine[s][metric] - ref[s][metric] for s in common], dtype=np.float64)
+            tests.append((row, j, sign_flip_p(d, seed) if common else 1.0))
+    for (row, j, _), p_adj in zip(tests, holm([p for _, _, p in tests])):
+        row.cells[j]["p"] = p_adj
+        if p_adj < board.alpha:
+            larger = row.cells[j]["value"] > reference.cells[j]["value"]
+            row.cells[j]["mark"] = "▲" if larger == higher[j] else "▼"
+
+
+def cell_text(cell) -> str:
+    if cell is None:
         return "–"
-    half = (agg["ci_high"] - agg["ci_low"]) / 2
-    return f"{agg['value']:.4f} ± {half:.4f} (n={agg['n']})"
+    half = (cell["ci_high"] - cell["ci_low"]) / 2
+    return f"{cell['value']:.4f} ± {half:.4f} (n={cell['n']}){' ' + cell['mark'] if cell['mark'] else ''}"
+
+
+def legend(table: Table) -> str:
+    text = (f"Each cell: mean ± 95% bootstrap CI half-width (n = scored samples). Generated by "
+            f"`harness leaderboard {table.board.name}` from the results store; do not edit by hand.")
+    if table.board.reference:
+        text += (f" ▲/▼: significantly better/worse than `{table.board.reference}` (paired permutation test, "
+                 f"Holm-adjusted p < {table.board.alpha}).")
+    return text
 
 
 def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | None = None) -> str:
     from tabulate import tabulate
 
+    if fmt not in FORMATS:
+        raise HarnessError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if tasks is None:
         from harness.registry import discover_tasks
 
         tasks = discover_tasks()
-    headers, rows, notes = table(board, store, tasks)
+    table = build(board, store, tasks)
+    if fmt == "html":
+        from harness.report_html import render_html
+
+        return render_html(table, store)
     if fmt == "json":
-        return json.dumps({"name": board.name, "headers": headers, "rows": rows, "notes": notes}, indent=2)
-    text_rows = [[r[0], r[1] or "", *map(_cell, r[2:])] for r in rows]
+        return json.dumps({"name": board.name, "headers": ["row", *table.headers], "notes": table.notes,
+                           "rows": [{"label": r.label, "model": r.model, "model_args": r.model_args,
+                                     "cells": r.cells} for r in table.rows]}, indent=2)
+    text_rows = [[r.label, *map(cell_text, r.cells)] for r in table.rows]
+    headers = ["model", *table.headers]
     if fmt == "csv":
+        import csv
+        import io
+
         buf = io.StringIO()
         csv.writer(buf).writerows([headers, *text_rows])
         return buf.getvalue()
-    if fmt != "md":
-        raise HarnessError(f"--format {fmt!r}: choose md, csv or json")
-    title = f"# {board.title or board.name}\n\n"
-    legend = ("Each cell: mean ± 95% bootstrap CI half-width (n = scored samples). "
-              "Generated by `harness leaderboard " + board.name + "` from the results store; do not edit by hand.\n\n")
+    if fmt == "latex":
+        return tabulate(text_rows, headers=headers, tablefmt="latex_booktabs") + "\n"
+    title = f"# {board.title or board.name}\n\n{legend(table)}\n\n"
     body = tabulate(text_rows, headers=headers, tablefmt="github")
-    return title + legend + body + "\n" + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else "")
+    return title + body + "\n" + "".join(f"\n- {n}" for n in table.notes) + ("\n" if table.notes else "")

@@ -133,7 +133,12 @@ class RunStore:
     def run_scores(self, run: dict) -> dict[str, dict[str, float]]:
         """Per-sample scores of a finished run (a row of ``runs()``), by sample id, in task order; failed samples
         are absent."""
-        ids = json.loads(run["sample_ids"] or "[]")
+        if run.get("sample_ids"):
+            ids = json.loads(run["sample_ids"])
+        elif run["sample_limit"] is None:  # a run stored before sample ids were recorded: all its records
+            ids = sorted(self.get_records(run["cache_key"]))
+        else:
+            raise ValueError(f"run {run['run_id']} predates per-run sample lists and used --limit: re-run it")
         records = self.get_records(run["cache_key"], ids)
         return {sid: records[sid].scores for sid in ids if sid in records and records[sid].scores is not None}
 

@@ -1,0 +1,108 @@
+"""Leaderboards from a real store in every format, significance marks against the reference row, version
+mixing refused, the HTML report in headless Chromium, and `harness compare`."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import run_cli
+
+BOARD = """name: test-board
+title: Test board <b>bold</b>
+tasks: [edit/scenes]
+metrics: [success, psnr_keep, l1_edit]
+reference: identity
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, request):
+    d = tmp_path_factory.mktemp("board")
+    plugins = d / "plugins"
+    plugins.mkdir()
+    (plugins / "tagged.py").write_text(
+        "from pydantic import BaseModel, ConfigDict\nfrom harness.adapters import Editor\n"
+        "class Args(BaseModel):\n    model_config = ConfigDict(extra='forbid')\n    name: str = ''\n"
+        "class Tagged(Editor):\n    Args = Args\n"
+        "    def edit(self, images, instructions, seeds):\n        return [i.copy() for i in images]\n")
+    for model, args in (("identity", ""), ("oracle", ""), ("noise", ""),
+                        ("tagged:Tagged", "name=<script>document.title='pwned'</script>")):
+        run_cli("eval", "--task", "edit/scenes", "--model", model, "--model_args", args, "-o", d / "r",
+                "--no-progress", pythonpath=plugins, check_rc=0)
+    (d / "board.yaml").write_text(BOARD)
+    return d
+
+
+def _render(store, fmt, **kw):
+    out = store / f"board.{fmt}"
+    run_cli("leaderboard", store / "board.yaml", "-o", store / "r", "--format", fmt, "--to", out, check_rc=0, **kw)
+    return out.read_text()
+
+
+def test_markdown_marks_rows_that_differ_from_the_reference(store):
+    text = _render(store, "md")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "Holm-adjusted" in text and "`identity`" in text
+    oracle, noise, identity = rows["oracle"], rows["noise"], rows["identity"]
+    assert oracle.split("|")[2].strip().endswith("▲")  # success 1 vs 0
+    assert noise.split("|")[3].strip().endswith("▼")  # psnr_keep collapses
+    assert "▲" not in identity and "▼" not in identity
+    # sorted by the first column (success, higher is better): oracle first
+    assert list(rows)[1] == "oracle"
+
+
+def test_csv_latex_json_formats(store):
+    csv_text = _render(store, "csv")
+    assert csv_text.splitlines()[0] == "model,edit/scenes success,edit/scenes psnr_keep,edit/scenes l1_edit"
+    assert "\\toprule" in _render(store, "latex")
+    doc = json.loads(_render(store, "json"))
+    cell = next(r for r in doc["rows"] if r["label"] == "oracle")["cells"][0]
+    assert cell["value"] == 1.0 and cell["n"] == 150 and cell["mark"] == "▲" and cell["p"] < 0.05
+
+
+def test_html_escapes_every_string(store):
+    html = _render(store, "html")
+    assert "<script>document.title" not in html
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in html
+    assert "Test board &lt;b&gt;bold&lt;/b&gt;" in html and "data:image/png;base64," in html
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")
+def test_html_report_in_headless_chromium(store, tmp_path):
+    page = store / "board.html"
+    _render(store, "html")
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    assert '<table id="board">' in dom
+    assert dom.count("<tr>") == 1 + 4  # header + four rows
+    assert "<title>Test board &lt;b&gt;bold&lt;/b&gt;</title>" in dom  # the injected script never ran
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom  # shown as text
+
+
+def test_runs_on_another_task_version_are_left_out_and_named(store, tmp_path):
+    shutil.copytree(store / "r", tmp_path / "r")
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "r" / "harness.sqlite")
+    db.execute("UPDATE runs SET task_hash='0000000000000000', started=0 WHERE model='noise'")
+    db.commit()
+    out = tmp_path / "b.md"
+    run_cli("leaderboard", store / "board.yaml", "-o", tmp_path / "r", "--to", out, check_rc=0)
+    text = out.read_text()
+    assert "| noise" not in text and "1 run(s) on an older task version" in text
+    proc = run_cli("compare", "identity", "noise", "--task", "edit/scenes", "-o", tmp_path / "r")
+    assert proc.returncode == 2 and "different versions of task edit/scenes" in proc.stderr
+
+
+def test_compare_reports_difference_ci_and_p_value(store):
+    out = run_cli("compare", "identity", "oracle", "--task", "edit/scenes", "-o", store / "r", check_rc=0).stdout
+    line = next(l for l in out.splitlines() if l.startswith("success"))
+    assert line.split()[1:4] == ["0.0000", "1.0000", "+1.0000"] and "150 paired samples" in out
+    assert "edit_type=move" in out
+    run_id = json.loads(next((store / "r").glob("edit/scenes/noise_*.json")).read_text())["run_id"]
+    out2 = run_cli("compare", run_id[:10], "oracle", "-o", store / "r")
+    assert out2.returncode == 2 and "'oracle'" in out2.stderr
