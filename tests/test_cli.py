@@ -112,7 +112,7 @@ def test_leaderboard_renders_rows_from_the_store(baseline_runs, cli, tmp_path):
     assert "edit/scenes success" in lines[0] and "edit/photos psnr_keep" in lines[0]
     csv_text = cli("leaderboard", "edit", "--output", baseline_runs, "--format", "csv", "--to", tmp_path / "e.csv",
                    check_rc=0).stdout
-    assert csv_text.splitlines()[0].startswith("model,model_args,")
+    assert csv_text.splitlines()[0].startswith("model,edit/photos success,")
 
 
 def test_show_prints_spec_provenance_and_failures(baseline_runs, cli):
