@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from harness.config import load_yaml_config
 from harness.errors import HarnessError
 from harness.metrics import METRICS
 from harness.metrics.stats import holm, sign_flip_p
@@ -70,13 +70,7 @@ def load_definition(name: str, tasks: dict[str, TaskEntry]) -> Leaderboard:
     """A YAML file path, leaderboards/NAME.yaml, or a default over the task group NAME (primary metrics)."""
     path = Path(name) if name.endswith((".yaml", ".yml")) else LEADERBOARDS_DIR / f"{name}.yaml"
     if path.is_file():
-        try:
-            board = Leaderboard.model_validate(yaml.safe_load(path.read_text()))
-        except yaml.YAMLError as e:
-            raise HarnessError(f"{path}: malformed YAML ({e})".replace("\n", " ")) from None
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise HarnessError(f"{path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
+        board = load_yaml_config(path, Leaderboard, "a leaderboard file")
     elif name in groups(tasks) or name in tasks:
         board = Leaderboard(name=name, tasks=[name])
     else:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from harness import data
 from harness.adapters import adapter_class, registered_adapters  # noqa: F401  (re-exported lookups)
+from harness.config import load_yaml_config
 from harness.errors import HarnessError
 from harness.metrics import METRICS
 from harness.spec import TaskSpec
@@ -36,25 +36,7 @@ def _spec_adapter() -> TypeAdapter:
 
 def load_task_file(path: Path) -> TaskEntry:
     """Parse and validate one task YAML; any problem is a HarnessError naming the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise HarnessError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', None) or e})") from None
-    except OSError as e:
-        raise HarnessError(f"{path}: cannot read ({e.strerror})") from None
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{path}: a task file must be a mapping of fields, got {type(raw).__name__}")
-    try:
-        spec = _spec_adapter().validate_python(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = list(err["loc"])
-        if loc and loc[0] == raw.get("kind"):  # drop the discriminator tag pydantic puts first
-            loc = loc[1:]
-        field = ".".join(map(str, loc)) or "kind"
-        raise HarnessError(f"{path}: field {field!r}: {err['msg']}") from None
+    spec = load_yaml_config(path, _spec_adapter(), "a task file", tag_field="kind")
     known = METRICS[spec.kind]
     for i, metric in enumerate([*spec.metrics, spec.primary_metric]):
         if metric not in known:

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from harness.data.samples import EditSample
+from harness.data.jsonl import read_jsonl
 from harness.errors import DataError
 
 REQUIRED = ("id", "source", "instruction", "target")
@@ -87,21 +88,8 @@ def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: 
 
 
 def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
-    samples, first_line = [], {}
-    try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{file}:{n}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno})") from None
-        if not isinstance(rec, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    samples = []
+    for where, rec in read_jsonl(file, "id"):
         for key in REQUIRED + OPTIONAL:
             if key not in rec or (key in OPTIONAL and rec[key] is None):
                 if key in REQUIRED:
@@ -109,12 +97,7 @@ def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
             elif not isinstance(rec[key], str) or (key in REQUIRED and not rec[key].strip()):
                 raise DataError(f"{where}: field '{key}' must be a non-empty string, "
                                 f"got {_one_line(json.dumps(rec[key]))}")
-        sid = rec["id"]
-        if sid in first_line:
-            raise DataError(f"{where}: field 'id': duplicate id {sid!r} "
-                            f"(first used on line {first_line[sid]})")
-        first_line[sid] = n
-        samples.append(_sample(folder, sid, rec["source"], rec["instruction"], rec["target"],
+        samples.append(_sample(folder, rec["id"], rec["source"], rec["instruction"], rec["target"],
                                rec.get("mask") or None, rec.get("edit_type") or "unknown",
                                rec.get("caption") or "", where, size))
     if not samples:
