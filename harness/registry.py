@@ -1,5 +1,5 @@
 """Task registry: every ``*.yaml`` under ``tasks/`` (and any extra folder given with ``--include``) is a task,
-validated when loaded; a task's ``groups`` make it selectable by group name (``--task edit``).
+except those in ``lm_eval/`` folders (lm-eval's format), validated when loaded; a task's ``groups`` make it selectable by group name (``--task edit``).
 
 Adapters register in ``harness.adapters``; this module re-exports the lookups so the CLI has one place to ask.
 """
@@ -21,6 +21,7 @@ from harness.metrics import METRICS
 from harness.spec import TaskSpec
 
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
+LM_EVAL_DIR = "lm_eval"  # folders of this name under tasks/ hold lm-eval task YAML, not ours
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def discover_tasks(include: tuple[Path, ...] = ()) -> dict[str, TaskEntry]:
         if not Path(root).is_dir():
             raise HarnessError(f"{root}: task folder does not exist")
         for path in sorted(Path(root).rglob("*.yaml")):
+            if LM_EVAL_DIR in path.relative_to(root).parts:  # lm-eval's own task files (run via the bridge)
+                continue
             entry = load_task_file(path)
             if entry.spec.name in found:
                 raise HarnessError(f"{path}: task name {entry.spec.name!r} already defined in {found[entry.spec.name].file}")

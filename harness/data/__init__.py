@@ -19,6 +19,16 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "edit_folder": ("harness.data.edit_local", "load_folder", "edit"),
     "retrieval_folder": ("harness.data.retrieval_local", "load_folder", "retrieval"),
     "reasoning_embedded": ("harness.data.reasoning_embedded", "generate", "reasoning"),
+    "reasoning_mathvista": ("harness.data.reasoning_public", "mathvista", "reasoning"),
+    "reasoning_mathverse": ("harness.data.reasoning_public", "mathverse", "reasoning"),
+    "reasoning_mathvision": ("harness.data.reasoning_public", "mathvision", "reasoning"),
+    "reasoning_mmmu_pro": ("harness.data.reasoning_public", "mmmu_pro", "reasoning"),
+    "reasoning_wemath": ("harness.data.reasoning_public", "wemath", "reasoning"),
+    "reasoning_dynamath": ("harness.data.reasoning_public", "dynamath", "reasoning"),
+    "reasoning_logicvista": ("harness.data.reasoning_public", "logicvista", "reasoning"),
+    "reasoning_hallusionbench": ("harness.data.reasoning_public", "hallusionbench", "reasoning"),
+    "reasoning_math500": ("harness.data.reasoning_public", "math500", "reasoning"),
+    "reasoning_gpqa": ("harness.data.reasoning_public", "gpqa", "reasoning"),
 }
 
 
