@@ -36,6 +36,9 @@ class Adapter:
     kind: ClassVar[str]
     name: ClassVar[str] = ""
     Args: ClassVar[type[BaseModel]] = NoArgs
+    # Optional per-sample side information of the last call (one dict per input, e.g. generated token counts):
+    # stored with each sample's record; keys a task kind names in ``info_metrics`` are scored as metrics.
+    last_info: list[dict] | None = None
 
     def __init__(self, **model_args: Any):
         try:

@@ -70,27 +70,37 @@ def _batches(items: list, size: int):
         yield items[i:i + size]
 
 
+def _infos(adapter: Adapter, n: int) -> list[dict]:
+    """The adapter's per-sample side information for its last call (``Adapter.last_info``), if it gave one."""
+    info = getattr(adapter, "last_info", None)
+    return [dict(i) for i in info] if isinstance(info, (list, tuple)) and len(info) == n else [{} for _ in range(n)]
+
+
 def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> list[Record]:
     """Predict (and score, for per-batch kinds) one batch. A failing batch is retried sample by sample, so one bad
     sample is recorded as that sample's failure instead of sinking its neighbours."""
     try:
         outputs = task.predict(adapter, batch, seeds)
-        pairs = list(zip(batch, outputs, [None] * len(batch)))
+        rows = [(u, o, info, None) for u, o, info in zip(batch, outputs, _infos(adapter, len(batch)))]
     except AdapterContractError:
         raise
     except Exception:
-        pairs = []
+        rows = []
         for unit, seed in zip(batch, seeds):
             try:
-                pairs.append((unit, task.predict(adapter, [unit], [seed])[0], None))
+                rows.append((unit, task.predict(adapter, [unit], [seed])[0], _infos(adapter, 1)[0], None))
             except AdapterContractError:
                 raise
             except Exception as e:  # noqa: BLE001 — any adapter error is this sample's failure, counted and shown
-                pairs.append((unit, None, f"{type(e).__name__}: {e}".splitlines()[0][:500]))
-    ok = [(u, o) for u, o, err in pairs if err is None]
-    scores = dict(zip([u.id for u, _ in ok], task.score([u for u, _ in ok], [o for _, o in ok]))) \
-        if ok and task.scores_per_batch else {}
-    return [Record(u.id, None if o is None else task.encode(o), scores.get(u.id), {}, err) for u, o, err in pairs]
+                rows.append((unit, None, {}, f"{type(e).__name__}: {e}".splitlines()[0][:500]))
+    ok = [(u, o, info) for u, o, info, err in rows if err is None]
+    scores = {}
+    if ok and task.scores_per_batch:
+        for (u, _, info), row in zip(ok, task.score([u for u, _, _ in ok], [o for _, o, _ in ok])):
+            # numeric side information named by the task (e.g. generated_tokens) is scored like any metric
+            scores[u.id] = {**row, **{k: float(info[k]) for k in task.info_metrics if k in info}}
+    return [Record(u.id, None if o is None else task.encode(o), scores.get(u.id), info, err)
+            for u, o, info, err in rows]
 
 
 def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None, batch_size: int = 8,

@@ -139,3 +139,26 @@ def test_killed_transaction_leaves_no_partial_batch(tmp_path):
     with pytest.raises(Exception):
         store.put_records("k", bad)
     assert store.get_records("k") == {}
+
+
+def test_adapter_side_information_is_stored_and_scored(tmp_path):
+    """A Reasoner's per-sample last_info lands in the record; keys the kind names (generated_tokens) are metrics."""
+    from harness.adapters import Reasoner
+
+    class Counting(Reasoner):
+        def generate(self, prompts, seeds, n=1, **kw):
+            self.last_info = [{"generated_tokens": len(p["text"].split()), "note": "x"} for p in prompts]
+            return [["\\boxed{A}"] * n for _ in prompts]
+
+    entry = registry.discover_tasks()["reasoning/text"]
+    task = registry.build_task(entry.__class__(entry.spec.model_copy(update={"metrics": ["accuracy", "generated_tokens"]}),
+                                               entry.file))
+    adapter = Counting()
+    spec = _spec(task, "counting", adapter, limit=6)
+    store = RunStore(tmp_path / "s.sqlite")
+    result = evaluate(task, adapter, spec, store, batch_size=4)
+    records = store.get_records(spec.cache_key())
+    expected = {s.id: len(task.prompt(s)["text"].split()) for s in task.samples[:6]}
+    assert {sid: r.scores["generated_tokens"] for sid, r in records.items()} == expected
+    assert all(r.info["note"] == "x" for r in records.values())
+    assert result.aggregates[""]["generated_tokens"].mean == pytest.approx(sum(expected.values()) / 6)

@@ -26,6 +26,8 @@ class Task:
     # Part of the task hash, hence of every cache key: bump it when a kind's scoring code changes, so stored
     # per-sample scores from the old code are not reused.
     scoring_version: ClassVar[int] = 1
+    # Keys of the adapter's per-sample ``last_info`` that become per-sample metrics (reasoning: generated_tokens).
+    info_metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec, samples: list):
         self.spec = spec

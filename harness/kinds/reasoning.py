@@ -27,6 +27,7 @@ def build_prompt(sample: ReasoningSample, suffix: str) -> str:
 class ReasoningTask(Task):
     kind = "reasoning"
     contract = Reasoner
+    info_metrics = ("generated_tokens",)  # adapters that count tokens report them in last_info
 
     def sample_digest(self, s: ReasoningSample) -> bytes:
         h = hashlib.sha256(json.dumps([s.id, s.question, s.answer, s.choices, s.category, s.difficulty]).encode())

@@ -40,6 +40,7 @@ METRICS: dict[str, dict[str, Metric]] = {
     "reasoning": _catalog(
         Metric("accuracy", "100 x correct / total, HoneyBee grading of the first completion", True),
         Metric("extraction_failed", "100 x responses with no extractable answer / total", False),
+        Metric("generated_tokens", "tokens generated per question (caption included), from adapters that count", False),
         Metric("maj@n", "100 x majority vote of the n completions correct / total (= accuracy when n = 1)", True),
         Metric("pass@n", "100 x any of the n completions correct / total (= accuracy when n = 1)", True),
     ),
