@@ -18,6 +18,7 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "edit_photos": ("harness.data.edit_photos", "generate", "edit"),
     "edit_folder": ("harness.data.edit_local", "load_folder", "edit"),
     "retrieval_folder": ("harness.data.retrieval_local", "load_folder", "retrieval"),
+    "retrieval_embedded": ("harness.data.retrieval_embedded", "generate", "retrieval"),
     "reasoning_embedded": ("harness.data.reasoning_embedded", "generate", "reasoning"),
     "reasoning_mathvista": ("harness.data.reasoning_public", "mathvista", "reasoning"),
     "reasoning_mathverse": ("harness.data.reasoning_public", "mathverse", "reasoning"),

@@ -14,7 +14,9 @@ Modes (``options.mode``):
        and qrels are ignored in this mode.
 
 Embeddings are L2-normalised by the task before the exact inner-product search, so scores are cosine similarities
-(a zero vector stays zero and scores 0 against everything); the adapter may return any scale. Rankings are cut at
+(a zero vector stays zero and scores 0 against everything); the adapter may return any scale. Search is
+``retrieval.search(backend="auto")`` (exact; FAISS for large galleries) and scoring the array path
+``retrieval.evaluate_ranked`` (same values as the dict-based, pytrec_eval-equal ``evaluate``). Rankings are cut at
 depth max(100, options.cutoffs, metric cutoffs), so ``map`` and ``mrr`` are computed on that depth (as BEIR/MTEB do
 at their depth).
 
@@ -99,6 +101,15 @@ class RetrievalTask(Task):
         opts = spec.options
         if opts.mode == "q2i" and not samples.queries:
             raise ValueError("mode q2i needs queries (queries.jsonl and qrels/test.tsv), the data has none")
+        known = {it.id for it in samples.items}
+        if len(known) != len(samples.items):
+            dup = next(i for i in (it.id for it in samples.items) if sum(it.id == i for it in samples.items) > 1)
+            raise ValueError(f"duplicate item id {dup!r}")
+        if opts.mode == "q2i":
+            for q in samples.queries:
+                unknown = next((d for d in q.relevant if d not in known), None)
+                if unknown is not None:
+                    raise ValueError(f"query {q.id!r} judges unknown item id {unknown!r}")
         if opts.mode == "i2i":
             members: dict[str, list[str]] = {}
             for it in samples.items:
@@ -184,13 +195,21 @@ class RetrievalTask(Task):
         cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
         depth = max(100, *self.spec.options.cutoffs, *cutoffs)
         i2i = self.spec.options.mode == "i2i"
-        scores, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + 1 if i2i else depth)
-        run = {}
-        for q, row_s, row_i in zip(queries, scores.tolist(), index.tolist()):
-            ranked = {gallery[i].gallery_id: s for s, i in zip(row_s, row_i) if gallery[i].gallery_id != q.gallery_id}
-            run[q.id] = dict(list(ranked.items())[:depth])  # i2i: the query's own entry is never ranked
-        values = retrieval.evaluate({q.id: q.relevant for q in queries}, run, list(self.spec.metrics))
-        return {qid: {m: v[m] for m in self.spec.metrics} for qid, v in values.items()}
+        _, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + 1 if i2i else depth,
+                                    backend="auto")
+        if i2i:  # drop each query's own entry (wherever ties put it), keeping the rest in order
+            own = {u.gallery_id: n for n, u in enumerate(gallery)}
+            self_at = np.array([own[q.gallery_id] for q in queries])[:, None]
+            keep = np.argsort(index == self_at, axis=1, kind="stable")[:, :depth]
+            index = np.take_along_axis(np.where(index == self_at, -1, index), keep, 1)
+        pos = {u.gallery_id: n for n, u in enumerate(gallery)}
+        # A judged item without an embedding (its unit failed) still counts in recall / MAP denominators and the
+        # ideal DCG, as in trec_eval: it gets an index no ranking contains.
+        judged = [(n, pos.get(d, len(gallery)), r) for n, q in enumerate(queries) for d, r in q.relevant.items()]
+        jq, jd, jr = (np.array(c, np.int64) for c in zip(*judged)) if judged else (np.zeros(0, np.int64),) * 3
+        values = retrieval.evaluate_ranked(index, (jq, jd, jr), len(queries), list(self.spec.metrics))
+        columns = [values[m].tolist() for m in self.spec.metrics]
+        return {q.id: dict(zip(self.spec.metrics, row)) for q, row in zip(queries, zip(*columns))}
 
     def encode(self, output: np.ndarray) -> bytes:
         buf = io.BytesIO()

@@ -1,5 +1,9 @@
 """Retrieval metrics (trec_eval / pytrec_eval semantics, vectorized over queries) and exact top-k search.
 
+Two entry points compute the same values: ``evaluate`` (pytrec_eval's dict layout) and ``evaluate_ranked`` (int
+arrays of an already-ranked run: no dict conversion, the fast path the retrieval kind uses). ``search`` is exact
+inner-product top-k in blocks (numpy) or through FAISS's exhaustive kNN (``backend="faiss"``), ties deterministic.
+
 ``evaluate`` takes pytrec_eval's inputs (qrels and run as nested dicts) and returns its output layout, with this
 harness's metric names: ``recall@k``, ``ndcg@k`` (any k), ``map``, ``mrr``. It reproduces trec_eval exactly:
 
@@ -128,6 +132,59 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
     return {q: dict(zip(metrics, row)) for q, row in zip(qids, zip(*columns))}
 
 
+def _ranked_relevance(index, jq, jd, jr, n_queries) -> np.ndarray:
+    """[q, depth] float64 judged relevance of every ranked entry (0 for unjudged and padding)."""
+    order = np.argsort(jq, kind="stable")  # radix sort: grouping by query is all the compare path needs
+    jq, jd, jr = jq[order], jd[order], jr[order].astype(np.float64)
+    per_query = np.bincount(jq, minlength=n_queries)
+    most = int(per_query.max(initial=0))
+    if most * index.shape[1] <= 4096:
+        # Few judgments per query (the usual case): compare each ranked entry with the query's judged docs,
+        # [chunk, depth, most] at a time; ~4x faster than a global key lookup, whose random access misses cache.
+        small = np.int32 if max(index.max(initial=0), jd.max(initial=0)) < 2**31 else np.int64  # half the bytes
+        index = index.astype(small)
+        docs = np.full((n_queries, max(most, 1)), -2, small)  # -2 matches neither a doc nor padding (-1)
+        gains = np.zeros((n_queries, max(most, 1)))
+        col = _positions(jq, n_queries)
+        docs[jq, col], gains[jq, col] = jd, jr
+        rel = np.empty(index.shape)
+        step = max(1, 2**22 // max(1, index.shape[1] * most))
+        for q0 in range(0, n_queries, step):
+            hit = index[q0:q0 + step, :, None] == docs[q0:q0 + step, None, :]  # at most one True per entry
+            rel[q0:q0 + step] = np.einsum("qdj,qj->qd", hit, gains[q0:q0 + step])
+        return rel
+    # Many judgments per query: look (query, doc) keys up among the sorted judgment keys.
+    width = int(max(index.max(initial=0), jd.max(initial=0))) + 2
+    jkey = jq * width + jd
+    order = np.argsort(jkey, kind="stable")
+    jkey, jr = jkey[order], jr[order]
+    rkey = np.arange(n_queries)[:, None] * width + np.where(index >= 0, index, width - 1)
+    pos = np.minimum(np.searchsorted(jkey, rkey), max(len(jkey) - 1, 0))
+    return np.where((jkey[pos] == rkey) & (index >= 0), jr[pos], 0.0) if len(jkey) else np.zeros(index.shape)
+
+
+def evaluate_ranked(index: np.ndarray, judged: tuple[np.ndarray, np.ndarray, np.ndarray], n_queries: int,
+                    metrics: list[str]) -> dict[str, np.ndarray]:
+    """``evaluate`` without dicts: for rankings already in trec_eval order (e.g. ``search`` over a gallery sorted by
+    id descending, so equal scores put the higher id first). Same values as ``evaluate`` on the same ranking.
+
+    index:  [q, depth] int gallery indices, best first; -1 pads a shorter ranking (padding is never relevant).
+    judged: (query [j], doc [j], relevance [j]) int arrays, one entry per judgment; every query 0..q-1 must have
+            at least one (callers drop unjudged queries, as ``evaluate`` does).
+    Returns {metric: [q] float64}."""
+    _parse(metrics)
+    jq, jd, jr = (np.asarray(a, np.int64) for a in judged)
+    index = np.asarray(index, np.int64)
+    rel = _ranked_relevance(index, jq, jd, jr, n_queries)
+    positive = jr > 0
+    n_rel = np.bincount(jq[positive], minlength=n_queries)
+    ideal_order = np.lexsort((-jr[positive], jq[positive]))
+    iq, ig = jq[positive][ideal_order], jr[positive][ideal_order].astype(np.float64)
+    ideal = np.zeros((n_queries, max(int(n_rel.max(initial=0)), 1)))
+    ideal[iq, _positions(iq, n_queries)] = ig
+    return rank_metrics(rel, n_rel, ideal, metrics)
+
+
 _LOW = np.uint64(0xFFFFFFFF)
 
 
@@ -149,21 +206,8 @@ def _unkey(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bits.view(np.float32), (_LOW - (keys & _LOW)).astype(np.int64)
 
 
-def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Exact inner-product top-k.
-
-    queries: [q, d], gallery: [g, d] (cast to float32). Returns (scores [q, k'] float32, indices [q, k'] int64)
-    with k' = min(k, g), best first; equal scores are ordered by lower gallery index first. Queries and gallery are
-    processed in ``block``-row chunks, keeping a running top-k per query chunk, so memory is O(block * (block + k))
-    whatever the sizes."""
-    queries = np.ascontiguousarray(queries, np.float32)
-    gallery = np.ascontiguousarray(gallery, np.float32)
-    if gallery.shape[0] >= 2**32:
-        raise ValueError("gallery too large for 32-bit indices")
-    k = max(0, min(k, gallery.shape[0]))
+def _search_numpy(queries: np.ndarray, gallery: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     top = np.empty((len(queries), k), np.uint64)
-    if k == 0:
-        return _unkey(top)
     for q0 in range(0, len(queries), block):
         qs = queries[q0:q0 + block]
         best = np.empty((len(qs), 0), np.uint64)
@@ -173,3 +217,59 @@ def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024) 
             best = np.partition(cand, cand.shape[1] - k, axis=1)[:, -k:] if cand.shape[1] > k else cand
         top[q0:q0 + block] = best
     return _unkey(np.sort(top, axis=1)[:, ::-1])
+
+
+def _search_faiss(queries: np.ndarray, gallery: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's exhaustive inner-product kNN (blocked BLAS + heaps, the speed of IndexFlatIP without copying the
+    gallery), made deterministic: it fetches k + 8, orders by (score desc, index asc), and recomputes with the numpy
+    path the rare rows whose k-th score ties the last fetched one (a tie crossing the cut: which tied items FAISS
+    kept is arbitrary)."""
+    import faiss
+
+    extra = min(k + 8, gallery.shape[0])
+    scores, index = [], []
+    for q0 in range(0, len(queries), 16 * block):  # query chunks bound the [chunk, extra] result buffers
+        d, i = faiss.knn(queries[q0:q0 + 16 * block], gallery, extra, metric=faiss.METRIC_INNER_PRODUCT)
+        scores.append(d)
+        index.append(i)
+    d, i = np.concatenate(scores), np.concatenate(index)
+    last = d.min(1)  # the lowest fetched score of each row
+    order = np.lexsort((i, -d), axis=-1)
+    d, i = np.take_along_axis(d, order, 1)[:, :k], np.take_along_axis(i, order, 1)[:, :k]
+    if extra > k:
+        tied = np.flatnonzero(d[:, k - 1] == last)
+        if len(tied):
+            d[tied], i[tied] = _search_numpy(queries[tied], gallery, k, block)
+    return d.astype(np.float32), i.astype(np.int64)
+
+
+def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024,
+           backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k.
+
+    queries: [q, d], gallery: [g, d] (cast to float32). Returns (scores [q, k'] float32, indices [q, k'] int64)
+    with k' = min(k, g), best first; equal scores are ordered by lower gallery index first.
+    backend "numpy": queries and gallery in ``block``-row chunks with a running top-k per query chunk, memory
+    O(block * (block + k)); bit-for-bit the scores of ``queries @ gallery.T``. "faiss": FAISS's exhaustive search
+    (faiss-cpu), several times faster on large galleries, extra memory O(q * k); scores come from FAISS's own BLAS
+    calls and may differ from numpy's in the last bit. "auto": faiss when importable and the gallery is large."""
+    queries = np.ascontiguousarray(queries, np.float32)
+    gallery = np.ascontiguousarray(gallery, np.float32)
+    if gallery.shape[0] >= 2**32:
+        raise ValueError("gallery too large for 32-bit indices")
+    k = max(0, min(k, gallery.shape[0]))
+    if k == 0 or len(queries) == 0:
+        return np.empty((len(queries), k), np.float32), np.empty((len(queries), k), np.int64)
+    if backend == "auto":
+        backend = "faiss" if gallery.shape[0] * len(queries) >= 10**8 and _has_faiss() else "numpy"
+    if backend == "faiss":
+        return _search_faiss(queries, gallery, k, block)
+    if backend != "numpy":
+        raise ValueError(f"unknown search backend {backend!r} (numpy, faiss, auto)")
+    return _search_numpy(queries, gallery, k, block)
+
+
+def _has_faiss() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("faiss") is not None

@@ -1,0 +1,192 @@
+"""Adapters for real transformers embedding models, loaded with ``from_pretrained`` from a hub id or a local folder
+(``trust_remote_code`` off unless asked):
+
+  hf-text    sentence embeddings (BERT / MiniLM style): mean-pooled last hidden state of the text
+  hf-clip    CLIP-style: image and text towers in one space (``get_image_features`` / ``get_text_features``)
+  hf-clap    CLAP-style: audio and text towers in one space (``get_audio_features`` / ``get_text_features``)
+  composite  late fusion of the above: one unit vector per model, concatenated, so the inner product is the sum
+             of per-model cosine similarities (``--model_args clip=ID,clap=ID,text=ID``; any subset)
+
+An item with several modalities a model understands (CLIP: image and title) is the normalised mean of its
+per-modality embeddings; an item with none of them gets the zero vector (it scores 0 against everything).
+``fingerprint()`` hashes the model folder's files (weights and configs), or the hub id when not local.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.adapters import Embedder, register_adapter
+from harness.errors import HarnessError
+
+
+class HFArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str  # hub id or local folder
+    batch: int = Field(16, ge=1)
+    trust_remote_code: bool = False
+
+
+def _folder_hash(path: str) -> str:
+    p = Path(path)
+    if not p.is_dir():
+        return path  # a hub id: the id (and the revision pinned by the user's cache) is all we know
+    h = hashlib.sha256()
+    for f in sorted(x for x in p.rglob("*") if x.is_file()):
+        h.update(f.relative_to(p).as_posix().encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _pooled(out):
+    """transformers 4 returns a tensor from get_*_features, 5 a model output whose pooler_output is projected."""
+    return out if hasattr(out, "shape") else out.pooler_output
+
+
+class _HF(Embedder):
+    Args = HFArgs
+    uses: tuple[str, ...] = ()  # modalities this model embeds
+
+    def __init__(self, **model_args):
+        super().__init__(**model_args)
+        self._load()  # now, so a bad path is a one-line error before the run starts, not N sample failures
+
+    def _from_pretrained(self, cls_name: str, what: str):
+        import transformers
+
+        try:
+            return getattr(transformers, cls_name).from_pretrained(
+                self.args.path, trust_remote_code=self.args.trust_remote_code)
+        except (OSError, ValueError) as e:
+            raise HarnessError(f"{self.name}: cannot load {what} from {self.args.path!r} "
+                               f"({' '.join(str(e).split())[:300]})") from None
+
+    def _tokenize(self, texts: list[str]):
+        return self.tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+
+    def _embed_modality(self, modality: str, values: list):
+        raise NotImplementedError
+
+    def embed(self, items, modalities, seeds):
+        """-> float32 [n, d]: mean of the unit embeddings of the item's modalities this model understands."""
+        import torch
+
+        total, count = None, torch.zeros(len(items), 1)
+        with torch.no_grad():
+            for mod in self.uses:
+                rows = [i for i, it in enumerate(items) if it.get(mod) is not None and mod in modalities]
+                for s in range(0, len(rows), self.args.batch):
+                    chunk = rows[s:s + self.args.batch]
+                    emb = torch.nn.functional.normalize(
+                        self._embed_modality(mod, [items[i] for i in chunk]).float(), dim=-1)
+                    if total is None:
+                        total = torch.zeros(len(items), emb.shape[1])
+                    total[chunk] += emb
+                    count[chunk] += 1
+        if total is None:  # nothing this model understands in the whole batch
+            total = torch.zeros(len(items), self.dim())
+        return torch.nn.functional.normalize(total / count.clamp(min=1), dim=-1) * (count > 0)
+
+    def dim(self) -> int:
+        cfg = self.model.config
+        return getattr(cfg, "projection_dim", None) or cfg.hidden_size
+
+    def fingerprint(self) -> str:
+        blob = json.dumps([self.name, _folder_hash(self.args.path)])  # content, not location
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@register_adapter("hf-text")
+class HFText(_HF):
+    """A transformers text encoder (path=ID or folder), mean-pooled sentence embeddings; text only."""
+
+    uses = ("text",)
+
+    def _load(self):
+        self.tokenizer = self._from_pretrained("AutoTokenizer", "a tokenizer")
+        self.model = self._from_pretrained("AutoModel", "a text model").eval()
+
+    def _embed_modality(self, modality, values):
+        tok = self._tokenize([v["text"] for v in values])
+        hidden = self.model(**tok).last_hidden_state
+        mask = tok["attention_mask"][..., None].to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # sentence-transformers mean pooling
+
+
+@register_adapter("hf-clip")
+class HFClip(_HF):
+    """A CLIP-style model (path=ID or folder): images and titles/queries in one space."""
+
+    uses = ("image", "text")
+
+    def _load(self):
+        self.tokenizer = self._from_pretrained("AutoTokenizer", "a tokenizer")
+        self.processor = self._from_pretrained("AutoImageProcessor", "an image processor")
+        self.model = self._from_pretrained("AutoModel", "a CLIP-style model").eval()
+
+    def _embed_modality(self, modality, values):
+        if modality == "text":
+            return _pooled(self.model.get_text_features(**self._tokenize([v["text"] for v in values])))
+        pixels = self.processor(images=[v["image"] for v in values], return_tensors="pt")["pixel_values"]
+        return _pooled(self.model.get_image_features(pixel_values=pixels))
+
+
+@register_adapter("hf-clap")
+class HFClap(_HF):
+    """A CLAP-style model (path=ID or folder): speech/audio and titles/queries in one space."""
+
+    uses = ("audio", "text")
+
+    def _load(self):
+        self.tokenizer = self._from_pretrained("AutoTokenizer", "a tokenizer")
+        self.extractor = self._from_pretrained("AutoFeatureExtractor", "an audio feature extractor")
+        self.model = self._from_pretrained("AutoModel", "a CLAP-style model").eval()
+
+    def _embed_modality(self, modality, values):
+        import numpy as np
+
+        if modality == "text":
+            return _pooled(self.model.get_text_features(**self._tokenize([v["text"] for v in values])))
+        rate = self.extractor.sampling_rate
+        clips = []
+        for v in values:  # linear resampling to the extractor's rate (48 kHz for CLAP)
+            x, r = np.asarray(v["audio"], np.float32), int(v["sample_rate"])
+            n = int(round(len(x) * rate / r))
+            clips.append(np.interp(np.arange(n) * (r / rate), np.arange(len(x)), x).astype(np.float32))
+        feats = self.extractor(clips, sampling_rate=rate, return_tensors="pt")
+        return _pooled(self.model.get_audio_features(**{k: v for k, v in feats.items() if k != "attention_mask"}))
+
+
+class CompositeArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    clip: str = ""
+    clap: str = ""
+    text: str = ""
+    batch: int = Field(16, ge=1)
+
+
+@register_adapter("composite")
+class Composite(Embedder):
+    """Concatenation of per-model unit vectors (each part zero when the model understands nothing of the item)."""
+
+    Args = CompositeArgs
+
+    def __init__(self, **model_args):
+        super().__init__(**model_args)
+        parts = {"clip": HFClip, "clap": HFClap, "text": HFText}
+        self.parts = [cls(path=getattr(self.args, k), batch=self.args.batch)
+                      for k, cls in parts.items() if getattr(self.args, k)]
+        if not self.parts:
+            raise HarnessError("--model_args for composite: give at least one of clip=, clap=, text=")
+
+    def embed(self, items, modalities, seeds):
+        import torch
+
+        return torch.cat([torch.as_tensor(p.embed(items, modalities, seeds)) for p in self.parts], 1)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps([p.fingerprint() for p in self.parts]).encode()).hexdigest()[:16]

@@ -1,0 +1,112 @@
+"""The SAIL reference: the F1 threshold and hard-negative selection, Sinkhorn balancing, a model that embeds any
+subset of modalities, the shipped checkpoints behind ``--model sail``, and deterministic training."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.sail import balance, mining
+from baselines.sail.adapter import CHECKPOINTS, SailEmbedder
+from baselines.sail.model import SailModel
+
+ABLATIONS = ["full", "no_audio", "no_hnm", "no_balance"]
+
+
+def test_best_f1_threshold_separates_positives_from_negatives():
+    lam, f1 = mining.best_f1_threshold(np.array([0.9, 0.8, 0.7]), np.array([0.6, 0.5, 0.75]))
+    # "> λ" on {0.9, 0.8} gives TP 2, FN 1 (F1 0.8); on all four above 0.6 gives TP 3, FP 1 (F1 6/7).
+    assert 0.6 < lam < 0.7 and f1 == pytest.approx(6 / 7)
+
+
+def test_hard_negatives_are_other_groups_just_below_the_threshold():
+    # Pool on a circle: anchor 0 and positive 1 (group A); candidates 2 (very close: a likely false negative),
+    # 3 (below the threshold), 4 (far).
+    angles = np.array([0.0, 0.1, 0.05, 0.9, 2.5, 0.12, 3.0])
+    emb = np.stack([np.cos(angles), np.sin(angles)], 1)
+    label = np.array([0, 0, 1, 2, 3, 5, 6])
+    pairs = np.array([[0, 1], [0, 5], [2, 3], [4, 6]])
+    label[5] = 0
+    hard, lam, _ = mining.mine(emb, label, pairs, np.random.default_rng(0), per_anchor=1)
+    sims = emb @ emb.T
+    for (a, _), (h,) in zip(pairs, hard):
+        if h >= 0:
+            assert label[h] != label[a] and sims[a, h] <= lam
+
+
+def test_sinkhorn_plan_has_the_requested_marginals():
+    rng = np.random.default_rng(0)
+    a, b = rng.dirichlet(np.ones(4)), rng.dirichlet(np.ones(5))
+    plan = balance.sinkhorn(rng.random((4, 5)), a, b)
+    assert np.allclose(plan.sum(1), a, atol=1e-6) and np.allclose(plan.sum(0), b, atol=1e-3)
+
+
+def test_sources_closer_to_validation_get_more_weight():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((6, 16))
+    val = centres[rng.integers(6, size=300)] + 0.1 * rng.standard_normal((300, 16))
+    near = centres[rng.integers(6, size=200)] + 0.1 * rng.standard_normal((200, 16))
+    far = rng.standard_normal((200, 16)) * 3
+    weights, score = balance.source_weights(val, {"near": near, "far": far})
+    assert weights["near"] > 0.9 and score["near"] > score["far"] and sum(weights.values()) == pytest.approx(1)
+
+
+def test_model_embeds_any_subset_of_modalities_and_ignores_masked_inputs():
+    torch.manual_seed(0)
+    model = SailModel().eval()
+    n = 4
+    x = {"image": torch.randn(n, 3, 32, 32), "mel": torch.randn(n, 40, 150), "text": torch.randn(n, 384),
+         "has_image": torch.tensor([True, False, True, False]), "has_audio": torch.tensor([True, True, False, False]),
+         "has_text": torch.tensor([False, True, True, False])}
+    out = model(x)
+    assert out.shape == (n, 128) and torch.allclose(out.norm(dim=1), torch.ones(n))
+    y = {**x, "mel": torch.randn(n, 40, 150)}  # audio of rows without has_audio changed: no effect there
+    assert torch.allclose(model(y)[2:], out[2:], atol=1e-6)
+
+
+@pytest.mark.parametrize("ablation", ABLATIONS)
+def test_shipped_checkpoints_are_small_and_record_how_they_were_trained(ablation):
+    from safetensors import safe_open
+
+    path = CHECKPOINTS / f"sail-{ablation}.safetensors"
+    assert path.is_file() and path.stat().st_size <= 10 * 2**20
+    with safe_open(str(path), "pt") as f:
+        info = json.loads(f.metadata()["info"])
+    assert info["ablation"] == ablation and info["audio"] == (ablation != "no_audio")
+    assert ("lambda" in info) == (ablation != "no_hnm") and len(set(info["source_weights"].values())) > 1 or \
+        ablation == "no_balance"
+
+
+def test_sail_adapter_fingerprints_differ_per_ablation_and_no_audio_ignores_speech():
+    prints = {a: SailEmbedder(ablation=a).fingerprint() for a in ABLATIONS}
+    assert len(set(prints.values())) == 4
+    rng = np.random.default_rng(0)
+    item = {"text": "handwritten digit seven", "image": rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
+            "audio": rng.standard_normal(16000).astype(np.float32) * 0.1, "sample_rate": 16000}
+    mods = frozenset({"text", "image", "audio"})
+    no_audio = SailEmbedder(ablation="no_audio")
+    without = {k: v for k, v in item.items() if k not in ("audio", "sample_rate")}
+    assert torch.allclose(no_audio.embed([item], mods, [0]), no_audio.embed([without], mods, [0]))
+    full = SailEmbedder(ablation="full")
+    assert not torch.allclose(full.embed([item], mods, [0]), full.embed([without], mods, [0]))
+    assert full.embed([{"text": "seven"}, {}], mods, [0, 1]).shape == (2, 128)
+
+
+def test_corrupt_checkpoint_is_a_one_line_error(cli, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    proc = cli("eval", "--task", "retrieval/q2i", "--model", "sail", "--model_args", f"checkpoint={bad}",
+               "-o", tmp_path, "--no-progress")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "bad.safetensors" in proc.stderr
+
+
+def test_training_is_deterministic(tmp_path):
+    from baselines.sail.train import train
+
+    for out in ("a", "b"):
+        train(["full"], warm_steps=2, steps=2, batch=8, out=tmp_path / out)
+    from safetensors.torch import load_file
+
+    a, b = (load_file(str(tmp_path / f"{x}/sail-full.safetensors")) for x in "ab")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # bit-identical weights
