@@ -35,6 +35,7 @@ class Leaderboard(BaseModel):
     title: str = ""
     tasks: list[str] = Field(min_length=1)  # task or group names
     metrics: list[str] = Field(default_factory=list)  # empty: each task's primary metric
+    subsets: list[str] = Field(default_factory=list)  # extra columns per metric for these subsets ("subset=audio")
     rows: list[str] = Field(default_factory=list)  # row label globs ("unifusion-*"); empty: every row
     reference: str | None = None  # the row label others are tested against
     sort: str | None = None  # a column header ("edit/scenes success"); default: the first column
@@ -53,13 +54,18 @@ class Row:
 @dataclass
 class Table:
     board: Leaderboard
-    columns: list[tuple[str, str]]  # (task, metric)
+    columns: list[tuple[str, str, str]]  # (task, metric, subset); subset "" = all samples
     rows: list[Row]
     notes: list[str]
 
     @property
     def headers(self) -> list[str]:
-        return [f"{t} {m}" for t, m in self.columns]
+        return [_header(c) for c in self.columns]
+
+
+def _header(column: tuple[str, str, str]) -> str:
+    task, metric, subset = column
+    return f"{task} {metric}" + (f" [{subset}]" if subset else "")
 
 
 def row_label(model: str, model_args: str) -> str:
@@ -79,14 +85,14 @@ def load_definition(name: str, tasks: dict[str, TaskEntry]) -> Leaderboard:
     return board
 
 
-def _columns(board: Leaderboard, tasks: dict[str, TaskEntry]) -> list[tuple[str, str]]:
+def _columns(board: Leaderboard, tasks: dict[str, TaskEntry]) -> list[tuple[str, str, str]]:
     cols = []
     for entry in resolve(",".join(board.tasks), tasks):
         metrics = board.metrics or [entry.spec.primary_metric]
         unknown = [m for m in metrics if m not in entry.spec.metrics]
         if unknown:
             raise HarnessError(f"leaderboard {board.name!r}: task {entry.spec.name!r} has no metric {unknown[0]!r}")
-        cols += [(entry.spec.name, m) for m in metrics]
+        cols += [(entry.spec.name, m, subset) for m in metrics for subset in ["", *board.subsets]]
     return cols
 
 
@@ -94,7 +100,7 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
     cols = _columns(board, tasks)
     notes: list[str] = []
     rows: dict[str, Row] = {}
-    for task in dict.fromkeys(t for t, _ in cols):
+    for task in dict.fromkeys(t for t, _, _ in cols):
         runs = store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
         if not runs:
             continue
@@ -110,11 +116,11 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
     aggregates = {run["run_id"]: {(a["subset"], a["metric"]): a for a in store.aggregates(run["run_id"])}
                   for row in chosen for run in row.runs.values()}
     for row in chosen:
-        for task, metric in cols:
+        for task, metric, subset in cols:
             run = row.runs.get(task)
-            agg = aggregates[run["run_id"]].get(("", metric)) if run else None
+            agg = aggregates[run["run_id"]].get((subset, metric)) if run else None
             row.cells.append(None if agg is None or agg["value"] is None else dict(agg, p=None, mark=""))
-    higher = [METRICS[tasks[t].spec.kind][m].higher_is_better for t, m in cols]
+    higher = [METRICS[tasks[t].spec.kind][m].higher_is_better for t, m, _ in cols]
     if board.reference:
         reference = next((r for r in chosen if r.label == board.reference), None)
         if reference is None:
@@ -128,7 +134,7 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
 
 
 def _column_index(board: Leaderboard, header: str, cols) -> int:
-    names = [f"{t} {m}" for t, m in cols]
+    names = [_header(c) for c in cols]
     if header not in names:
         raise HarnessError(f"leaderboard {board.name!r}: sort column {header!r} is not one of {names}")
     return names.index(header)
@@ -146,8 +152,9 @@ def _mark_significance(board, cols, higher, rows, reference, store, seed) -> Non
     for row in rows:
         if row is reference:
             continue
-        for j, (task, metric) in enumerate(cols):
-            if row.cells[j] is None or reference.cells[j] is None:
+        for j, (task, metric, subset) in enumerate(cols):
+            # Subset columns carry no marks: records do not say which subsets a sample belongs to.
+            if subset or row.cells[j] is None or reference.cells[j] is None:
                 continue
             ref, mine = per_sample(reference.runs[task]), per_sample(row.runs[task])
             common = [s for s in ref if s in mine and metric in ref[s] and metric in mine[s]]

