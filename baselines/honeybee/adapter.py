@@ -1,0 +1,68 @@
+"""``honeybee-proxy``: the proxy VLM trained on a recipe, as a Reasoner (``--model_args recipe=NAME``).
+
+Torch is imported when the adapter is built, not when this module is imported, so ``harness list models`` stays
+fast. The fingerprint is the checkpoint's sha256: retraining a recipe invalidates its cached eval records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.adapters import Reasoner, register_adapter
+from harness.errors import HarnessError
+
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "honeybee"
+MAX_NEW_TOKENS = 120  # the teacher's longest CoTs (with a caption) fit; the task's 512 would only add padding
+
+
+class ProxyArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    recipe: str
+    cache_dir: str = str(DEFAULT_CACHE)
+    temperature: float = 1.0  # used only when n > 1 (sampling); n == 1 is greedy
+
+
+@register_adapter("honeybee-proxy")
+class HoneyBeeProxy(Reasoner):
+    """Tiny VLM trained from scratch on a HoneyBee recipe's CoT data (baselines/honeybee)."""
+
+    Args = ProxyArgs
+
+    def __init__(self, **model_args):
+        super().__init__(**model_args)
+        from baselines.honeybee.train import checkpoint_path, file_hash, load_model
+
+        path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe)
+        if not path.is_file():
+            raise HarnessError(f"--model_args recipe={self.args.recipe}: no checkpoint at {path} "
+                               f"(run `harness recipe train {self.args.recipe}`)")
+        self.path, self._hash = path, file_hash(path)
+        self.model, self.vocab = load_model(path)
+
+    def fingerprint(self) -> str:
+        return self._hash[:16]
+
+    def generate(self, prompts, seeds, n=1, **gen_kwargs):
+        import torch
+
+        from baselines.honeybee.model import generate, image_tensor
+
+        torch.set_num_threads(1)
+        max_new = min(int(gen_kwargs.get("max_new_tokens", MAX_NEW_TOKENS)), MAX_NEW_TOKENS)
+        images, has = image_tensor([p["images"][0] if p.get("images") else None for p in prompts])
+        ids = [self.vocab.encode(p["text"]) + [self.vocab.sep] for p in prompts]
+        outs = [[] for _ in prompts]
+        for j in range(n):
+            if j == 0:  # the first completion is greedy: accuracy does not depend on sampling
+                toks = generate(self.model, images, has, ids, self.vocab.eos, self.vocab.pad, max_new)
+                for k, t in enumerate(toks):
+                    outs[k].append(self.vocab.decode(t))
+                continue
+            for k in range(len(prompts)):  # one generator per sample: the same output whatever its batch
+                g = torch.Generator().manual_seed((seeds[k] + j) % 2**63)
+                t = generate(self.model, images[k:k + 1], has[k:k + 1], ids[k:k + 1], self.vocab.eos,
+                             self.vocab.pad, max_new, self.args.temperature, g)[0]
+                outs[k].append(self.vocab.decode(t))
+        return outs

@@ -1,0 +1,191 @@
+"""``harness recipe build``: materialize a recipe's CoT dataset, stage by stage, streaming rows to disk.
+
+Order of a build (each step counted in the manifest):
+1. plan: which rows of which sources (curation picks top-ranked sources from the store; ``scaling.images``
+   multiplies sizes; ``balance_difficulty`` stratifies over a larger pool; ``text_mix`` adds text-only rows);
+2. per row: render the question, drop it if a blind prior solves it (``remove_text_solvable``), add synthesized
+   questions on the same image (``scaling.questions``), apply perception edits and ``more_options``;
+3. per question: write ``scaling.cots`` CoTs with the generator, drop those whose answer disagrees with the ground
+   truth (``answer_filter``) or that are short (``long_cot``), prefix the caption (``caption``);
+4. write the row (JSONL + PNG), hashing as it goes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from baselines.honeybee import interventions as iv
+from baselines.honeybee.dataset import DatasetWriter
+from baselines.honeybee.recipe import Recipe, load_recipe
+from baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
+from baselines.honeybee.teacher import write_cot
+from harness.errors import HarnessError
+from harness.metrics.reasoning import grade
+from harness.spec import ReasoningOptions
+
+PROMPT_SUFFIX = ReasoningOptions().prompt_suffix  # the eval suites' suffix: train and test prompts look alike
+LETTERS = "ABCDEFGH"
+
+
+def prompt_text(question: str, choices: list[str] | None) -> str:
+    """Same layout as harness.kinds.reasoning.build_prompt: question, "(A) option" lines, suffix."""
+    lines = [question, *(f"({LETTERS[k]}) {c}" for k, c in enumerate(choices or []))]
+    return "\n".join([*lines, PROMPT_SUFFIX])
+
+
+def plan(recipe: Recipe, store_path: Path | None) -> tuple[list[tuple[str, np.ndarray]], dict]:
+    """-> ([(source name, row indices)], notes for the manifest)."""
+    notes: dict = {}
+    uses = [(u.name, u.size) for u in recipe.sources]
+    if recipe.curation is not None:
+        ranking = rank_recipes(recipe.curation.rank, store_path)
+        top = [name for name, _ in ranking[:recipe.curation.top]]
+        notes["curation_ranking"] = ranking
+        per = recipe.curation.size // len(top)
+        for r in top:
+            for u in load_recipe(r).sources:
+                uses.append((u.name, per))
+    rng = np.random.default_rng([recipe.seed, 1])
+    out = []
+    for name, size in uses:
+        size *= recipe.scaling.images
+        if recipe.intervention("balance_difficulty"):
+            pool = np.arange(4 * size)
+            diffs = np.array([describe(SOURCES[name], int(i))[1] for i in pool])
+            out.append((name, pool[iv.balanced_indices(diffs, size, rng)]))
+        else:
+            out.append((name, np.arange(size)))
+    mix = recipe.intervention("text_mix")
+    if mix:
+        n_text = int(round(mix.fraction * sum(len(ix) for _, ix in out)))
+        out.append(("text_only", np.arange(n_text)))
+    return out, notes
+
+
+def rank_recipes(names: list[str], store_path: Path | None) -> list[tuple[str, float]]:
+    """Curation: single-source recipes ranked by their proxy's mean accuracy over the reasoning tasks."""
+    from harness.store import RunStore
+
+    if store_path is None or not store_path.is_file():
+        raise HarnessError(f"curation needs results of {', '.join(names)} in a results store; none at {store_path}")
+    store, scores = RunStore(store_path), []
+    for name in names:
+        runs = store.runs("model='honeybee-proxy' AND variant=? AND status='finished' AND sample_limit IS NULL",
+                          (name,))
+        latest = {r["task"]: r for r in runs}  # ordered by start: the newest run per task wins
+        accs = [a["value"] for r in latest.values() for a in store.aggregates(r["run_id"])
+                if a["subset"] == "" and a["metric"] == "accuracy"]
+        if not accs:
+            raise HarnessError(f"curation: no eval of recipe {name!r} in {store_path} (run `harness recipe eval "
+                               f"{name}` first)")
+        scores.append((name, float(np.mean(accs))))
+    return sorted(scores, key=lambda s: -s[1])
+
+
+def _interleave(planned):
+    """Rows of all sources interleaved in proportion, so any prefix of the stream is a fair mix."""
+    def stream(name, ix):
+        return (((k + 0.5) / len(ix), name, int(i)) for k, i in enumerate(ix))
+
+    for _, name, i in heapq.merge(*(stream(name, ix) for name, ix in planned)):
+        yield name, i
+
+
+class CotWriter:
+    """The recipe's CoT generator: the programmatic teacher, or a registered Reasoner adapter."""
+
+    def __init__(self, recipe: Recipe):
+        self.g = recipe.generator
+        self.adapter = None
+        if self.g.model != "teacher":
+            from harness.adapters import adapter_class, parse_model_args
+
+            cls = adapter_class(self.g.model)
+            if cls.kind != "reasoning":
+                raise HarnessError(f"generator.model {self.g.model!r} is a {cls.kind} adapter, not a Reasoner")
+            self.adapter = cls(**parse_model_args(self.g.model_args))
+
+    def __call__(self, q: Question, n: int, rng: np.random.Generator) -> list[str]:
+        if self.adapter is None:
+            err = max(self.g.error_rate, SOURCES[q.source].teacher_error)
+            return [write_cot(q, rng, err) for _ in range(n)]
+        prompt = {"text": prompt_text(q.question, q.choices), "images": [] if q.image is None else [q.image]}
+        return list(self.adapter.generate([prompt], [int(rng.integers(0, 2**62))], n=n)[0])
+
+
+def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[Path, dict]:
+    """Build ``recipe`` into ``cache``/datasets; returns (dataset folder, manifest)."""
+    t0 = time.time()
+    planned, notes = plan(recipe, store_path)
+    counts: Counter = Counter()
+    prior = _fit_prior(planned) if recipe.intervention("remove_text_solvable") else None
+    cot_writer = CotWriter(recipe)
+    long_cot, caption = recipe.intervention("long_cot"), recipe.intervention("caption")
+    hist: Counter = Counter()
+    with DatasetWriter(cache, recipe.name) as writer:
+        for name, i in _interleave(planned):
+            src = SOURCES[name]
+            rng = np.random.default_rng([recipe.seed, src.seed, i])
+            q = make_question(src, i)
+            counts["1_questions"] += 1
+            if prior is not None and src.with_images and prior.solves(q):
+                counts["2_dropped_text_solvable"] += 1
+                continue
+            questions = [q] + [synthesize(q, k, rng) for k in range(1, recipe.scaling.questions)]
+            counts["3_questions_after_synthesis"] += len(questions)
+            for qq in questions:
+                qq = _edit(recipe, qq, rng)
+                for c, cot in enumerate(cot_writer(qq, recipe.scaling.cots, rng)):
+                    counts["4_cots_generated"] += 1
+                    if recipe.answer_filter and not grade(cot, qq.answer, qq.choices):
+                        counts["5_dropped_answer_disagrees"] += 1
+                        continue
+                    if long_cot and len(cot.split()) < long_cot.min_words:
+                        counts["6_dropped_short_cot"] += 1
+                        continue
+                    if caption and qq.caption:
+                        cot = f"caption: {qq.caption} {cot}"
+                    hist[qq.difficulty] += 1
+                    writer.add({"id": f"{name}-{i}-q{qq.variant}-c{c}", "source": name, "category": qq.category,
+                                "difficulty": qq.difficulty, "qtype": qq.qtype, "question": qq.question,
+                                "choices": qq.choices, "answer": qq.answer,
+                                "prompt": prompt_text(qq.question, qq.choices), "cot": cot, "image": None},
+                               qq.image)
+        counts["7_rows"] = writer.n_rows
+        manifest = {"recipe": recipe.model_dump(mode="json"), "stages": dict(sorted(counts.items())),
+                    "per_source": {n: len(ix) for n, ix in planned}, "difficulty_histogram":
+                    {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None, **notes}
+        manifest["build_seconds"] = round(time.time() - t0, 2)
+        path = writer.finish(manifest)
+    from baselines.honeybee.dataset import manifest as read_manifest
+
+    return path, read_manifest(path)
+
+
+def _edit(recipe: Recipe, q: Question, rng: np.random.Generator) -> Question:
+    """Perception edits and more options, in the order the recipe lists them."""
+    for intervention in recipe.interventions:
+        if intervention.name == "rotate":
+            q = iv.rotate(q, rng, intervention.p)
+        elif intervention.name == "distractors":
+            q = iv.distractors(q, rng, intervention.n)
+        elif intervention.name == "question_in_image":
+            q = iv.question_in_image(q, rng, intervention.p)
+        elif intervention.name == "more_options":
+            q = iv.more_options(q, rng, intervention.n_options)
+    return q
+
+
+def _fit_prior(planned) -> iv.BlindPrior:
+    """First, cheap pass (no rendering) over the planned image rows: what a blind model could learn."""
+    prior = iv.BlindPrior()
+    for name, ix in planned:
+        if SOURCES[name].with_images:
+            for i in ix:
+                prior.fit(make_question(SOURCES[name], int(i), with_images=False))
+    return prior

@@ -1,0 +1,120 @@
+"""``harness recipe ...``: build, train and evaluate HoneyBee-style data recipes (plugged into the harness CLI
+through the ``harness.commands`` entry point). Imports nothing heavy at module level: ``harness --help`` stays fast.
+
+NAME is a recipe under baselines/honeybee/recipes/ (or a path to a recipe YAML); ``all`` means every shipped
+recipe, in an order where curation recipes come after the recipes they rank.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="HoneyBee-style CoT data recipes: build a dataset, train a proxy VLM, evaluate it.")
+
+CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints (default: <repo>/.cache/honeybee).")
+OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
+EVAL_TASKS = "reasoning"
+
+
+def _cache(cache_dir: Path | None) -> Path:
+    from baselines.honeybee.adapter import DEFAULT_CACHE
+
+    return Path(cache_dir) if cache_dir else DEFAULT_CACHE
+
+
+def _recipes(names: list[str]):
+    from baselines.honeybee.recipe import all_recipes, load_recipe
+
+    if names == ["all"]:
+        recipes = [load_recipe(n) for n in all_recipes()]
+        return sorted(recipes, key=lambda r: r.curation is not None)  # rank before curating
+    return [load_recipe(n) for n in names]
+
+
+def _log_timing(cache: Path, recipe: str, step: str, seconds: float) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "timings.jsonl", "a") as f:
+        f.write(json.dumps({"recipe": recipe, "step": step, "seconds": round(seconds, 1), "at": time.time()}) + "\n")
+
+
+@app.command("list")
+def list_() -> None:
+    """Shipped recipes with their stage and description."""
+    from tabulate import tabulate
+
+    print(tabulate([(r.name, r.stage, r.description) for r in _recipes(["all"])],
+                   headers=["recipe", "stage", "description"]))
+
+
+@app.command()
+def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+          cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
+    """Materialize each recipe's CoT dataset (JSONL shards + PNGs, content-hashed) and print its manifest."""
+    from baselines.honeybee.build import build as build_recipe
+    from harness.api import STORE_NAME
+
+    cache = _cache(cache_dir)
+    for recipe in _recipes(names):
+        t0 = time.time()
+        path, manifest = build_recipe(recipe, cache, output / STORE_NAME)
+        _log_timing(cache, recipe.name, "build", time.time() - t0)
+        stages = " · ".join(f"{k.split('_', 1)[1]}={v}" for k, v in manifest["stages"].items())
+        print(f"{recipe.name}: {manifest['rows']} rows, {manifest['images']} images, hash "
+              f"{manifest['content_hash'][:12]} · {stages} · {time.time() - t0:.1f}s · {path}")
+
+
+@app.command()
+def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+          cache_dir: Path = CacheOpt,
+          steps: int = typer.Option(None, "--steps", min=1, help="Override the recipe's training steps."),
+          force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists.")) -> None:
+    """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors."""
+    from baselines.honeybee.train import train as train_recipe
+
+    cache = _cache(cache_dir)
+    for recipe in _recipes(names):
+        summary = train_recipe(recipe, cache, steps, log=lambda m: print(f"{recipe.name}: {m}", file=sys.stderr),
+                               force=force)
+        if summary.get("cached"):
+            print(f"{recipe.name}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
+            continue
+        _log_timing(cache, recipe.name, "train", summary["seconds"])
+        print(f"{recipe.name}: loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f} in "
+              f"{summary['steps']} steps · {summary['seconds']}s · {summary['checkpoint']} ({summary['sha256'][:16]})")
+
+
+@app.command("eval")
+def eval_(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+          cache_dir: Path = CacheOpt, output: Path = OutputOpt,
+          task: str = typer.Option(EVAL_TASKS, "--task", "-t", help="Task or group to score the proxy on."),
+          batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1)) -> None:
+    """Score each recipe's proxy (``honeybee-proxy --model_args recipe=NAME``) through the normal runner/store."""
+    from harness.api import evaluate_model
+
+    cache = _cache(cache_dir)
+    for recipe in _recipes(names):
+        args = f"recipe={recipe.name}" + (f",cache_dir={cache}" if cache_dir else "")
+        t0 = time.time()
+        for result in evaluate_model(task, "honeybee-proxy", args, batch_size=batch_size, output=output):
+            agg = result.aggregates[""]["accuracy"]
+            print(f"{recipe.name}: {result.spec.task} accuracy {agg.mean:.2f} [{agg.ci_low:.2f}, {agg.ci_high:.2f}] "
+                  f"n={agg.n} · {len(result.failures)} failed · run {result.spec.run_id()}")
+        _log_timing(cache, recipe.name, "eval", time.time() - t0)
+
+
+@app.command()
+def run(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+        cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
+    """build, train and eval each recipe in turn (curation recipes last: they rank the others' results)."""
+    order = [r.name for r in _recipes(names)] if names == ["all"] else names
+    for name in order:
+        build([name], cache_dir, output)
+        train([name], cache_dir, None, False)
+        eval_([name], cache_dir, output, EVAL_TASKS, 16)

@@ -1,0 +1,184 @@
+"""Recipe files: what a HoneyBee-style CoT dataset is made of, validated by pydantic like task YAML.
+
+A recipe names its sources (with sizes) or a curation step that picks the top-ranked source recipes, the CoT
+generator (the programmatic ``teacher`` or any registered Reasoner adapter), the stage-1 answer filter, the
+stage-2 interventions, the stage-3 scaling factors, the proxy's training budget and a seed. Any problem is a
+one-line HarnessError naming the file and the field (the CLI turns it into exit code 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from baselines.honeybee.sources import SOURCES
+from harness.errors import HarnessError
+
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceUse(BaseModel):
+    model_config = _STRICT
+    name: str
+    size: int = Field(ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in SOURCES:
+            raise ValueError(f"unknown source {v!r} (known: {', '.join(SOURCES)})")
+        return v
+
+
+class Curation(BaseModel):
+    """Stage 1 ranking: take the ``top`` recipes (single-source ones) by their proxy's mean accuracy on the eval
+    group in the results store, and mix their sources, ``size`` rows in all."""
+
+    model_config = _STRICT
+    rank: list[str] = Field(min_length=2)
+    top: int = Field(ge=1)
+    size: int = Field(ge=1)
+
+
+class Generator(BaseModel):
+    model_config = _STRICT
+    model: str = "teacher"  # "teacher", or a registered Reasoner adapter name
+    model_args: str = ""
+    error_rate: float = Field(0.1, ge=0, le=1)  # teacher only
+
+
+class Caption(BaseModel):
+    model_config = _STRICT
+    name: Literal["caption"]  # "caption and solve": the CoT starts with a caption of the image
+
+
+class Rotate(BaseModel):
+    model_config = _STRICT
+    name: Literal["rotate"]
+    p: float = Field(0.5, ge=0, le=1)  # share of images rotated by 90, 180 or 270 degrees
+
+
+class Distractors(BaseModel):
+    model_config = _STRICT
+    name: Literal["distractors"]
+    n: int = Field(4, ge=1)  # grey marks scattered over the image
+
+
+class QuestionInImage(BaseModel):
+    model_config = _STRICT
+    name: Literal["question_in_image"]
+    p: float = Field(1.0, ge=0, le=1)
+
+
+class RemoveTextSolvable(BaseModel):
+    model_config = _STRICT
+    name: Literal["remove_text_solvable"]
+
+
+class MoreOptions(BaseModel):
+    model_config = _STRICT
+    name: Literal["more_options"]
+    n_options: int = Field(6, ge=5, le=8)
+
+
+class LongCot(BaseModel):
+    model_config = _STRICT
+    name: Literal["long_cot"]
+    min_words: int = Field(20, ge=1)
+
+
+class BalanceDifficulty(BaseModel):
+    model_config = _STRICT
+    name: Literal["balance_difficulty"]
+
+
+class TextMix(BaseModel):
+    model_config = _STRICT
+    name: Literal["text_mix"]
+    fraction: float = Field(0.3, gt=0, le=1)  # text-only rows added, relative to the image rows
+
+
+Intervention = Annotated[Union[Caption, Rotate, Distractors, QuestionInImage, RemoveTextSolvable, MoreOptions,
+                               LongCot, BalanceDifficulty, TextMix], Field(discriminator="name")]
+INTERVENTIONS = ("caption", "rotate", "distractors", "question_in_image", "remove_text_solvable", "more_options",
+                 "long_cot", "balance_difficulty", "text_mix")
+
+
+class Scaling(BaseModel):
+    model_config = _STRICT
+    images: int = Field(1, ge=1)  # multiplies every source size: more unique images
+    questions: int = Field(1, ge=1)  # questions per image: the original + synthesized ones
+    cots: int = Field(1, ge=1)  # CoTs per question
+
+
+class Train(BaseModel):
+    model_config = _STRICT
+    steps: int = Field(300, ge=1)
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(2e-3, gt=0)
+
+
+class Recipe(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    description: str = ""
+    stage: Literal["sources", "curation", "interventions", "scaling", "combined"] = "sources"
+    seed: int = 0
+    sources: list[SourceUse] = Field(default_factory=list)
+    curation: Curation | None = None
+    generator: Generator = Field(default_factory=Generator)
+    answer_filter: bool = False  # stage 1: drop CoTs whose final answer disagrees with the ground truth
+    interventions: list[Intervention] = Field(default_factory=list)
+    scaling: Scaling = Field(default_factory=Scaling)
+    train: Train = Field(default_factory=Train)
+
+    def intervention(self, name: str):
+        return next((iv for iv in self.interventions if iv.name == name), None)
+
+
+def recipe_path(name_or_path: str) -> Path:
+    """A recipe name (baselines/honeybee/recipes/NAME.yaml) or a path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml"):
+        if not p.is_file():
+            raise HarnessError(f"{p}: recipe file does not exist")
+        return p
+    p = RECIPES_DIR / f"{name_or_path}.yaml"
+    if not p.is_file():
+        known = ", ".join(sorted(x.stem for x in RECIPES_DIR.glob("*.yaml")))
+        raise HarnessError(f"unknown recipe {name_or_path!r} (known: {known})")
+    return p
+
+
+def load_recipe(name_or_path: str) -> Recipe:
+    path = recipe_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise HarnessError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', None) or e})") from None
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{path}: a recipe must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(map(str, err["loc"]))
+        if err["type"] == "union_tag_invalid":  # an unknown intervention name
+            tag = err.get("ctx", {}).get("tag")
+            raise HarnessError(f"{path}: field '{field}.name': unknown intervention {tag!r} "
+                               f"(known: {', '.join(INTERVENTIONS)})") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise HarnessError(f"{path}: field {field!r}: {msg}") from None
+    if not recipe.sources and recipe.curation is None:
+        raise HarnessError(f"{path}: field 'sources': give sources or a curation step")
+    return recipe
+
+
+def all_recipes() -> list[str]:
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))

@@ -1,0 +1,149 @@
+"""``harness recipe train``: fit the proxy VLM on a built recipe dataset and save a safetensors checkpoint.
+
+Every recipe gets the same budget (``train.steps`` x ``train.batch_size`` examples, default 300 x 16): recipes are
+compared at equal compute, so a bigger dataset means more unique examples, not more steps. Rows stream from the
+shards through a shuffle buffer (memory bounded); decoded images are kept in a bounded cache. Deterministic from
+the recipe seed on one thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
+from baselines.honeybee.recipe import Recipe
+from baselines.honeybee.vocab import Vocab, build_vocab
+
+SHUFFLE_BUFFER = 4096
+IMAGE_CACHE = 8192
+
+
+def checkpoint_path(cache: Path, name: str) -> Path:
+    return cache / "checkpoints" / f"{name}.safetensors"
+
+
+def _shuffled_rows(path: Path, rng: random.Random):
+    """Endless stream of rows, shuffled through a buffer of SHUFFLE_BUFFER rows (a full shuffle when smaller)."""
+    buf: list[dict] = []
+    while True:
+        n = 0
+        for row in iter_rows(path):
+            n += 1
+            buf.append(row)
+            if len(buf) >= SHUFFLE_BUFFER:
+                yield buf.pop(rng.randrange(len(buf)))
+        if n == 0:
+            raise ValueError(f"{path}: dataset has no rows")
+        rng.shuffle(buf)
+        while len(buf) > SHUFFLE_BUFFER // 2:
+            yield buf.pop()
+
+
+def encode_example(vocab: Vocab, prompt: str, cot: str, room: int) -> tuple[list[int], int]:
+    """-> (token ids: prompt <sep> cot <eos>, index where the CoT starts); the prompt is cut from the front."""
+    target = vocab.encode(cot)[:room // 2] + [vocab.eos]
+    p = vocab.encode(prompt)[-(room - len(target) - 1):] + [vocab.sep]
+    return p + target, len(p)
+
+
+def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False) -> dict:
+    """Train on the newest build of ``recipe``; returns a summary (losses, seconds, checkpoint path and hash).
+    A checkpoint trained from the same recipe, dataset hash and steps is reused unless ``force``."""
+    import torch
+    from safetensors.torch import save_file
+
+    from baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig, ProxyVLM, image_tensor
+
+    t0 = time.time()
+    data = dataset_dir(cache, recipe.name)
+    steps = steps or recipe.train.steps
+    path = checkpoint_path(cache, recipe.name)
+    plan = {"recipe": recipe.model_dump(mode="json"), "dataset_hash": manifest(data)["content_hash"], "steps": steps}
+    if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done
+        return {"checkpoint": str(path), "sha256": file_hash(path), "steps": steps, "first_loss": float("nan"),
+                "final_loss": float("nan"), "seconds": round(time.time() - t0, 1), "cached": True}
+    torch.set_num_threads(1)  # the machine is shared; one thread also makes runs bit-reproducible
+    torch.manual_seed(recipe.seed)
+    vocab = Vocab(build_vocab())
+    cfg = ProxyConfig(vocab_size=len(vocab))
+    model = ProxyVLM(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.train.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
+    rows = _shuffled_rows(data, random.Random(recipe.seed))
+    images: dict[str, np.ndarray] = {}
+    room = cfg.max_len - N_IMAGE_TOKENS
+    losses = []
+    for step in range(steps):
+        batch = [next(rows) for _ in range(recipe.train.batch_size)]
+        encoded = [encode_example(vocab, r["prompt"], r["cot"], room) for r in batch]
+        width = max(len(ids) for ids, _ in encoded)
+        tokens = torch.full((len(batch), width), vocab.pad, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        for k, (ids, start) in enumerate(encoded):
+            tokens[k, :len(ids)] = torch.tensor(ids)
+            labels[k, start - 1:len(ids) - 1] = torch.tensor(ids[start:])  # position t predicts token t+1
+        imgs, has = image_tensor([_image(data, r["image"], images) for r in batch])
+        logits = model(imgs, has, tokens)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if log and (step % 50 == 0 or step == steps - 1):
+            log(f"step {step + 1}/{steps} loss {np.mean(losses[-50:]):.3f}")
+    # One metadata key: safetensors writes a multi-key metadata map in hash order, which would make the file's
+    # bytes (and so the adapter fingerprint) differ between identical trainings.
+    meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": plan})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return {"checkpoint": str(path), "sha256": file_hash(path), "steps": steps, "first_loss": losses[0],
+            "final_loss": float(np.mean(losses[-20:])), "seconds": round(time.time() - t0, 1)}
+
+
+def _image(data: Path, rel: str | None, cache: dict) -> np.ndarray | None:
+    if rel is None:
+        return None
+    if rel not in cache:
+        if len(cache) >= IMAGE_CACHE:
+            cache.pop(next(iter(cache)))  # drop the oldest entry
+        cache[rel] = load_image(data, rel)
+    return cache[rel]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_model(path: Path):
+    """-> (ProxyVLM in eval mode, Vocab) from a checkpoint written by ``train``."""
+    from safetensors.torch import load_file
+
+    from baselines.honeybee.model import ProxyConfig, ProxyVLM
+
+    meta = _metadata(path)
+    model = ProxyVLM(ProxyConfig(**meta["config"]))
+    model.load_state_dict(load_file(str(path)))
+    model.eval()
+    return model, Vocab(meta["vocab"])
+
+
+def _metadata(path: Path) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return json.loads((f.metadata() or {}).get("honeybee", "{}"))

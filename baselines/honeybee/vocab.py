@@ -1,0 +1,69 @@
+"""Word-level vocabulary of the proxy VLM (no torch).
+
+The vocabulary is closed and fixed by code, not by a recipe's data, so every recipe's proxy reads the eval prompts
+with the same tokens: it is collected from a reference set of source questions (question, text-only twin, options,
+synthesized questions) and the teacher's and interventions' templates. Numbers 0-400 are single tokens, so every
+answer of the embedded suites is one token. Anything else maps to <unk>.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+PAD, UNK, SEP, EOS = "<pad>", "<unk>", "<sep>", "<eos>"
+BOXED = "\\boxed{"
+_TOKEN = re.compile(r"\\boxed\{|\d+|[a-z]+|[^\sa-z\d]")
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Words joined by spaces; ``\\boxed{ 12 }`` keeps its content intact for answer extraction."""
+    return " ".join(tokens)
+
+
+@lru_cache(maxsize=1)
+def build_vocab() -> tuple[str, ...]:
+    import numpy as np
+
+    from baselines.honeybee.build import prompt_text
+    from baselines.honeybee.interventions import GENERIC_QUESTION
+    from baselines.honeybee.sources import SOURCES, make_question, synthesize
+    from baselines.honeybee.teacher import write_cot
+
+    words: set[str] = set(tokenize(GENERIC_QUESTION + " caption: " + "".join("PQRSTUVWXYZ")))
+    rng = np.random.default_rng(0)
+    for src in SOURCES.values():
+        for i in range(30):
+            q = make_question(src, 10_000 + i, with_images=False)
+            for qq in (q, synthesize(q, 1, rng), synthesize(q, 2, rng)):
+                text = " ".join([prompt_text(qq.question, qq.choices), qq.caption,
+                                 write_cot(qq, rng, 0.0, long_share=1.0)])
+                words |= set(tokenize(text))
+    words -= {str(n) for n in range(401)}
+    return (PAD, UNK, SEP, EOS, BOXED, *map(str, range(401)), *sorted(words - {BOXED}))
+
+
+class Vocab:
+    def __init__(self, tokens: tuple[str, ...] | list[str]):
+        self.tokens = list(tokens)
+        self.index = {t: k for k, t in enumerate(self.tokens)}
+        self.pad, self.unk, self.sep, self.eos = (self.index[t] for t in (PAD, UNK, SEP, EOS))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(t, self.unk) for t in tokenize(text)]
+
+    def decode(self, ids: list[int]) -> str:
+        out = []
+        for i in ids:
+            if i == self.eos:
+                break
+            if i not in (self.pad, self.sep):
+                out.append(self.tokens[i])
+        return detokenize(out)

@@ -1,0 +1,127 @@
+"""HoneyBee builds: deterministic content hash, manifest counts per stage, and each intervention's effect on a
+tiny build."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from baselines.honeybee.build import build
+from baselines.honeybee.dataset import DatasetWriter, iter_rows, load_image
+from baselines.honeybee.recipe import Recipe
+from harness.metrics.reasoning import grade
+
+
+def _build(tmp_path, cache="cache", **fields):
+    recipe = Recipe.model_validate({"name": "tiny", "seed": 1, "sources": [{"name": "mixed", "size": 24}],
+                                    **fields})
+    path, manifest = build(recipe, tmp_path / cache)
+    return list(iter_rows(path)), manifest, path
+
+
+def test_build_is_deterministic_and_content_hashed(tmp_path):
+    rows_a, man_a, path_a = _build(tmp_path, "a")
+    rows_b, man_b, path_b = _build(tmp_path, "b")
+    assert man_a["content_hash"] == man_b["content_hash"] and rows_a == rows_b
+    assert path_a.name == f"tiny-{man_a['content_hash'][:12]}"
+    rows_c, man_c, _ = _build(tmp_path, "c", seed=2)
+    assert man_c["content_hash"] != man_a["content_hash"]
+
+
+def test_manifest_counts_every_stage(tmp_path):
+    rows, man, path = _build(tmp_path, answer_filter=True, scaling={"questions": 2, "cots": 2},
+                             interventions=[{"name": "long_cot", "min_words": 18}])
+    s = man["stages"]
+    assert s["1_questions"] == 24 and s["3_questions_after_synthesis"] == 48 and s["4_cots_generated"] == 96
+    assert s["4_cots_generated"] - s.get("5_dropped_answer_disagrees", 0) - s.get("6_dropped_short_cot", 0) \
+        == s["7_rows"] == man["rows"] == len(rows)
+    assert sum(man["difficulty_histogram"].values()) == len(rows)
+    on_disk = {r["image"] for r in rows if r["image"]}
+    assert len(on_disk) == man["images"] and all((path / rel).is_file() for rel in on_disk)
+
+
+def test_writer_streams_shards_and_leaves_no_temp_dir(tmp_path):
+    with DatasetWriter(tmp_path, "w", rows_per_shard=3) as w:
+        for k in range(7):
+            w.add({"id": k}, np.full((4, 4, 3), k % 2, np.uint8))
+        path = w.finish({})
+    assert len(list(path.glob("shard-*.jsonl"))) == 3 and [r["id"] for r in iter_rows(path)] == list(range(7))
+    assert json.loads((path / "manifest.json").read_text())["images"] == 2
+    assert [p.name for p in tmp_path.joinpath("datasets").iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with DatasetWriter(tmp_path, "w") as w:
+            w.add({"id": 0}, None)
+            raise RuntimeError("crash mid-build")
+    assert list((tmp_path / "datasets").iterdir()) == []
+
+
+def test_answer_filter_keeps_only_agreeing_cots(tmp_path):
+    rows, man, _ = _build(tmp_path, sources=[{"name": "noisy", "size": 30}], answer_filter=True)
+    assert man["stages"]["5_dropped_answer_disagrees"] > 5
+    assert all(grade(r["cot"], r["answer"], r["choices"]) for r in rows)
+    unfiltered, _, _ = _build(tmp_path, "c2", sources=[{"name": "noisy", "size": 30}])
+    assert not all(grade(r["cot"], r["answer"], r["choices"]) for r in unfiltered)
+
+
+def test_caption_prefixes_the_cot(tmp_path):
+    rows, _, _ = _build(tmp_path, interventions=[{"name": "caption"}])
+    assert all(r["cot"].startswith("caption: ") for r in rows)
+
+
+def test_more_options_grows_multiple_choice(tmp_path):
+    base, _, _ = _build(tmp_path, "a")
+    rows, _, _ = _build(tmp_path, "b", interventions=[{"name": "more_options", "n_options": 6}])
+    assert {len(r["choices"]) for r in base if r["choices"]} == {4}
+    assert {len(r["choices"]) for r in rows if r["choices"]} == {6}
+    for r in rows:
+        if r["choices"]:
+            assert "(F) " in r["prompt"] and len(set(r["choices"])) == 6
+
+
+def test_long_cot_filter_drops_short_ones(tmp_path):
+    rows, man, _ = _build(tmp_path, interventions=[{"name": "long_cot", "min_words": 20}])
+    assert man["stages"]["6_dropped_short_cot"] > 0 and all(len(r["cot"].split()) >= 20 for r in rows)
+
+
+def test_balance_difficulty_flattens_the_histogram(tmp_path):
+    _, skewed, _ = _build(tmp_path, "a", sources=[{"name": "mixed", "size": 30}])
+    _, man, _ = _build(tmp_path, "b", sources=[{"name": "mixed", "size": 30}],
+                       interventions=[{"name": "balance_difficulty"}])
+    assert skewed["difficulty_histogram"]["1"] > 12  # the source is 60% easy
+    assert man["difficulty_histogram"] == {"1": 10, "2": 10, "3": 10}
+
+
+def test_text_mix_adds_text_only_rows(tmp_path):
+    rows, man, _ = _build(tmp_path, interventions=[{"name": "text_mix", "fraction": 0.5}])
+    assert man["per_source"]["text_only"] == 12 and Counter(r["image"] is None for r in rows)[True] == 12
+
+
+def test_remove_text_solvable_drops_questions_the_prior_answers(tmp_path):
+    _, man, _ = _build(tmp_path, sources=[{"name": "mixed", "size": 80}],
+                       interventions=[{"name": "remove_text_solvable"}])
+    dropped = man["stages"]["2_dropped_text_solvable"]
+    assert 0 < dropped < 80 and man["rows"] == 80 - dropped
+
+
+@pytest.mark.parametrize("intervention", [{"name": "rotate", "p": 1.0}, {"name": "distractors", "n": 3},
+                                          {"name": "question_in_image"}])
+def test_perception_edits_change_images(tmp_path, intervention):
+    base, _, base_path = _build(tmp_path, "a")
+    rows, _, path = _build(tmp_path, "b", interventions=[intervention])
+    assert [r["answer"] for r in rows] == [r["answer"] for r in base]
+    changed = [not np.array_equal(load_image(path, r["image"]), load_image(base_path, b["image"]))
+               for r, b in zip(rows, base) if r["image"] and b["image"]]
+    assert all(changed) if intervention["name"] != "rotate" else sum(changed) >= len(changed) - 2
+    if intervention["name"] == "question_in_image":
+        assert all(r["question"] == "Answer the question written in the image." for r in rows)
+
+
+def test_scaling_axes_multiply_rows(tmp_path):
+    rows, man, _ = _build(tmp_path, scaling={"images": 2, "questions": 3, "cots": 2})
+    assert man["per_source"]["mixed"] == 48 and man["rows"] == 48 * 3 * 2
+    variants = Counter(r["id"].rsplit("-q", 1)[1][0] for r in rows)
+    assert variants == {"0": 96, "1": 96, "2": 96}
