@@ -48,6 +48,11 @@ class Adapter:
             field = ".".join(map(str, err["loc"]))
             raise HarnessError(f"--model_args for {self.name or type(self).__name__}: {field}: {err['msg']}") from None
 
+    def describe(self) -> dict:
+        """Facts about the model worth keeping with each run (recorded in its provenance under "model"), e.g. the
+        training-set size of a recipe's proxy model, which leaderboards can plot scores against."""
+        return {}
+
     def fingerprint(self) -> str:
         """Identifies weights and configuration in cache keys. Adapters with weights should hash them."""
         blob = json.dumps([type(self).__module__, type(self).__qualname__, self.args.model_dump()], sort_keys=True)

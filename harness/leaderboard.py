@@ -40,6 +40,7 @@ class Leaderboard(BaseModel):
     reference: str | None = None  # the row label others are tested against
     sort: str | None = None  # a column header ("edit/scenes success"); default: the first column
     alpha: float = Field(0.05, gt=0, lt=1)
+    plot_x: str | None = None  # HTML report: also plot each column against this field of the runs' model facts
 
 
 @dataclass

@@ -59,6 +59,47 @@ def _plot(table: Table, task: str) -> str:
     return f'<img alt="{escape(task)} plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
+def _model_fact(run: dict, name: str):
+    """A numeric field of what the adapter said about itself (Adapter.describe) for this run, or None."""
+    import json
+
+    value = json.loads(run["provenance"]).get("model", {}).get(name)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _plot_against(table: Table, task: str, x_name: str) -> str:
+    """Score against a model fact (e.g. training rows of a data recipe), one panel per column, CI error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [(j, m) for j, (t, m, sub) in enumerate(table.columns) if t == task and not sub]
+    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3), squeeze=False)
+    plotted = False
+    for ax, (j, metric) in zip(axes[0], cols):
+        points = [(_model_fact(r.runs[task], x_name), r.cells[j]) for r in table.rows
+                  if task in r.runs and r.cells[j] is not None]
+        points = sorted(((x, c) for x, c in points if x is not None), key=lambda p: p[0])
+        if not points:
+            continue
+        plotted = True
+        xs, cells = [x for x, _ in points], [c for _, c in points]
+        ax.errorbar(xs, [c["value"] for c in cells], fmt="o", capsize=3,
+                    yerr=[[c["value"] - c["ci_low"] for c in cells], [c["ci_high"] - c["value"] for c in cells]])
+        ax.set_xlabel(x_name, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+    fig.suptitle(f"{task}: score against {x_name}", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    if not plotted:
+        return ""
+    return (f'<img alt="{escape(task)} against {escape(x_name)}" '
+            f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">')
+
+
 def render_html(table: Table, store) -> str:
     board = table.board
     head = "".join(f'<th onclick="sortTable({i})">{escape(h)}</th>' for i, h in enumerate(["model", *table.headers]))
@@ -71,6 +112,8 @@ def render_html(table: Table, store) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     tasks = list(dict.fromkeys(t for t, _, _ in table.columns))
     plots = "".join(_plot(table, t) for t in tasks if table.rows)
+    if board.plot_x and table.rows:
+        plots += "".join(_plot_against(table, t, board.plot_x) for t in tasks)
     drill = []
     for row in table.rows:
         for task, run in row.runs.items():

@@ -116,7 +116,7 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
                            f"{task.contract.__name__} ({task.kind})")
     cache_key, run_id = spec.cache_key(), spec.run_id()
     units = task.units(spec.limit)
-    prov = provenance()
+    prov = {**provenance(), "model": adapter.describe()}
     todo_ids = None
     if world.is_main:
         store.start_run(spec, task.kind, prov)

@@ -26,6 +26,7 @@ def store(tmp_path_factory, request):
         "from pydantic import BaseModel, ConfigDict\nfrom harness.adapters import Editor\n"
         "class Args(BaseModel):\n    model_config = ConfigDict(extra='forbid')\n    name: str = ''\n"
         "class Tagged(Editor):\n    Args = Args\n"
+        "    def describe(self):\n        return {'train_rows': 1234}\n"
         "    def edit(self, images, instructions, seeds):\n        return [i.copy() for i in images]\n")
     for model, args in (("identity", ""), ("oracle", ""), ("noise", ""),
                         ("tagged:Tagged", "name=<script>document.title='pwned'</script>")):
@@ -117,3 +118,16 @@ def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
     assert header == "model,edit/scenes success,edit/scenes success [edit_type=move]"
     oracle = next(r for r in rows if r.startswith("oracle,"))
     assert oracle.endswith("1.0000 ± 0.0000 (n=30)")  # subset cells carry no significance mark
+
+
+def test_html_plots_scores_against_a_model_fact(store, tmp_path):
+    """Adapter.describe() lands in run provenance; plot_x plots each column against it (recipes: data size)."""
+    (tmp_path / "b.yaml").write_text(BOARD + "plot_x: train_rows\n")
+    out = tmp_path / "b.html"
+    run_cli("leaderboard", tmp_path / "b.yaml", "-o", store / "r", "--format", "html", "--to", out, check_rc=0)
+    html = out.read_text()
+    assert 'alt="edit/scenes against train_rows"' in html
+    import sqlite3
+    prov = sqlite3.connect(store / "r" / "harness.sqlite").execute(
+        "SELECT provenance FROM runs WHERE model='tagged:Tagged'").fetchone()[0]
+    assert json.loads(prov)["model"] == {"train_rows": 1234}

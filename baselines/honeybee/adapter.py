@@ -44,6 +44,19 @@ class HoneyBeeProxy(Reasoner):
     def fingerprint(self) -> str:
         return self._hash[:16]
 
+    def describe(self) -> dict:
+        """The training set behind the checkpoint (its build manifest), for score-vs-data-size plots."""
+        import json
+
+        pointer = Path(self.args.cache_dir) / "datasets" / f"{self.args.recipe}.json"
+        try:
+            folder = json.loads(pointer.read_text())["path"]
+            manifest = json.loads((pointer.parent / folder / "manifest.json").read_text())
+        except (OSError, KeyError, ValueError):
+            return {}
+        return {"train_rows": manifest.get("rows"), "train_images": manifest.get("images"),
+                "dataset_hash": manifest.get("content_hash")}
+
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
         import torch
 
