@@ -202,7 +202,7 @@ BREAKAGES = {
     "malformed json": (lambda d: _append(d / "corpus.jsonl", '{"_id": "d7", "text": \n'),
                        ["corpus.jsonl:7", "malformed JSON"]),
     "duplicate id": (lambda d: _append(d / "corpus.jsonl", '{"_id": "d2", "text": "again"}\n'),
-                     ["corpus.jsonl:7", "duplicate _id 'd2'", "line 2"]),
+                     ["corpus.jsonl:7", "field '_id': duplicate id 'd2'", "line 2"]),
     "unknown query": (lambda d: _append(d / "qrels/test.tsv", "q9\td1\t1\n"),
                       ["test.tsv:7", "unknown query id 'q9'"]),
     "unknown corpus id": (lambda d: _append(d / "qrels/test.tsv", "q1\td99\t1\n"),

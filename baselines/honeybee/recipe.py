@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from baselines.honeybee.sources import SOURCES
+from harness.config import load_yaml_config
 from harness.errors import HarnessError
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
@@ -156,25 +156,7 @@ def recipe_path(name_or_path: str) -> Path:
 
 def load_recipe(name_or_path: str) -> Recipe:
     path = recipe_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise HarnessError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', None) or e})") from None
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{path}: a recipe must be a mapping of fields, got {type(raw).__name__}")
-    try:
-        recipe = Recipe.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(map(str, err["loc"]))
-        if err["type"] == "union_tag_invalid":  # an unknown intervention name
-            tag = err.get("ctx", {}).get("tag")
-            raise HarnessError(f"{path}: field '{field}.name': unknown intervention {tag!r} "
-                               f"(known: {', '.join(INTERVENTIONS)})") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        raise HarnessError(f"{path}: field {field!r}: {msg}") from None
+    recipe = load_yaml_config(path, Recipe, "a recipe", tag_names={"name": ("intervention", list(INTERVENTIONS))})
     if not recipe.sources and recipe.curation is None:
         raise HarnessError(f"{path}: field 'sources': give sources or a curation step")
     return recipe

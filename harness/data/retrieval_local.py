@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from harness.data.jsonl import read_jsonl
 from harness.errors import DataError
 from harness.kinds.retrieval import RetrievalData, RetrievalItem, RetrievalQuery
 
@@ -67,35 +68,12 @@ def _wav(path: Path, where: str) -> tuple[np.ndarray, int]:
 
 
 def _jsonl(file: Path) -> list[tuple[str, dict]]:
-    """(where, record) per non-blank line; records are objects with a non-empty string (or integer) "_id"."""
-    if not file.is_file():
-        raise DataError(f"{file}: file not found")
-    try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
-    out, first_line = [], {}
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{file}:{n}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno})") from None
-        if not isinstance(rec, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
-        rid = rec.get("_id")
-        if isinstance(rid, bool) or not isinstance(rid, (str, int)) or not str(rid).strip():
-            raise DataError(f"{where}: field '_id' must be a non-empty string")
-        rec["_id"] = rid = str(rid)
-        if rid in first_line:
-            raise DataError(f"{where}: duplicate _id {rid!r} (first used on line {first_line[rid]})")
-        first_line[rid] = n
+    """(where, record) per non-blank line; records are objects with a unique "_id", optional string fields."""
+    out = read_jsonl(file, "_id")
+    for where, rec in out:
         for key in ("title", "text", "image", "audio", "group"):
             if rec.get(key) is not None and not isinstance(rec[key], str):
                 raise DataError(f"{where}: field {key!r} must be a string, got {_one_line(json.dumps(rec[key]))}")
-        out.append((where, rec))
     return out
 
 
