@@ -17,6 +17,7 @@ LOADERS: dict[str, tuple[str, str, str]] = {
     "edit_scenes": ("harness.data.edit_scenes", "generate", "edit"),
     "edit_photos": ("harness.data.edit_photos", "generate", "edit"),
     "edit_folder": ("harness.data.edit_local", "load_folder", "edit"),
+    "edit_t2i": ("harness.data.edit_t2i", "generate", "edit"),
     "retrieval_folder": ("harness.data.retrieval_local", "load_folder", "retrieval"),
     "retrieval_embedded": ("harness.data.retrieval_embedded", "generate", "retrieval"),
     "reasoning_embedded": ("harness.data.reasoning_embedded", "generate", "reasoning"),

@@ -46,7 +46,10 @@ class Task:
 
     def content_hash(self) -> str:
         """Hash of the spec and every sample's content: the task version recorded with every result."""
-        h = hashlib.sha256(stable_hash([self.spec.model_dump(mode="json"), self.scoring_version]).encode())
+        # Which model runs by default changes no sample and no score: hashed as unset, so naming one (or changing
+        # it) does not turn existing results into an "older task version".
+        spec = {**self.spec.model_dump(mode="json"), "default_model": None}
+        h = hashlib.sha256(stable_hash([spec, self.scoring_version]).encode())
         for sample in self.samples:
             h.update(self.sample_digest(sample))
         return h.hexdigest()[:16]
