@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -136,6 +137,21 @@ def adapter_class(name: str) -> type[Adapter]:
         hint = difflib.get_close_matches(name, known, n=1)
         raise HarnessError(f"unknown model {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"))
     return known[name]
+
+
+def hash_path(path) -> str:
+    """sha256 (hex) of a weights file's bytes, or of a folder's files (relative names and bytes, in sorted order):
+    what ``fingerprint()`` should be built from, so retrained weights never reuse cached results."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        if f != path:
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
 
 
 def parse_model_args(text: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ the recipe seed on one thread.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -20,6 +19,7 @@ import numpy as np
 from baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
 from baselines.honeybee.recipe import Recipe
 from baselines.honeybee.vocab import Vocab, build_vocab
+from harness.adapters import hash_path
 
 SHUFFLE_BUFFER = 4096
 IMAGE_CACHE = 8192
@@ -122,11 +122,7 @@ def _image(data: Path, rel: str | None, cache: dict) -> np.ndarray | None:
 
 
 def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return hash_path(path)
 
 
 def load_model(path: Path):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import Embedder, register_adapter
+from harness.adapters import Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -29,13 +29,7 @@ class SailArgs(BaseModel):
     batch: int = Field(64, ge=1)  # internal forward batch
 
 
-@functools.lru_cache(maxsize=8)
-def _file_hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_file_hash = functools.lru_cache(maxsize=8)(hash_path)  # checkpoints are re-hashed once per process
 
 
 @register_adapter("sail")

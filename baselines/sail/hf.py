@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import Embedder, register_adapter
+from harness.adapters import Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
 
 
@@ -32,14 +32,8 @@ class HFArgs(BaseModel):
 
 
 def _folder_hash(path: str) -> str:
-    p = Path(path)
-    if not p.is_dir():
-        return path  # a hub id: the id (and the revision pinned by the user's cache) is all we know
-    h = hashlib.sha256()
-    for f in sorted(x for x in p.rglob("*") if x.is_file()):
-        h.update(f.relative_to(p).as_posix().encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
+    # a hub id: the id (and the revision pinned by the user's cache) is all we know
+    return hash_path(path) if Path(path).is_dir() else path
 
 
 def _pooled(out):

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from harness.adapters import Editor, register_adapter
+from harness.adapters import Editor, hash_path, register_adapter
 from harness.errors import HarnessError
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -33,16 +33,6 @@ class UniFusionArgs(BaseModel):
     start: Literal["source", "noise"] = "source"
     strength: float = Field(0.7, gt=0, le=1)  # SDEdit: sigma the source is noised to (start=source only)
     trust_remote_code: bool = False
-
-
-def _files_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f.relative_to(path).as_posix().encode() + b"\0")
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def load_generator(path: Path, variant: str):
@@ -107,10 +97,10 @@ class UniFusionEditor(Editor):
 
     def _hash_checkpoints(self) -> str:
         h = hashlib.sha256(super().fingerprint().encode())
-        h.update(_files_hash(self.generator_path).encode())
+        h.update(hash_path(self.generator_path).encode())
         vlm = Path(self.vlm_path).expanduser()
         if vlm.is_dir():
-            h.update(_files_hash(vlm).encode())
+            h.update(hash_path(vlm).encode())
         else:
             model = self.pipeline.encoder.model
             h.update(f"{self.vlm_path}@{getattr(model.config, '_commit_hash', None)}".encode())
