@@ -34,16 +34,30 @@ th { background: #f3f3f3; cursor: pointer; } td.num { text-align: right; font-va
 """
 
 
-def _plot(table: Table, task: str) -> str:
-    """Bars of every row for the task's columns, with CI error bars -> <img> with a base64 PNG."""
+def _figure(n_panels: int):
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # no display: render to memory
     import matplotlib.pyplot as plt
 
+    fig, axes = plt.subplots(1, n_panels, figsize=(4 * n_panels, 3), squeeze=False)
+    return plt, fig, axes[0]
+
+
+def _img(plt, fig, alt: str) -> str:
+    """The figure as an <img> with an embedded base64 PNG."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _plot(table: Table, task: str) -> str:
+    """Bars of every row for the task's columns, with CI error bars -> <img> with a base64 PNG."""
     cols = [(j, m + (f" [{sub}]" if sub else "")) for j, (t, m, sub) in enumerate(table.columns) if t == task]
-    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3), squeeze=False)
-    for ax, (j, metric) in zip(axes[0], cols):
+    plt, fig, axes = _figure(len(cols))
+    for ax, (j, metric) in zip(axes, cols):
         rows = [r for r in table.rows if r.cells[j] is not None]
         values = [r.cells[j]["value"] for r in rows]
         errors = [[r.cells[j]["value"] - r.cells[j]["ci_low"] for r in rows],
@@ -52,11 +66,7 @@ def _plot(table: Table, task: str) -> str:
         ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=45, ha="right", fontsize=7)
         ax.set_title(metric, fontsize=9)
     fig.suptitle(task, fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return f'<img alt="{escape(task)} plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    return _img(plt, fig, f"{task} plot")
 
 
 def _model_fact(run: dict, name: str):
@@ -69,15 +79,10 @@ def _model_fact(run: dict, name: str):
 
 def _plot_against(table: Table, task: str, x_name: str) -> str:
     """Score against a model fact (e.g. training rows of a data recipe), one panel per column, CI error bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     cols = [(j, m) for j, (t, m, sub) in enumerate(table.columns) if t == task and not sub]
-    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3), squeeze=False)
+    plt, fig, axes = _figure(len(cols))
     plotted = False
-    for ax, (j, metric) in zip(axes[0], cols):
+    for ax, (j, metric) in zip(axes, cols):
         points = [(_model_fact(r.runs[task], x_name), r.cells[j]) for r in table.rows
                   if task in r.runs and r.cells[j] is not None]
         points = sorted(((x, c) for x, c in points if x is not None), key=lambda p: p[0])
@@ -90,14 +95,8 @@ def _plot_against(table: Table, task: str, x_name: str) -> str:
         ax.set_xlabel(x_name, fontsize=8)
         ax.set_title(metric, fontsize=9)
     fig.suptitle(f"{task}: score against {x_name}", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    if not plotted:
-        return ""
-    return (f'<img alt="{escape(task)} against {escape(x_name)}" '
-            f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">')
+    html = _img(plt, fig, f"{task} against {x_name}")
+    return html if plotted else ""
 
 
 def render_html(table: Table, store) -> str:
