@@ -96,7 +96,6 @@ def answer_accuracy(model, processor, seed: int, size: int, n_img: int, n: int =
     first two words) -- a check that the frozen encoder looks at the image: a language prior alone scores about
     chance on colours (1/8), shapes (1/3) and positions."""
     scenes = tiny_vlm.random_scenes(seed, n, size)
-    rng = np.random.default_rng(seed)
     pixels = processor.image_processor(images=[edit_scenes.render(s, size) for s in scenes],
                                        return_tensors="pt")["pixel_values"]
     kinds = [" ".join(tiny_vlm.scene_texts(s, size, np.random.default_rng([seed, i]))[0].split()[:2])
