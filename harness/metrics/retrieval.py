@@ -78,9 +78,10 @@ def rank_metrics(rel: np.ndarray, n_rel: np.ndarray, ideal: np.ndarray, metrics:
     for name, family, k in _parse(metrics):
         if family == "recall":
             out[name] = hit[:, :k].sum(1) / denom
-        elif family == "map":
-            precision = np.cumsum(hit, 1) / np.arange(1, depth + 1)
-            out[name] = (precision * hit).sum(1) / denom
+        elif family == "map":  # sum of precision at each relevant rank, visiting only the hits
+            rows, cols = np.nonzero(hit)
+            precision = (_positions(rows, len(hit)) + 1) / (cols + 1.0)
+            out[name] = np.bincount(rows, weights=precision, minlength=len(hit)) / denom
         elif family == "mrr":
             first = hit.argmax(1)
             out[name] = np.where(hit.any(1), 1.0 / (first + 1), 0.0)
@@ -132,28 +133,22 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
     return {q: dict(zip(metrics, row)) for q, row in zip(qids, zip(*columns))}
 
 
-def _ranked_relevance(index, jq, jd, jr, n_queries) -> np.ndarray:
-    """[q, depth] float64 judged relevance of every ranked entry (0 for unjudged and padding)."""
-    order = np.argsort(jq, kind="stable")  # radix sort: grouping by query is all the compare path needs
-    jq, jd, jr = jq[order], jd[order], jr[order].astype(np.float64)
-    per_query = np.bincount(jq, minlength=n_queries)
-    most = int(per_query.max(initial=0))
-    if most * index.shape[1] <= 4096:
-        # Few judgments per query (the usual case): compare each ranked entry with the query's judged docs,
-        # [chunk, depth, most] at a time; ~4x faster than a global key lookup, whose random access misses cache.
-        small = np.int32 if max(index.max(initial=0), jd.max(initial=0)) < 2**31 else np.int64  # half the bytes
-        index = index.astype(small)
-        docs = np.full((n_queries, max(most, 1)), -2, small)  # -2 matches neither a doc nor padding (-1)
-        gains = np.zeros((n_queries, max(most, 1)))
-        col = _positions(jq, n_queries)
-        docs[jq, col], gains[jq, col] = jd, jr
-        rel = np.empty(index.shape)
-        step = max(1, 2**22 // max(1, index.shape[1] * most))
-        for q0 in range(0, n_queries, step):
-            hit = index[q0:q0 + step, :, None] == docs[q0:q0 + step, None, :]  # at most one True per entry
-            rel[q0:q0 + step] = np.einsum("qdj,qj->qd", hit, gains[q0:q0 + step])
-        return rel
-    # Many judgments per query: look (query, doc) keys up among the sorted judgment keys.
+def _compare_columns(index: np.ndarray, docs: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """[q, depth] relevance of ranked ``index`` given each query's judgments laid out as docs / gains [q, most].
+
+    Compares the whole ranking with one judged column at a time: a query's judged docs are distinct, so each entry
+    matches at most one column. ~3x faster than one broadcast [q, depth, most] compare, ~4x faster than a global
+    key lookup (random access misses cache)."""
+    rel = np.zeros(index.shape)
+    hit = np.empty(index.shape, bool)
+    for j in range(docs.shape[1]):
+        np.equal(index, docs[:, j:j + 1], out=hit)
+        np.copyto(rel, gains[:, j:j + 1], where=hit)
+    return rel
+
+
+def _lookup_keys(index, jq, jd, jr, n_queries) -> np.ndarray:
+    """Same as _compare_columns for many judgments per query: (query, doc) keys looked up among sorted keys."""
     width = int(max(index.max(initial=0), jd.max(initial=0))) + 2
     jkey = jq * width + jd
     order = np.argsort(jkey, kind="stable")
@@ -175,11 +170,23 @@ def evaluate_ranked(index: np.ndarray, judged: tuple[np.ndarray, np.ndarray, np.
     _parse(metrics)
     jq, jd, jr = (np.asarray(a, np.int64) for a in judged)
     index = np.asarray(index, np.int64)
-    rel = _ranked_relevance(index, jq, jd, jr, n_queries)
+    order = np.argsort(jq, kind="stable")  # radix sort: group the judgments by query
+    jq, jd, jr = jq[order], jd[order], jr[order].astype(np.float64)
+    most = int(np.bincount(jq, minlength=n_queries).max(initial=0))
+    if most <= 64:  # the usual case: few judgments per query, laid out densely as [q, most]
+        small = np.int32 if max(index.max(initial=0), jd.max(initial=0)) < 2**31 else np.int64  # half the bytes
+        docs = np.full((n_queries, max(most, 1)), -2, small)  # -2 matches neither a doc nor padding (-1)
+        gains = np.zeros((n_queries, max(most, 1)))
+        col = _positions(jq, n_queries)
+        docs[jq, col], gains[jq, col] = jd, jr
+        rel = _compare_columns(index.astype(small), docs, gains)
+        ideal = -np.sort(-np.maximum(gains, 0.0), axis=1)  # positive gains best first, zero-padded
+        return rank_metrics(rel, (gains > 0).sum(1), ideal, metrics)
+    rel = _lookup_keys(index, jq, jd, jr, n_queries)
     positive = jr > 0
     n_rel = np.bincount(jq[positive], minlength=n_queries)
     ideal_order = np.lexsort((-jr[positive], jq[positive]))
-    iq, ig = jq[positive][ideal_order], jr[positive][ideal_order].astype(np.float64)
+    iq, ig = jq[positive][ideal_order], jr[positive][ideal_order]
     ideal = np.zeros((n_queries, max(int(n_rel.max(initial=0)), 1)))
     ideal[iq, _positions(iq, n_queries)] = ig
     return rank_metrics(rel, n_rel, ideal, metrics)

@@ -3,10 +3,14 @@ sizes as a smoke test; the ``*_large`` benchmarks skip unless timing is on (``ma
 ``--benchmark-enable``), so the big sizes never slow down ``make test``.
 
 Compare within one group (``--benchmark-group-by=group``):
-  search-*   exact top-100: harness ``search`` (numpy blocks / faiss backend) vs bare FAISS IndexFlatIP
+  search-*   exact top-100: harness ``search`` (numpy blocks / faiss backend) vs bare FAISS IndexFlatIP; the
+             10k x 1M x 256 group also records each contender's peak extra memory (``extra_info``), and asserts
+             harness ``search`` stays within gallery + 1 GiB (the gallery is resident before the search starts)
   metrics-*  4 metrics over a ranked run: ``evaluate_ranked`` (arrays) vs ``evaluate`` (dicts) vs pytrec_eval vs
              torchmetrics' retrieval metrics — all on the same run, values checked equal first.
 """
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +32,23 @@ def _large(benchmark):
         pytest.skip("large benchmark: runs with --benchmark-enable (make bench)")
 
 
-SEARCH_SMALL, SEARCH_LARGE = (200, 20_000, 64), (2_000, 200_000, 256)
+SEARCH_SMALL, SEARCH_LARGE, SEARCH_HUGE = (200, 20_000, 64), (2_000, 200_000, 256), (10_000, 1_000_000, 256)
+
+
+def _status_mib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def peak_extra_mib(fn, *args, **kwargs):
+    """(fn's result, peak resident memory during the call above the resident memory before it, in MiB).
+    Linux: writing 5 to /proc/self/clear_refs resets the high-water mark VmHWM to the current RSS."""
+    before = _status_mib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")
+    out = fn(*args, **kwargs)
+    return out, _status_mib("VmHWM") - before
 
 
 def _bench_search(benchmark, sizes, backend):
@@ -70,6 +90,48 @@ def test_bench_search_large(benchmark, backend):
 def test_bench_search_faiss_indexflatip_large(benchmark):
     _large(benchmark)
     _bench_flat_ip(benchmark, SEARCH_LARGE)
+
+
+@pytest.fixture(scope="module")
+def huge(request):
+    """10k unit queries and a 1M x 256 unit gallery (1 GiB float32), built in chunks: no second gallery copy."""
+    if not request.config.getoption("benchmark_enable"):
+        pytest.skip("10k x 1M search: with --benchmark-enable (make bench)")
+    nq, ng, d = SEARCH_HUGE
+    rng = np.random.default_rng(0)
+    g = np.empty((ng, d), np.float32)
+    for i in range(0, ng, 100_000):
+        chunk = rng.standard_normal((min(100_000, ng - i), d), np.float32)
+        g[i:i + len(chunk)] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    q = rng.standard_normal((nq, d), np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True), g
+
+
+def test_bench_search_huge(benchmark, huge):
+    """harness ``search`` (auto: FAISS's exhaustive kNN without copying the gallery) at the issue's target size."""
+    q, g = huge
+    benchmark.group = "search-{}x{}x{}".format(*SEARCH_HUGE)
+    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search, q, g, 100), {"backend": "auto"},
+                                                rounds=1, iterations=1)
+    benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
+    assert extra <= 1024, f"search used {extra} MiB beyond the resident gallery (budget 1024)"
+    exact = search(q[:16], g, 100, backend="numpy")  # the first rows against the bit-exact blocked path
+    assert (index[:16] == exact[1]).mean() > 0.99 and np.allclose(scores[:16], exact[0], atol=1e-5)
+
+
+def test_bench_search_faiss_indexflatip_huge(benchmark, huge):
+    faiss = pytest.importorskip("faiss")
+    q, g = huge
+    benchmark.group = "search-{}x{}x{}".format(*SEARCH_HUGE)
+
+    def run():
+        index = faiss.IndexFlatIP(g.shape[1])
+        index.add(g)  # IndexFlat keeps its own copy of the gallery
+        return index.search(q, 100)
+
+    (_, index), extra = benchmark.pedantic(peak_extra_mib, (run,), rounds=1, iterations=1)
+    benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
+    assert index.shape == (len(q), 100)
 
 
 def _ranked_run(nq, depth=100, n_docs=1000, seed=0):
