@@ -131,13 +131,16 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
 
 @app.command()
 def compare(
-    a: str = typer.Argument(..., help="Run id (prefix), or a model label with --task."),
-    b: str = typer.Argument(..., help="Run id (prefix), or a model label with --task."),
+    a: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
+    b: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
     task: Optional[str] = typer.Option(None, "--task", "-t",
                                        help="Compare the newest full runs of two models on these tasks."),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and permutation test."),
+    across_tasks: bool = typer.Option(False, "--across-tasks",
+                                      help="Allow runs of two tasks that hold the same samples (e.g. "
+                                           "retrieval/i2i-noaudio vs retrieval/i2i)."),
 ) -> None:
     """Per-metric difference B - A with 95% CI and paired p-value, per task and per subset (primary metric).
     Runs on different task versions are refused."""
@@ -148,7 +151,7 @@ def compare(
     store = _open_store(output)
     tasks = _tasks(include)
     pairs = cmp.pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)]) if task else \
-        [cmp.pair_by_run_ids(store, a, b)]
+        [cmp.pair_by_run_ids(store, a, b, across_tasks)]
     for run_a, run_b in pairs:
         entry = tasks.get(run_a["task"])
         print(cmp.report(store, run_a, run_b, seed, [entry.spec.primary_metric] if entry else None))

@@ -1,6 +1,10 @@
 """Compare two runs of one task sample by sample: per-metric difference B - A with a bootstrap CI and a paired
 permutation p-value, then the same per subset. Runs on different task versions (content hash) are refused,
-naming what differs: their samples are not the same samples."""
+naming what differs: their samples are not the same samples.
+
+``across_tasks`` compares runs of two tasks that hold the same samples (Task.samples_hash), e.g. one model on
+retrieval/i2i-noaudio vs retrieval/i2i: the audio effect as one paired comparison. A run is named by its id
+(prefix) or as ``LABEL@TASK``, the newest full run of a leaderboard row label on a task."""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from harness.metrics.stats import paired_test
 
 
 def _one(store, prefix: str) -> dict:
+    if "@" in prefix:  # LABEL@TASK
+        label, task = prefix.rsplit("@", 1)
+        return _newest(store, task, label)
     runs = [r for r in store.find_run(prefix) if r["status"] == "finished"]
     if len(runs) != 1:
         raise HarnessError(f"run {prefix!r}: " + ("no finished run with that id" if not runs
@@ -19,18 +26,24 @@ def _one(store, prefix: str) -> dict:
     return runs[0]
 
 
-def check_comparable(run_a: dict, run_b: dict) -> None:
+def check_comparable(run_a: dict, run_b: dict, across_tasks: bool = False) -> None:
     if run_a["task"] != run_b["task"]:
-        raise HarnessError(f"runs {run_a['run_id']} and {run_b['run_id']} are on different tasks "
-                           f"({run_a['task']} vs {run_b['task']})")
+        names = f"runs {run_a['run_id']} and {run_b['run_id']}"
+        if not across_tasks:
+            raise HarnessError(f"{names} are on different tasks ({run_a['task']} vs {run_b['task']}); "
+                               "--across-tasks compares tasks that hold the same samples")
+        if not run_a.get("samples_hash") or run_a["samples_hash"] != run_b.get("samples_hash"):
+            raise HarnessError(f"{names}: tasks {run_a['task']} and {run_b['task']} do not hold the same samples "
+                               f"(samples hash {run_a.get('samples_hash')} vs {run_b.get('samples_hash')})")
+        return
     if run_a["task_hash"] != run_b["task_hash"]:
         raise HarnessError(f"runs {run_a['run_id']} and {run_b['run_id']} are on different versions of task "
                            f"{run_a['task']} (content hash {run_a['task_hash']} vs {run_b['task_hash']})")
 
 
-def pair_by_run_ids(store, a: str, b: str) -> tuple[dict, dict]:
+def pair_by_run_ids(store, a: str, b: str, across_tasks: bool = False) -> tuple[dict, dict]:
     run_a, run_b = _one(store, a), _one(store, b)
-    check_comparable(run_a, run_b)
+    check_comparable(run_a, run_b, across_tasks)
     return run_a, run_b
 
 
@@ -65,25 +78,43 @@ def report(store, run_a: dict, run_b: dict, seed: int = 0, subset_metrics: list[
     scores_a, scores_b = store.run_scores(run_a), store.run_scores(run_b)
     common = [sid for sid in scores_a if sid in scores_b]
     metrics = sorted({m for sid in common for m in scores_a[sid]} & {m for sid in common for m in scores_b[sid]})
-    rows = []
-    for metric in metrics:
-        ids = [s for s in common if _value(scores_a[s], metric) is not None and _value(scores_b[s], metric) is not None]
-        test = paired_test([scores_a[s][metric] for s in ids], [scores_b[s][metric] for s in ids], seed)
-        mean_a = sum(scores_a[s][metric] for s in ids) / max(len(ids), 1)
-        rows.append((metric, f"{mean_a:.4f}", f"{mean_a + test.diff:.4f}", f"{test.diff:+.4f}",
-                     f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]", f"{test.p_value:.4f}", test.n))
-    primary = json.loads(run_a["spec"])
-    head = (f"{run_a['task']}: A = {row_label(run_a['model'], run_a['model_args'])} (run {run_a['run_id']}), "
+    rows = [(metric, *_paired_row(scores_a, scores_b, common, metric, seed)) for metric in metrics]
+    task = run_a["task"] if run_a["task"] == run_b["task"] else f"{run_a['task']} (A) vs {run_b['task']} (B)"
+    head = (f"{task}: A = {row_label(run_a['model'], run_a['model_args'])} (run {run_a['run_id']}), "
             f"B = {row_label(run_b['model'], run_b['model_args'])} (run {run_b['run_id']}), "
-            f"{len(common)} paired samples, seed {primary['seed']} vs {json.loads(run_b['spec'])['seed']}")
+            f"{len(common)} paired samples, seed {json.loads(run_a['spec'])['seed']} vs "
+            f"{json.loads(run_b['spec'])['seed']}")
     table = tabulate(rows, headers=["metric", "A", "B", "B - A", "95% CI", "p", "N"], disable_numparse=True)
-    return f"{head}\n{table}\n{_subsets(store, run_a, run_b, subset_metrics)}"
+    return f"{head}\n{table}\n{_subsets(store, run_a, run_b, scores_a, scores_b, subset_metrics, seed)}"
 
 
-def _subsets(store, run_a: dict, run_b: dict, metrics: list[str] | None) -> str:
-    """Per-subset means of both runs (from stored aggregates), for every metric both have."""
+def _paired_row(scores_a: dict, scores_b: dict, ids: list[str], metric: str, seed: int) -> tuple:
+    """(A, B, B - A, CI, p, N) over the samples of ``ids`` that both runs scored on ``metric``."""
+    ids = [s for s in ids if _value(scores_a[s], metric) is not None and _value(scores_b[s], metric) is not None]
+    test = paired_test([scores_a[s][metric] for s in ids], [scores_b[s][metric] for s in ids], seed)
+    mean_a = sum(scores_a[s][metric] for s in ids) / max(len(ids), 1)
+    return (f"{mean_a:.4f}", f"{mean_a + test.diff:.4f}", f"{test.diff:+.4f}",
+            f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]", f"{test.p_value:.4f}", test.n)
+
+
+def _subsets(store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, metrics: list[str] | None,
+             seed: int) -> str:
+    """Per subset: a paired comparison when both runs recorded subset membership; else (runs stored before it
+    was) the two stored means only."""
     from tabulate import tabulate
 
+    members_a, members_b = store.run_subsets(run_a), store.run_subsets(run_b)
+    if members_a is not None and members_b is not None:
+        keys = sorted(set(members_a) & set(members_b))
+        names = metrics or sorted({m for s in scores_a.values() for m in s})
+        rows = []
+        for subset in keys:
+            ids = [s for s in members_a[subset] if s in set(members_b[subset]) and s in scores_a and s in scores_b]
+            rows += [(subset, m, *_paired_row(scores_a, scores_b, ids, m, seed)) for m in names]
+        if not rows:
+            return ""
+        return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A", "95% CI", "p", "N"],
+                        disable_numparse=True) + "\n"
     agg_a = {(x["subset"], x["metric"]): x for x in store.aggregates(run_a["run_id"]) if x["subset"]}
     agg_b = {(x["subset"], x["metric"]): x for x in store.aggregates(run_b["run_id"]) if x["subset"]}
     keys = sorted(k for k in agg_a if k in agg_b and agg_a[k]["value"] is not None and agg_b[k]["value"] is not None

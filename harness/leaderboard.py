@@ -154,11 +154,16 @@ def _mark_significance(board, cols, higher, rows, reference, store, seed) -> Non
         if row is reference:
             continue
         for j, (task, metric, subset) in enumerate(cols):
-            # Subset columns carry no marks: records do not say which subsets a sample belongs to.
-            if subset or row.cells[j] is None or reference.cells[j] is None:
+            if row.cells[j] is None or reference.cells[j] is None:
                 continue
             ref, mine = per_sample(reference.runs[task]), per_sample(row.runs[task])
             common = [s for s in ref if s in mine and metric in ref[s] and metric in mine[s]]
+            if subset:  # only runs that recorded subset membership (older runs did not) get subset marks
+                members = [store.run_subsets(r) for r in (reference.runs[task], row.runs[task])]
+                if None in members:
+                    continue
+                inside = set(members[0].get(subset, ())) & set(members[1].get(subset, ()))
+                common = [s for s in common if s in inside]
             d = np.array([mine[s][metric] - ref[s][metric] for s in common], dtype=np.float64)
             tests.append((row, j, sign_flip_p(d, seed) if common else 1.0))
     for (row, j, _), p_adj in zip(tests, holm([p for _, _, p in tests])):

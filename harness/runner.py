@@ -168,7 +168,12 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     failures = {sid: r.error for sid, r in records.items() if r.error is not None}
     scored_ids = [u.id for u in units if task.is_scored(u)]
     aggregates = aggregate(task, units, records, spec.seed)
-    store.finish_run(run_id, aggregates, failures, scored_ids)
+    membership: dict[str, list[str]] = {}
+    for u in units:
+        if task.is_scored(u):
+            for subset in task.subsets(u):
+                membership.setdefault(subset, []).append(u.id)
+    store.finish_run(run_id, aggregates, failures, scored_ids, membership, task.samples_hash())
     return RunResult(spec, task.kind, aggregates, failures, len(scored_ids), len(todo_ids), len(units), prov)
 
 

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS runs (
     kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, variant TEXT NOT NULL,
     fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, spec TEXT NOT NULL,
     provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, n_failed INTEGER,
-    started REAL NOT NULL, finished REAL, sample_ids TEXT
+    started REAL NOT NULL, finished REAL, sample_ids TEXT, subsets TEXT, samples_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
     cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, output BLOB, scores TEXT, info TEXT, error TEXT,
@@ -64,7 +64,7 @@ class RunStore:
     def _migrate(self) -> None:
         """Add columns that newer versions introduced, so an older store file keeps working."""
         have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
-        for column, decl in (("sample_ids", "TEXT"),):
+        for column, decl in (("sample_ids", "TEXT"), ("subsets", "TEXT"), ("samples_hash", "TEXT")):
             if column not in have:
                 self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
 
@@ -96,17 +96,22 @@ class RunStore:
         )])
 
     def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str],
-                   sample_ids: list[str]) -> None:
+                   sample_ids: list[str], subsets: dict[str, list[str]] | None = None,
+                   samples_hash: str | None = None) -> None:
         """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run.
-        sample_ids: the scored samples of this run, in task order (what paired comparisons align on)."""
+        sample_ids: the scored samples of this run, in task order (what paired comparisons align on).
+        subsets: {subset: its sample ids}, so subsets can be compared pair by pair too.
+        samples_hash: the task's Task.samples_hash() (which runs of other tasks hold the same samples)."""
         stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)), ("DELETE FROM failures WHERE run_id=?", (run_id,))]
         for subset, metrics in aggregates.items():
             for metric, agg in metrics.items():
                 stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
                               (run_id, subset, metric, agg.mean, agg.ci_low, agg.ci_high, agg.n)))
         stmts += [("INSERT INTO failures VALUES (?,?,?)", (run_id, sid, err)) for sid, err in failures.items()]
-        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=?, sample_ids=?"
-                      " WHERE run_id=?", (time.time(), len(sample_ids), len(failures), json.dumps(sample_ids), run_id)))
+        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=?, sample_ids=?,"
+                      " subsets=?, samples_hash=? WHERE run_id=?",
+                      (time.time(), len(sample_ids), len(failures), json.dumps(sample_ids),
+                       None if subsets is None else json.dumps(subsets), samples_hash, run_id)))
         self._tx(stmts)
 
     def mark_failed(self, run_id: str) -> None:
@@ -141,6 +146,11 @@ class RunStore:
             raise ValueError(f"run {run['run_id']} predates per-run sample lists and used --limit: re-run it")
         records = self.get_records(run["cache_key"], ids)
         return {sid: records[sid].scores for sid in ids if sid in records and records[sid].scores is not None}
+
+    @staticmethod
+    def run_subsets(run: dict) -> dict[str, list[str]] | None:
+        """{subset: sample ids} of a finished run; None for runs stored before subset membership was."""
+        return json.loads(run["subsets"]) if run.get("subsets") else None
 
     # --- per-sample records ----------------------------------------------------------------------------------
     def put_records(self, cache_key: str, records: list[Record]) -> None:

@@ -103,7 +103,8 @@ def test_compare_reports_difference_ci_and_p_value(store):
     out = run_cli("compare", "identity", "oracle", "--task", "edit/scenes", "-o", store / "r", check_rc=0).stdout
     line = next(l for l in out.splitlines() if l.startswith("success"))
     assert line.split()[1:4] == ["0.0000", "1.0000", "+1.0000"] and "150 paired samples" in out
-    assert "edit_type=move" in out
+    move = next(l for l in out.splitlines() if l.startswith("edit_type=move") and " success " in l).split()
+    assert move[2:5] == ["0.0000", "1.0000", "+1.0000"] and float(move[-2]) < 0.001 and move[-1] == "30"  # paired
     run_id = json.loads(next((store / "r").glob("edit/scenes/noise_*.json")).read_text())["run_id"]
     out2 = run_cli("compare", run_id[:10], "oracle", "-o", store / "r")
     assert out2.returncode == 2 and "'oracle'" in out2.stderr
@@ -117,7 +118,7 @@ def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
     header, *rows = out.read_text().splitlines()
     assert header == "model,edit/scenes success,edit/scenes success [edit_type=move]"
     oracle = next(r for r in rows if r.startswith("oracle,"))
-    assert oracle.endswith("1.0000 ± 0.0000 (n=30)")  # subset cells carry no significance mark
+    assert oracle.endswith("1.0000 ± 0.0000 (n=30) ▲")  # paired on the subset's samples (membership is stored)
 
 
 def test_html_plots_scores_against_a_model_fact(store, tmp_path):

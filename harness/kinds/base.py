@@ -44,14 +44,28 @@ class Task:
     def units(self, limit: int | None = None) -> list:
         return self.samples if limit is None else self.samples[:limit]
 
+    def _digests(self) -> list[bytes]:
+        if getattr(self, "_digest_cache", None) is None:
+            self._digest_cache = [self.sample_digest(sample) for sample in self.samples]
+        return self._digest_cache
+
     def content_hash(self) -> str:
         """Hash of the spec and every sample's content: the task version recorded with every result."""
         # Which model runs by default changes no sample and no score: hashed as unset, so naming one (or changing
         # it) does not turn existing results into an "older task version".
         spec = {**self.spec.model_dump(mode="json"), "default_model": None}
         h = hashlib.sha256(stable_hash([spec, self.scoring_version]).encode())
-        for sample in self.samples:
-            h.update(self.sample_digest(sample))
+        for digest in self._digests():
+            h.update(digest)
+        return h.hexdigest()[:16]
+
+    def samples_hash(self) -> str:
+        """Hash of the samples alone (ids and content), not of how they are scored or which modalities the task
+        switches on: twin tasks over the same data (retrieval/i2i and i2i-noaudio) share it, so their runs can
+        be compared sample by sample (``harness compare --across-tasks``)."""
+        h = hashlib.sha256()
+        for sample, digest in zip(self.samples, self._digests()):
+            h.update(sample.id.encode() + b"\0" + digest)
         return h.hexdigest()[:16]
 
     # --- to implement per kind ---
