@@ -110,3 +110,21 @@ def test_training_is_deterministic(tmp_path):
 
     a, b = (load_file(str(tmp_path / f"{x}/sail-full.safetensors")) for x in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # bit-identical weights
+
+
+def test_audio_helps_on_the_audio_subset_as_one_paired_comparison(cli, tmp_path):
+    """The suites' design claim, on the shipped reference: with speech on, SAIL full ranks the twin groups (same
+    image and title, other spoken word) apart, so i2i nDCG@10 on subset=audio beats the -noaudio twin task."""
+    cli("eval", "--task", "retrieval/i2i,retrieval/i2i-noaudio,retrieval/q2i", "--model", "sail", "--model_args",
+        "ablation=full", "-o", tmp_path,
+        "--no-progress", check_rc=0)
+    a, b = "sail [ablation=full]@retrieval/i2i-noaudio", "sail [ablation=full]@retrieval/i2i"
+    refused = cli("compare", a, b, "-o", tmp_path)
+    assert refused.returncode == 2 and "--across-tasks" in refused.stderr
+    out = cli("compare", a, b, "--across-tasks", "-o", tmp_path, check_rc=0).stdout
+    assert "retrieval/i2i-noaudio (A) vs retrieval/i2i (B)" in out and "192 paired samples" in out
+    audio = next(line.split() for line in out.splitlines() if line.startswith("subset=audio") and "ndcg@10" in line)
+    diff, p, n = float(audio[4]), float(audio[-2]), int(audio[-1])
+    assert n == 96 and diff > 0.05 and p < 0.01, audio
+    other = cli("compare", "sail [ablation=full]@retrieval/q2i", b, "--across-tasks", "-o", tmp_path)
+    assert other.returncode == 2 and "do not hold the same samples" in other.stderr

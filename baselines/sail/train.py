@@ -73,8 +73,10 @@ def info_nce(model, feats, label, a, p, h, audio, gen) -> torch.Tensor:
     return (torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(back, target)) / 2
 
 
-def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed) -> list[float]:
-    """``steps`` AdamW steps; each example's source drawn by ``weights``, its pair uniformly. Returns losses."""
+def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed, per_source=True) -> list[float]:
+    """``steps`` AdamW steps. per_source: each batch comes from one source drawn by ``weights`` (its pairs drawn
+    uniformly), so in-batch negatives are of the anchor's own kind, e.g. an i2i item against the group that differs
+    only in speech; else each example's source is drawn separately. Returns losses."""
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     names = list(pairs)
@@ -82,7 +84,8 @@ def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed
     for step in range(steps):
         for g in opt.param_groups:  # linear warm-up, cosine decay
             g["lr"] = lr * min(1.0, (step + 1) / 30) * 0.5 * (1 + np.cos(np.pi * step / steps))
-        src = rng.choice(len(names), size=batch, p=[weights[n] for n in names])
+        src = rng.choice(len(names), size=1 if per_source else batch, p=[weights[n] for n in names])
+        src = np.broadcast_to(src, batch)
         rows = [(names[s], int(rng.integers(len(pairs[names[s]])))) for s in src]
         a = np.array([pairs[n][r, 0] for n, r in rows])
         p = np.array([pairs[n][r, 1] for n, r in rows])
@@ -96,7 +99,8 @@ def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed
     return losses
 
 
-def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Path, seed: int = 0) -> dict:
+def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Path, seed: int = 0,
+          per_source: bool = True, temperature: float = 0.05) -> dict:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
@@ -112,23 +116,26 @@ def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Pa
             torch.manual_seed(seed)
             model = SailModel()
             uniform = {n: 1 / len(pairs) for n in pairs}
-            run(model, feats, label, pairs, uniform, {}, warm_steps, 2e-3, batch, cfg["audio"], seed)
+            run(model, feats, label, pairs, uniform, {}, warm_steps, 2e-3, batch, cfg["audio"], seed, per_source)
             warm[cfg["audio"]] = {k: v.clone() for k, v in model.state_dict().items()}
         model = SailModel()
         model.load_state_dict(warm[cfg["audio"]])
         emb = embed_pool(model, feats, cfg["audio"])
-        info: dict = {"ablation": name, **cfg, "warm_steps": warm_steps, "steps": steps, "batch": batch}
+        info: dict = {"ablation": name, **cfg, "warm_steps": warm_steps, "steps": steps, "batch": batch,
+                      "per_source_batches": per_source, "balance_temperature": temperature}
         weights = {n: 1 / len(pairs) for n in pairs}
         if cfg["balance"]:
             src = {n: emb[np.unique(p.ravel())] for n, p in pairs.items()}
-            weights, info["ot_similarity"] = balance.source_weights(emb[val["items"] + val["queries"]], src)
+            weights, info["ot_similarity"] = balance.source_weights(emb[val["items"] + val["queries"]], src,
+                                                                    temperature=temperature)
         info["source_weights"] = weights
         hard = {}
         if cfg["hnm"]:
             info["lambda"], info["f1"] = {}, {}
             for n, p in pairs.items():
                 hard[n], info["lambda"][n], info["f1"][n] = mining.mine(emb, label, p, np.random.default_rng(seed))
-        losses = run(model, feats, label, pairs, weights, hard, steps, 1e-3, batch, cfg["audio"], seed + 1)
+        losses = run(model, feats, label, pairs, weights, hard, steps, 1e-3, batch, cfg["audio"], seed + 1,
+                     per_source)
         info["final_loss"] = float(np.mean(losses[-20:]))
         info["train_seconds"] = round(time.time() - t1, 1)  # includes the shared warm-up when it ran here
         save(model, out / f"sail-{name}.safetensors", info)
@@ -153,9 +160,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--out", type=Path, default=CHECKPOINTS)
+    ap.add_argument("--temperature", type=float, default=0.05, help="softmax temperature of source balancing")
+    ap.add_argument("--mixed_batches", action="store_true", help="draw each example's source separately")
     args = ap.parse_args()
     names = list(ABLATIONS) if args.ablation == "all" else args.ablation.split(",")
-    train(names, args.warm_steps, args.steps, args.batch, args.out)
+    train(names, args.warm_steps, args.steps, args.batch, args.out, per_source=not args.mixed_batches,
+          temperature=args.temperature)
 
 
 if __name__ == "__main__":
