@@ -107,12 +107,14 @@ def huge(request):
     return q / np.linalg.norm(q, axis=1, keepdims=True), g
 
 
-def test_bench_search_huge(benchmark, huge):
-    """harness ``search`` (auto: FAISS's exhaustive kNN without copying the gallery) at the issue's target size."""
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_bench_search_huge(benchmark, huge, backend):
+    """harness ``search`` at the issue's target size: auto (FAISS's exhaustive kNN without copying the gallery) and
+    the numpy blocks (no FAISS needed)."""
     q, g = huge
     benchmark.group = "search-{}x{}x{}".format(*SEARCH_HUGE)
-    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search, q, g, 100), {"backend": "auto"},
-                                                rounds=1, iterations=1)
+    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search, q, g, 100),
+                                                {"backend": backend, "block": 4096}, rounds=1, iterations=1)
     benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
     assert extra <= 1024, f"search used {extra} MiB beyond the resident gallery (budget 1024)"
     exact = search(q[:16], g, 100, backend="numpy")  # the first rows against the bit-exact blocked path
