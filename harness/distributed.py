@@ -7,6 +7,7 @@ the to-do list, never cached by rank, so a run resumes with any number of proces
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -51,4 +52,14 @@ def world_from_env() -> World:
     if not dist.is_initialized():
         # gloo even on GPU machines: only Python objects (records) cross processes, never tensors.
         dist.init_process_group(backend="gloo")
+        atexit.register(_shutdown)
     return World(dist.get_rank(), dist.get_world_size())
+
+
+def _shutdown() -> None:
+    """Tear the process group down before the interpreter does: a rank that exits with gloo's threads still
+    running aborts ("terminate called without an active exception", SIGABRT), failing a finished run."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
