@@ -109,7 +109,8 @@ def _subsets(store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, me
         names = metrics or sorted({m for s in scores_a.values() for m in s})
         rows = []
         for subset in keys:
-            ids = [s for s in members_a[subset] if s in set(members_b[subset]) and s in scores_a and s in scores_b]
+            in_b = set(members_b[subset])
+            ids = [s for s in members_a[subset] if s in in_b and s in scores_a and s in scores_b]
             rows += [(subset, m, *_paired_row(scores_a, scores_b, ids, m, seed)) for m in names]
         if not rows:
             return ""

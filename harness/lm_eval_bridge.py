@@ -121,7 +121,7 @@ def record_lm_eval_results(results: dict, store, lm: HarnessLM, harness_task: st
 
     from harness import registry
     from harness.kinds.reasoning import ReasoningTask
-    from harness.runner import aggregate, provenance
+    from harness.runner import finish, provenance
     from harness.spec import RunSpec
     from harness.store import Record
 
@@ -149,7 +149,7 @@ def record_lm_eval_results(results: dict, store, lm: HarnessLM, harness_task: st
                                                                         default=str))}}
     store.start_run(spec, task.kind, prov)
     store.put_records(spec.cache_key(), [records[u.id] for u in units])
-    store.finish_run(spec.run_id(), aggregate(task, units, records, spec.seed), {}, [u.id for u in units])
+    finish(store, spec.run_id(), task, units, records, spec.seed, {})
     return spec
 
 

@@ -166,31 +166,39 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
         raise
 
     failures = {sid: r.error for sid, r in records.items() if r.error is not None}
-    scored_ids = [u.id for u in units if task.is_scored(u)]
-    aggregates = aggregate(task, units, records, spec.seed)
-    membership: dict[str, list[str]] = {}
-    for u in units:
-        if task.is_scored(u):
-            for subset in task.subsets(u):
-                membership.setdefault(subset, []).append(u.id)
-    store.finish_run(run_id, aggregates, failures, scored_ids, membership, task.samples_hash())
-    return RunResult(spec, task.kind, aggregates, failures, len(scored_ids), len(todo_ids), len(units), prov)
+    aggregates, n_scored = finish(store, run_id, task, units, records, spec.seed, failures)
+    return RunResult(spec, task.kind, aggregates, failures, n_scored, len(todo_ids), len(units), prov)
 
 
-def aggregate(task: Task, units: list, records: dict[str, Record], seed: int) -> dict[str, dict[str, Aggregate]]:
-    """Mean + 95% bootstrap CI per metric, over all scored samples and per subset. Failed samples have no scores:
-    they are reported as failures, never averaged in as zeros."""
-    by_subset: dict[str, list[dict]] = {"": []}
+def finish(store: RunStore, run_id: str, task: Task, units: list, records: dict[str, Record], seed: int,
+           failures: dict[str, str]) -> tuple[dict[str, dict[str, Aggregate]], int]:
+    """Aggregate a run's records and store them with which samples were scored and which subsets hold them.
+    Returns (aggregates, number of scored samples)."""
+    members = subset_members(task, units)
+    aggregates = aggregate(task, members, records, seed)
+    subsets = {k: v for k, v in members.items() if k}
+    store.finish_run(run_id, aggregates, failures, members[""], subsets, task.samples_hash())
+    return aggregates, len(members[""])
+
+
+def subset_members(task: Task, units: list) -> dict[str, list[str]]:
+    """{subset: ids of its scored units, in task order}; '' holds every scored unit."""
+    members: dict[str, list[str]] = {"": []}
     for unit in units:
-        rec = records.get(unit.id)
-        if rec is None or rec.scores is None or not task.is_scored(unit):
-            continue
-        for subset in ["", *task.subsets(unit)]:
-            by_subset.setdefault(subset, []).append(rec.scores)
+        if task.is_scored(unit):
+            for subset in ["", *task.subsets(unit)]:
+                members.setdefault(subset, []).append(unit.id)
+    return members
+
+
+def aggregate(task: Task, members: dict[str, list[str]], records: dict[str, Record],
+              seed: int) -> dict[str, dict[str, Aggregate]]:
+    """Mean + 95% bootstrap CI per metric, over all scored samples ('') and per subset (``subset_members``).
+    Failed samples have no scores: they are reported as failures, never averaged in as zeros."""
     out: dict[str, dict[str, Aggregate]] = {}
-    for subset, rows in by_subset.items():
-        out[subset] = {
-            m: bootstrap_ci([r.get(m, math.nan) for r in rows], seed) for m in task.spec.metrics
-        }
+    for subset, ids in members.items():
+        rows = [records[i].scores for i in ids if i in records and records[i].scores is not None]
+        if rows or not subset:  # a subset whose every sample failed has no aggregate
+            out[subset] = {m: bootstrap_ci([r.get(m, math.nan) for r in rows], seed) for m in task.spec.metrics}
     return out
 
