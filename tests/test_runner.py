@@ -162,3 +162,24 @@ def test_adapter_side_information_is_stored_and_scored(tmp_path):
     assert {sid: r.scores["generated_tokens"] for sid, r in records.items()} == expected
     assert all(r.info["note"] == "x" for r in records.values())
     assert result.aggregates[""]["generated_tokens"].mean == pytest.approx(sum(expected.values()) / 6)
+
+
+def test_a_store_file_from_before_subset_membership_opens_and_gains_the_columns(tmp_path):
+    from harness.store import RunStore
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, cache_key TEXT NOT NULL, task TEXT NOT NULL, "
+                "task_hash TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, "
+                "variant TEXT NOT NULL, fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, "
+                "spec TEXT NOT NULL, provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, "
+                "n_failed INTEGER, started REAL NOT NULL, finished REAL)")
+    old.execute("INSERT INTO runs VALUES ('r1','k','edit/scenes','h','edit','noise','','', 'f', 0, NULL, '{}', '{}',"
+                " 'finished', 3, 0, 0, 1)")
+    old.commit()
+    old.close()
+    store = RunStore(path)
+    columns = {row[1] for row in store.conn.execute("PRAGMA table_info(runs)")}
+    assert {"sample_ids", "subsets", "samples_hash"} <= columns
+    (run,) = store.runs()
+    assert run["run_id"] == "r1" and store.run_subsets(run) is None and run["samples_hash"] is None
