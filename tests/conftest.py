@@ -22,6 +22,15 @@ def run_cli(*args, cwd=None, pythonpath=None, timeout=600, check_rc=None):
     return proc
 
 
+def one_line_error(proc, *needles):
+    """Bad input: exit code 2 and exactly one stderr line, "error: ...", containing every needle."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, one_line_error
 
 
 def test_list_commands_do_not_import_torch():
@@ -145,27 +145,19 @@ def test_local_magicbrush_style_folder_is_scored(cli, tmp_path):
 
 # --- bad input: one line on stderr naming the culprit, exit code 2, nothing written ---------------------------
 
-def _one_line_error(proc, *needles):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 def test_unknown_task_suggests_a_close_name(cli, tmp_path):
-    _one_line_error(cli("eval", "--task", "edit/scene", "--model", "identity", "-o", tmp_path),
+    one_line_error(cli("eval", "--task", "edit/scene", "--model", "identity", "-o", tmp_path),
                     "unknown task 'edit/scene'", "did you mean 'edit/scenes'")
     assert not any(tmp_path.iterdir())
 
 
 def test_unknown_model_suggests_a_close_name(cli, tmp_path):
-    _one_line_error(cli("eval", "--task", "edit", "--model", "identiy", "-o", tmp_path),
+    one_line_error(cli("eval", "--task", "edit", "--model", "identiy", "-o", tmp_path),
                     "unknown model 'identiy'", "did you mean 'identity'")
 
 
 def test_unknown_model_arg_is_named(cli, tmp_path):
-    _one_line_error(cli("eval", "--task", "edit", "--model", "noise", "--model_args", "hihg=3", "-o", tmp_path),
+    one_line_error(cli("eval", "--task", "edit", "--model", "noise", "--model_args", "hihg=3", "-o", tmp_path),
                     "hihg")
 
 
@@ -189,7 +181,7 @@ GOOD = ("name: edit/mine\nkind: edit\nsource: {loader: edit_scenes, args: {n_per
 ])
 def test_bad_task_yaml_fails_at_load_naming_file_and_field(cli, tmp_path, text, needles):
     tasks = _write_task(tmp_path / "tasks", text)
-    _one_line_error(cli("list", "tasks", "--include", tasks), *needles)
+    one_line_error(cli("list", "tasks", "--include", tasks), *needles)
 
 
 def test_missing_and_corrupt_images_are_named(cli, tmp_path):
@@ -204,10 +196,10 @@ def test_missing_and_corrupt_images_are_named(cli, tmp_path):
     (tasks / "t.yaml").write_text(f"name: edit/local\nkind: edit\nsource: {{loader: edit_folder, args: {{path: {data}}}}}\n"
                                   "metrics: [success]\nprimary_metric: success\n")
     (data / "metadata.jsonl").write_text(meta % "missing.png")
-    _one_line_error(cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r"),
+    one_line_error(cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r"),
                     "missing.png")
     (data / "metadata.jsonl").write_text(meta % "broken.png")
-    _one_line_error(cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r"),
+    one_line_error(cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r"),
                     "broken.png")
     assert not list((tmp_path / "r").glob("**/*.json"))
 
@@ -219,7 +211,7 @@ def test_missing_and_corrupt_images_are_named(cli, tmp_path):
 def test_adapter_breaking_the_contract_is_an_error_and_writes_no_result(cli, plugin_dir, tmp_path, adapter, needles):
     proc = cli("eval", "--task", "edit/scenes", "--model", f"test_adapters:{adapter}", "-o", tmp_path, "--limit", "4",
                "--no-progress", pythonpath=plugin_dir)
-    _one_line_error(proc, *needles)
+    one_line_error(proc, *needles)
     assert not list(tmp_path.glob("**/*.json"))
     status = sqlite3.connect(tmp_path / "harness.sqlite").execute("SELECT status FROM runs").fetchall()
     assert status == [("failed",)]
@@ -228,6 +220,6 @@ def test_adapter_breaking_the_contract_is_an_error_and_writes_no_result(cli, plu
 def test_unwritable_output_is_refused_before_any_work(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("I am a file")
-    _one_line_error(cli("eval", "--task", "edit", "--model", "identity", "-o", blocker / "results"),
+    one_line_error(cli("eval", "--task", "edit", "--model", "identity", "-o", blocker / "results"),
                     "--output", "not a writable directory")
     assert blocker.read_text() == "I am a file"

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, one_line_error
 
 DATA = FIXTURES / "retrieval_local"
 TASKS = FIXTURES / "retrieval_tasks"
@@ -181,14 +181,6 @@ def test_modality_switch_controls_the_keys_the_embedder_receives(cli, tmp_path, 
         assert ocean["audio"] == [[400], "float32"] and ocean["sample_rate"] == 8000
 
 
-def _one_line_error(proc, *needles):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 def _append(path, text):
     path.write_text(path.read_text() + text)
 
@@ -224,7 +216,7 @@ def test_bad_data_is_a_one_line_error_naming_the_file(cli, tmp_path, case):
     breaks, needles = BREAKAGES[case]
     breaks(data)
     tasks = _task_yaml(tmp_path / "tasks", data=data)
-    _one_line_error(_eval(cli, tmp_path / "r", task="retrieval/tmp", include=tasks), *needles)
+    one_line_error(_eval(cli, tmp_path / "r", task="retrieval/tmp", include=tasks), *needles)
     assert not list((tmp_path / "r").glob("**/*.json"))
 
 
@@ -244,7 +236,7 @@ def test_unjudged_queries_are_dropped_like_beir(cli, tmp_path):
 ])
 def test_embedder_breaking_the_contract_is_an_error(cli, tmp_path, embedders, adapter, needles):
     proc = _eval(cli, tmp_path, model=f"test_embedders:{adapter}", pythonpath=embedders)
-    _one_line_error(proc, *needles)
+    one_line_error(proc, *needles)
     assert not list(tmp_path.glob("**/*.json"))
 
 

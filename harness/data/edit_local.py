@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from harness.data.jsonl import one_line, open_image, read_jsonl
 from harness.data.samples import EditSample
-from harness.data.jsonl import read_jsonl
 from harness.errors import DataError
 
 REQUIRED = ("id", "source", "instruction", "target")
@@ -27,25 +27,9 @@ OPTIONAL = ("mask", "edit_type", "caption")
 TURN_FIELDS = ("input", "mask", "output", "instruction")
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _open(path: Path, where: str) -> Image.Image:
-    """Decode an image fully (so truncated files fail here, not later)."""
-    if not path.is_file():
-        raise DataError(f"{path}: image file not found (referenced by {where})")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: cannot decode image ({_one_line(e)}) (referenced by {where})") from None
-
-
 def _rgb(path: Path, where: str, size: int) -> np.ndarray:
     """uint8 (size, size, 3)."""
-    im = _open(path, where).convert("RGB").resize((size, size), Image.LANCZOS)
+    im = open_image(path, where).convert("RGB").resize((size, size), Image.LANCZOS)
     return np.asarray(im, dtype=np.uint8).copy()
 
 
@@ -55,7 +39,7 @@ def _mask(path: Path, where: str, size: int, transparent_is_edit: bool) -> np.nd
     With transparent_is_edit (MagicBrush), a mask with real transparency follows the DALL-E 2
     inpainting convention MagicBrush was annotated with: fully transparent = edit region.
     """
-    im = _open(path, where)
+    im = open_image(path, where)
     if im.mode in ("1", "L", "I", "I;16", "F"):
         region = np.asarray(im) != 0
     else:
@@ -96,7 +80,7 @@ def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
                     raise DataError(f"{where}: missing required field '{key}'")
             elif not isinstance(rec[key], str) or (key in REQUIRED and not rec[key].strip()):
                 raise DataError(f"{where}: field '{key}' must be a non-empty string, "
-                                f"got {_one_line(json.dumps(rec[key]))}")
+                                f"got {one_line(json.dumps(rec[key]))}")
         samples.append(_sample(folder, rec["id"], rec["source"], rec["instruction"], rec["target"],
                                rec.get("mask") or None, rec.get("edit_type") or "unknown",
                                rec.get("caption") or "", where, size))
@@ -109,7 +93,7 @@ def _read_magicbrush(folder: Path, file: Path, size: int) -> list[EditSample]:
     try:
         sessions = json.loads(file.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{file}: malformed JSON ({_one_line(e)})") from None
+        raise DataError(f"{file}: malformed JSON ({one_line(e)})") from None
     if not isinstance(sessions, dict) or not sessions:
         raise DataError(f"{file}: expected a non-empty object mapping img_id -> list of turns")
     samples = []

@@ -1,5 +1,5 @@
-"""JSON Lines input shared by the local-folder readers: one object per non-blank line, a unique id per record,
-and every problem a one-line DataError naming the file and line."""
+"""Input shared by the local-folder readers: JSON Lines (one object per non-blank line, a unique id per record),
+UTF-8 text files and images; every problem a one-line DataError naming the file (and line or referencing record)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,40 @@ from pathlib import Path
 from harness.errors import DataError
 
 
+def one_line(text: object) -> str:
+    """An exception or value as one line of error text."""
+    return " ".join(str(text).split())
+
+
+def read_lines(file: Path, missing: str = "file not found") -> list[str]:
+    """The lines of a UTF-8 text file (a BOM is dropped); a missing or undecodable file is a one-line DataError."""
+    if not file.is_file():
+        raise DataError(f"{file}: {missing}")
+    try:
+        return file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{file}: not UTF-8 text ({one_line(e)})") from None
+
+
+def open_image(path: Path, where: str):
+    """A fully decoded PIL image (a truncated file fails here, not later); ``where`` names the referencing record."""
+    from PIL import Image
+
+    if not path.is_file():
+        raise DataError(f"{path}: image file not found (referenced by {where})")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot decode image ({one_line(e)}) (referenced by {where})") from None
+
+
 def read_jsonl(file: Path, id_field: str) -> list[tuple[str, dict]]:
     """[(where, record)] for each non-blank line of ``file``; ``where`` is "file:line" for error messages.
     ``record[id_field]`` must be a non-empty string or an integer (returned as a string) and unique in the file."""
-    if not file.is_file():
-        raise DataError(f"{file}: file not found")
-    try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{file}: not UTF-8 text ({' '.join(str(e).split())})") from None
     out, first_line = [], {}
-    for n, line in enumerate(lines, start=1):
+    for n, line in enumerate(read_lines(file), start=1):
         if not line.strip():
             continue
         where = f"{file}:{n}"

@@ -25,25 +25,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from harness.data.jsonl import read_jsonl
+from harness.data.jsonl import one_line, open_image, read_jsonl, read_lines
 from harness.errors import DataError
 from harness.kinds.retrieval import RetrievalData, RetrievalItem, RetrievalQuery
 
 _PCM = {1: (np.uint8, 128.0, 128.0), 2: (np.int16, 0.0, 32768.0), 4: (np.int32, 0.0, 2.0**31)}  # dtype, offset, scale
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _image(path: Path, where: str, size: int) -> np.ndarray:
-    if not path.is_file():
-        raise DataError(f"{path}: image file not found (referenced by {where})")
-    try:
-        with Image.open(path) as im:
-            rgb = im.convert("RGB").resize((size, size), Image.LANCZOS)  # convert() decodes: truncation fails here
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: cannot decode image ({_one_line(e)}) (referenced by {where})") from None
+    rgb = open_image(path, where).convert("RGB").resize((size, size), Image.LANCZOS)
     return np.asarray(rgb, dtype=np.uint8).copy()
 
 
@@ -56,7 +46,7 @@ def _wav(path: Path, where: str) -> tuple[np.ndarray, int]:
             channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as e:
-        raise DataError(f"{path}: corrupt WAV ({_one_line(e)}) (referenced by {where})") from None
+        raise DataError(f"{path}: corrupt WAV ({one_line(e)}) (referenced by {where})") from None
     if width not in _PCM:
         raise DataError(f"{path}: unsupported WAV sample width {8 * width} bits (referenced by {where})")
     if len(raw) != n * channels * width:
@@ -73,7 +63,7 @@ def _jsonl(file: Path) -> list[tuple[str, dict]]:
     for where, rec in out:
         for key in ("title", "text", "image", "audio", "group"):
             if rec.get(key) is not None and not isinstance(rec[key], str):
-                raise DataError(f"{where}: field {key!r} must be a string, got {_one_line(json.dumps(rec[key]))}")
+                raise DataError(f"{where}: field {key!r} must be a string, got {one_line(json.dumps(rec[key]))}")
     return out
 
 
@@ -92,12 +82,7 @@ def _meta(rec: dict) -> dict:
 
 
 def _qrels(file: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
-    if not file.is_file():
-        raise DataError(f"{file}: file not found (queries.jsonl needs qrels)")
-    try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{file}: not UTF-8 text ({_one_line(e)})") from None
+    lines = read_lines(file, "file not found (queries.jsonl needs qrels)")
     qrels: dict[str, dict[str, int]] = {}
     for n, line in enumerate(lines, start=1):
         cols = line.rstrip("\r\n").split("\t")
