@@ -12,9 +12,9 @@ import pytest
 from harness.errors import HarnessError
 
 pytest.importorskip("transformers")
-from baselines.hf import tiny  # noqa: E402
-from baselines.hf.lm import HFLM  # noqa: E402
-from baselines.hf.vlm import HFVLM  # noqa: E402
+from harness_baselines.hf import tiny  # noqa: E402
+from harness_baselines.hf.lm import HFLM  # noqa: E402
+from harness_baselines.hf.vlm import HFVLM  # noqa: E402
 
 SAMPLING = dict(do_sample=True, temperature=0.8, top_p=0.9)
 

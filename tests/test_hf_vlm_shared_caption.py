@@ -4,8 +4,8 @@ accounting is consistent (the caption is paid once per question, solutions k tim
 import pytest
 
 pytest.importorskip("transformers")
-from baselines.hf import tiny  # noqa: E402
-from baselines.hf.compare_shared_caption import compare  # noqa: E402
+from harness_baselines.hf import tiny  # noqa: E402
+from harness_baselines.hf.compare_shared_caption import compare  # noqa: E402
 
 
 def test_shared_caption_comparison_reports_accuracy_and_token_counts(tmp_path):

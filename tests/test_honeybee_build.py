@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from baselines.honeybee.build import build
-from baselines.honeybee.dataset import DatasetWriter, iter_rows, load_image
-from baselines.honeybee.recipe import Recipe
+from harness_baselines.honeybee.build import build
+from harness_baselines.honeybee.dataset import DatasetWriter, iter_rows, load_image
+from harness_baselines.honeybee.recipe import Recipe
 from harness.metrics.reasoning import grade
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from baselines.honeybee.recipe import all_recipes, load_recipe
+from harness_baselines.honeybee.recipe import all_recipes, load_recipe
 from harness.errors import HarnessError
 
 

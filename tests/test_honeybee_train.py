@@ -4,9 +4,9 @@ that serves it."""
 import numpy as np
 import pytest
 
-from baselines.honeybee.build import build, prompt_text
-from baselines.honeybee.recipe import Recipe
-from baselines.honeybee.train import train
+from harness_baselines.honeybee.build import build, prompt_text
+from harness_baselines.honeybee.recipe import Recipe
+from harness_baselines.honeybee.train import train
 from harness.adapters import adapter_class
 from harness.errors import HarnessError
 
@@ -62,7 +62,7 @@ def test_retraining_an_up_to_date_recipe_is_skipped(trained):
 def test_cached_decoding_matches_full_recomputation():
     import torch
 
-    from baselines.honeybee.model import ProxyConfig, ProxyVLM, generate
+    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM, generate
 
     torch.manual_seed(0)
     model = ProxyVLM(ProxyConfig(vocab_size=50, max_len=64)).eval()

@@ -71,7 +71,7 @@ def test_reasoner_through_lm_eval_scores_like_harness_eval_and_lands_on_the_lead
 
 @pytest.mark.slow
 def test_tiny_hf_lm_through_lm_eval(tmp_path):
-    from baselines.hf import tiny
+    from harness_baselines.hf import tiny
 
     ckpt = tiny.build_causal_lm(tmp_path / "tiny-llama")
     out = _run_lm_eval(tmp_path, f"model=hf-lm,pretrained={ckpt}", limit=3, gen_kwargs="max_gen_toks=6")

@@ -62,7 +62,7 @@ def _task_yaml(folder, data=DATA, name="retrieval/tmp", **options):
 
 def test_fixture_vocabulary_has_no_bow_hash_collisions():
     """The hand-derived values assume every fixture word has its own bucket."""
-    from baselines.simple.embedders import BowEmbedder
+    from harness_baselines.simple.embedders import BowEmbedder
 
     bow = BowEmbedder()
     assert len({bow._bucket(w) for w in VOCAB}) == len(VOCAB)

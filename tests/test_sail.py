@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.sail import balance, mining
-from baselines.sail.adapter import CHECKPOINTS, SailEmbedder
-from baselines.sail.model import SailModel
+from harness_baselines.sail import balance, mining
+from harness_baselines.sail.adapter import CHECKPOINTS, SailEmbedder
+from harness_baselines.sail.model import SailModel
 
 ABLATIONS = ["full", "no_audio", "no_hnm", "no_balance"]
 
@@ -102,7 +102,7 @@ def test_corrupt_checkpoint_is_a_one_line_error(cli, tmp_path):
 
 
 def test_training_is_deterministic(tmp_path):
-    from baselines.sail.train import train
+    from harness_baselines.sail.train import train
 
     for out in ("a", "b"):
         train(["full"], warm_steps=2, steps=2, batch=8, out=tmp_path / out)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.sail.hf import Composite, HFClap, HFClip, HFText
+from harness_baselines.sail.hf import Composite, HFClap, HFClip, HFText
 
 WORDS = "[PAD] [UNK] [CLS] [SEP] [MASK] digit red circle apple river says someone photo of a".split()
 ALL = frozenset({"text", "image", "audio"})

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.unifusion import tiny_vlm
-from baselines.unifusion.conditioning import VARIANTS, evenly_mapped, strided
-from baselines.unifusion.encoder import VLMEncoder, pad_states
-from baselines.unifusion.generator import UniFusionTransformer
-from baselines.unifusion.train_generator import flow_matching_loss
+from harness_baselines.unifusion import tiny_vlm
+from harness_baselines.unifusion.conditioning import VARIANTS, evenly_mapped, strided
+from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
+from harness_baselines.unifusion.generator import UniFusionTransformer
+from harness_baselines.unifusion.train_generator import flow_matching_loss
 from harness.data import edit_scenes, edit_t2i
 from harness.errors import HarnessError
 
@@ -103,7 +103,7 @@ def test_encoder_caches_by_input_hash(scenes):
 
 
 def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
-    from baselines.unifusion.adapter import UniFusionEditor
+    from harness_baselines.unifusion.adapter import UniFusionEditor
 
     for start in ("source", "noise"):
         editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), steps=3,
@@ -119,7 +119,7 @@ def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
 def test_fingerprint_hashes_checkpoint_files(checkpoints, tmp_path):
     import shutil
 
-    from baselines.unifusion.adapter import UniFusionEditor
+    from harness_baselines.unifusion.adapter import UniFusionEditor
 
     shutil.copytree(checkpoints / "lap", tmp_path / "lap")
     args = dict(vlm=str(checkpoints / "vlm"), generator=str(tmp_path / "lap"))
@@ -131,7 +131,7 @@ def test_fingerprint_hashes_checkpoint_files(checkpoints, tmp_path):
 def test_bad_inputs_are_one_line_errors(checkpoints, tmp_path):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from baselines.unifusion.adapter import UniFusionEditor
+    from harness_baselines.unifusion.adapter import UniFusionEditor
 
     vlm, gen = str(checkpoints / "vlm"), str(checkpoints / "lap")
 

@@ -54,7 +54,7 @@ def images():
 
 @pytest.mark.parametrize("folder, kind", [("ip2p", "instruct-pix2pix"), ("sd", "img2img")])
 def test_diffusers_edit_loads_a_saved_pipeline_and_is_batch_invariant(pipelines, images, folder, kind):
-    from baselines.unifusion.diffusers_edit import DiffusersEditor
+    from harness_baselines.unifusion.diffusers_edit import DiffusersEditor
 
     editor = DiffusersEditor(pretrained=str(pipelines / folder), steps=2)
     assert editor.kind == kind
@@ -67,7 +67,7 @@ def test_diffusers_edit_loads_a_saved_pipeline_and_is_batch_invariant(pipelines,
 
 
 def test_diffusers_edit_missing_folder_is_a_one_line_error(tmp_path):
-    from baselines.unifusion.diffusers_edit import DiffusersEditor
+    from harness_baselines.unifusion.diffusers_edit import DiffusersEditor
 
     with pytest.raises(HarnessError, match="does not exist") as e:
         DiffusersEditor(pretrained=str(tmp_path / "nope"))

@@ -4,4 +4,4 @@ Importing this package registers both adapters without importing torch (heavy im
 ``harness list models`` stays fast.
 """
 
-from baselines.hf import lm, vlm  # noqa: F401  (registers the adapters)
+from harness_baselines.hf import lm, vlm  # noqa: F401  (registers the adapters)

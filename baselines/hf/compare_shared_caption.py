@@ -1,6 +1,6 @@
 """Shared-caption decoding vs plain k-sample decoding (HoneyBee's test-time scaling) on a reasoning task.
 
-    python -m baselines.hf.compare_shared_caption --pretrained CKPT --task reasoning/embedded --limit 20 --k 4
+    python -m harness_baselines.hf.compare_shared_caption --pretrained CKPT --task reasoning/embedded --limit 20 --k 4
 
 Both modes sample k solutions per question with the same per-sample seeds; shared-caption first decodes one
 greedy caption per image and prefixes it to the prompt. Reports accuracy (first completion), maj@k, pass@k and
@@ -23,7 +23,7 @@ def compare(pretrained: str, task: str = "reasoning/embedded", limit: int = 10, 
             top_p: float = 0.95, batch_size: int = 4, seed: int = 0) -> dict[str, dict]:
     """-> {mode: {accuracy, maj@n, pass@n, extraction_failed, generated_tokens_per_question, caption_tokens_per_
     question, seconds, n}} for mode in (plain, shared_caption)."""
-    from baselines.hf.vlm import HFVLM
+    from harness_baselines.hf.vlm import HFVLM
     from harness import registry
     from harness.kinds.reasoning import build_prompt
     from harness.metrics.reasoning import score_completions
@@ -69,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     pretrained = args.pretrained
     if not pretrained:
-        from baselines.hf import tiny
+        from harness_baselines.hf import tiny
 
         pretrained = str(tiny.build_llava(tempfile.mkdtemp(prefix="tiny-llava-")))
     report = compare(pretrained, args.task, args.limit, args.k, args.max_new_tokens, args.caption_max_new_tokens,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baselines.hf import generation as gen
+from harness_baselines.hf import generation as gen
 from harness.adapters import Reasoner, register_adapter
 
 

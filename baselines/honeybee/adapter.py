@@ -32,7 +32,7 @@ class HoneyBeeProxy(Reasoner):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        from baselines.honeybee.train import checkpoint_path, file_hash, load_model
+        from harness_baselines.honeybee.train import checkpoint_path, file_hash, load_model
 
         path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe)
         if not path.is_file():
@@ -60,7 +60,7 @@ class HoneyBeeProxy(Reasoner):
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
         import torch
 
-        from baselines.honeybee.model import generate, image_tensor
+        from harness_baselines.honeybee.model import generate, image_tensor
 
         torch.set_num_threads(1)
         max_new = min(int(gen_kwargs.get("max_new_tokens", MAX_NEW_TOKENS)), MAX_NEW_TOKENS)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.honeybee import interventions as iv
-from baselines.honeybee.dataset import DatasetWriter
-from baselines.honeybee.recipe import Recipe, load_recipe
-from baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
-from baselines.honeybee.teacher import write_cot
+from harness_baselines.honeybee import interventions as iv
+from harness_baselines.honeybee.dataset import DatasetWriter
+from harness_baselines.honeybee.recipe import Recipe, load_recipe
+from harness_baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
+from harness_baselines.honeybee.teacher import write_cot
 from harness.errors import HarnessError
 from harness.metrics.reasoning import grade
 from harness.spec import ReasoningOptions
@@ -162,7 +162,7 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                     {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None, **notes}
         manifest["build_seconds"] = round(time.time() - t0, 2)
         path = writer.finish(manifest)
-    from baselines.honeybee.dataset import manifest as read_manifest
+    from harness_baselines.honeybee.dataset import manifest as read_manifest
 
     return path, read_manifest(path)
 

@@ -24,13 +24,13 @@ EVAL_TASKS = "reasoning"
 
 
 def _cache(cache_dir: Path | None) -> Path:
-    from baselines.honeybee.adapter import DEFAULT_CACHE
+    from harness_baselines.honeybee.adapter import DEFAULT_CACHE
 
     return Path(cache_dir) if cache_dir else DEFAULT_CACHE
 
 
 def _recipes(names: list[str]):
-    from baselines.honeybee.recipe import all_recipes, load_recipe
+    from harness_baselines.honeybee.recipe import all_recipes, load_recipe
 
     if names == ["all"]:
         recipes = [load_recipe(n) for n in all_recipes()]
@@ -57,7 +57,7 @@ def list_() -> None:
 def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
           cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
     """Materialize each recipe's CoT dataset (JSONL shards + PNGs, content-hashed) and print its manifest."""
-    from baselines.honeybee.build import build as build_recipe
+    from harness_baselines.honeybee.build import build as build_recipe
     from harness.api import STORE_NAME
 
     cache = _cache(cache_dir)
@@ -76,7 +76,7 @@ def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
           steps: int = typer.Option(None, "--steps", min=1, help="Override the recipe's training steps."),
           force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists.")) -> None:
     """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors."""
-    from baselines.honeybee.train import train as train_recipe
+    from harness_baselines.honeybee.train import train as train_recipe
 
     cache = _cache(cache_dir)
     for recipe in _recipes(names):

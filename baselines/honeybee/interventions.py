@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 from PIL import Image, ImageDraw
 
-from baselines.honeybee.sources import Question
+from harness_baselines.honeybee.sources import Question
 from harness.data.reasoning_common import font
 
 LETTERS = "ABCDEFGH"

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from baselines.honeybee.sources import SOURCES
+from harness_baselines.honeybee.sources import SOURCES
 from harness.config import load_yaml_config
 from harness.errors import HarnessError
 

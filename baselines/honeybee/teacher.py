@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.honeybee.sources import Question
+from harness_baselines.honeybee.sources import Question
 
 LETTERS = "ABCDEFGH"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
-from baselines.honeybee.recipe import Recipe
-from baselines.honeybee.vocab import Vocab, build_vocab
+from harness_baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
+from harness_baselines.honeybee.recipe import Recipe
+from harness_baselines.honeybee.vocab import Vocab, build_vocab
 from harness.adapters import hash_path
 
 SHUFFLE_BUFFER = 4096
@@ -59,7 +59,7 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
     import torch
     from safetensors.torch import save_file
 
-    from baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig, ProxyVLM, image_tensor
+    from harness_baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig, ProxyVLM, image_tensor
 
     t0 = time.time()
     data = dataset_dir(cache, recipe.name)
@@ -129,7 +129,7 @@ def load_model(path: Path):
     """-> (ProxyVLM in eval mode, Vocab) from a checkpoint written by ``train``."""
     from safetensors.torch import load_file
 
-    from baselines.honeybee.model import ProxyConfig, ProxyVLM
+    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM
 
     meta = _metadata(path)
     model = ProxyVLM(ProxyConfig(**meta["config"]))

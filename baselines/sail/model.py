@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from baselines.sail.features import N_MELS, TEXT_DIM
+from harness_baselines.sail.features import N_MELS, TEXT_DIM
 
 
 class SailModel(nn.Module):

@@ -1,6 +1,6 @@
 """Train the SAIL reference ablations on 1 CPU thread, deterministically:
 
-    python -m baselines.sail.train --ablation all        # -> baselines/sail/checkpoints/sail-<ablation>.safetensors
+    python -m harness_baselines.sail.train --ablation all        # -> baselines/sail/checkpoints/sail-<ablation>.safetensors
 
 Two phases. Warm-up: InfoNCE with in-batch negatives, sources sampled uniformly; its result is the *initial model*
 both training ideas need. Main phase, per ablation (ABLATIONS):
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.sail import balance, data, mining
-from baselines.sail.features import batch_inputs
-from baselines.sail.model import SailModel
+from harness_baselines.sail import balance, data, mining
+from harness_baselines.sail.features import batch_inputs
+from harness_baselines.sail.model import SailModel
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 ABLATIONS = {"full": dict(audio=True, hnm=True, balance=True), "no_audio": dict(audio=False, hnm=True, balance=True),

@@ -40,7 +40,7 @@ def load_generator(path: Path, variant: str):
     from diffusers import FlowMatchEulerDiscreteScheduler
     from diffusers.utils import logging as df_logging
 
-    from baselines.unifusion.generator import UniFusionTransformer
+    from harness_baselines.unifusion.generator import UniFusionTransformer
 
     df_logging.disable_progress_bar()
     if not path.is_dir():
@@ -67,8 +67,8 @@ class UniFusionEditor(Editor):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        from baselines.unifusion.encoder import VLMEncoder
-        from baselines.unifusion.pipeline import UniFusionPipeline
+        from harness_baselines.unifusion.encoder import VLMEncoder
+        from harness_baselines.unifusion.pipeline import UniFusionPipeline
 
         a = self.args
         self.generator_path = Path(a.generator or CHECKPOINTS / a.variant).expanduser()

@@ -102,7 +102,7 @@ def build_conditioning(variant: str, vlm_dim: int, dim: int, num_blocks: int, nu
     if variant == "injection":
         return PerBlockConditioning(vlm_dim, dim, num_blocks, mode="inject")
     if variant == "lap":
-        from baselines.unifusion.lap import LayerwiseAttentionPooling
+        from harness_baselines.unifusion.lap import LayerwiseAttentionPooling
 
         return LayerwiseAttentionPooling(vlm_dim, dim, num_layers_read, lap_dim=lap_dim, heads=lap_heads)
     raise ValueError(f"unknown conditioning variant {variant!r} (known: {', '.join(VARIANTS)})")

@@ -19,7 +19,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.normalization import AdaLayerNormSingle
 from torch import nn
 
-from baselines.unifusion.conditioning import VARIANTS, build_conditioning, select_layers
+from harness_baselines.unifusion.conditioning import VARIANTS, build_conditioning, select_layers
 
 
 class UniFusionTransformer(ModelMixin, ConfigMixin):

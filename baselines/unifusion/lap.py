@@ -12,7 +12,7 @@ import torch
 from diffusers.models.attention import BasicTransformerBlock
 from torch import nn
 
-from baselines.unifusion.conditioning import Conditioning
+from harness_baselines.unifusion.conditioning import Conditioning
 
 
 def _block(dim: int, heads: int) -> BasicTransformerBlock:

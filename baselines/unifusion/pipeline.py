@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from baselines.unifusion.encoder import VLMEncoder
+from harness_baselines.unifusion.encoder import VLMEncoder
 
 
 def to_tensor(image: np.ndarray, size: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Small-scale UniFusion training on 2 CPU cores, deterministic from a seed.
 
-    python -m baselines.unifusion.train vlm --out baselines/unifusion/checkpoints/vlm
-    python -m baselines.unifusion.train generator --variant lap --vlm baselines/unifusion/checkpoints/vlm \\
+    python -m harness_baselines.unifusion.train vlm --out baselines/unifusion/checkpoints/vlm
+    python -m harness_baselines.unifusion.train generator --variant lap --vlm baselines/unifusion/checkpoints/vlm \\
         --out baselines/unifusion/checkpoints/lap
 
 (a) ``vlm``: pretrain the tiny LLaVA on scene captions / QA (train_vlm.py), then it is frozen for good.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m baselines.unifusion.train", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m harness_baselines.unifusion.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="stage", required=True)
     vlm = sub.add_parser("vlm", help="pretrain the tiny VLM on rendered scenes")
@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     if args.stage == "vlm":
-        from baselines.unifusion.train_vlm import train_vlm
+        from harness_baselines.unifusion.train_vlm import train_vlm
 
         summary = train_vlm(args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
                             threads=args.threads)
     else:
-        from baselines.unifusion.train_generator import train_generator
+        from harness_baselines.unifusion.train_generator import train_generator
 
         summary = train_generator(args.out, variant=args.variant, vlm=args.vlm, seed=args.seed, steps=args.steps,
                                   batch_size=args.batch_size, lap_stride=args.lap_stride, threads=args.threads)

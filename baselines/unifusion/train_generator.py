@@ -5,7 +5,7 @@ Two kinds of example, both from (image, caption) pairs of rendered training scen
 - text-to-image:  condition on VLM(uniform gray image, caption), target the scene image (the same input form as
   the ``edit/t2i-scenes`` task).
 The VLM is frozen, so its states are computed once per example (encoder cache) and training only touches the
-generator. Deterministic from ``seed``. Run through ``python -m baselines.unifusion.train generator ...``.
+generator. Deterministic from ``seed``. Run through ``python -m harness_baselines.unifusion.train generator ...``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.unifusion import tiny_vlm
-from baselines.unifusion.encoder import VLMEncoder, pad_states
-from baselines.unifusion.generator import UniFusionTransformer
-from baselines.unifusion.pipeline import to_tensor
+from harness_baselines.unifusion import tiny_vlm
+from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
+from harness_baselines.unifusion.generator import UniFusionTransformer
+from harness_baselines.unifusion.pipeline import to_tensor
 from harness.data import edit_scenes
 
 GRAY = (128, 128, 128)  # the t2i task's blank source (harness/data/edit_t2i.py)

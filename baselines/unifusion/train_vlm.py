@@ -2,7 +2,7 @@
 
 The language-model loss covers only the answer tokens. Scenes come from ``tiny_vlm.random_scenes`` with the
 training seed (never 0, the seed of the eval tasks), so every eval scene is unseen. Run through
-``python -m baselines.unifusion.train vlm ...``.
+``python -m harness_baselines.unifusion.train vlm ...``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.unifusion import tiny_vlm
+from harness_baselines.unifusion import tiny_vlm
 from harness.data import edit_scenes
 
 
