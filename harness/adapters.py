@@ -10,11 +10,9 @@ adapter gives the same output for a sample whatever batch it lands in.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import json
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import HarnessError
+from harness.plugins import Registry
 
 ENTRY_POINT_GROUP = "harness.adapters"
 
@@ -86,8 +85,9 @@ class Reasoner(Adapter):
 
 
 CONTRACTS: dict[str, type[Adapter]] = {c.kind: c for c in (Editor, Embedder, Reasoner)}
-_REGISTRY: dict[str, type[Adapter]] = {}
-_plugins_loaded = False
+# One registry mechanism for every extension point (harness.plugins): the decorator below, plus the modules named
+# in the ``harness.adapters`` entry-point group, imported on the first lookup.
+ADAPTERS: Registry[type[Adapter]] = Registry("model", ENTRY_POINT_GROUP)
 
 
 def register_adapter(name: str):
@@ -96,10 +96,8 @@ def register_adapter(name: str):
     def wrap(cls: type[Adapter]) -> type[Adapter]:
         if not issubclass(cls, tuple(CONTRACTS.values())):
             raise TypeError(f"{cls.__qualname__} must subclass Editor, Embedder or Reasoner")
-        if _REGISTRY.get(name, cls) is not cls:
-            raise TypeError(f"adapter name {name!r} registered twice ({_REGISTRY[name].__qualname__}, {cls.__qualname__})")
+        ADAPTERS.add(name, cls)
         cls.name = name
-        _REGISTRY[name] = cls
         return cls
 
     return wrap
@@ -107,17 +105,11 @@ def register_adapter(name: str):
 
 def load_plugins() -> None:
     """Import every module named in the ``harness.adapters`` entry-point group; their decorators register."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        ep.load()
+    ADAPTERS.load_plugins()
 
 
 def registered_adapters() -> dict[str, type[Adapter]]:
-    load_plugins()
-    return dict(sorted(_REGISTRY.items()))
+    return ADAPTERS.all()
 
 
 def adapter_class(name: str) -> type[Adapter]:
@@ -132,11 +124,7 @@ def adapter_class(name: str) -> type[Adapter]:
             raise HarnessError(f"--model {name}: not an Editor, Embedder or Reasoner subclass")
         cls.name = cls.name or name
         return cls
-    known = registered_adapters()
-    if name not in known:
-        hint = difflib.get_close_matches(name, known, n=1)
-        raise HarnessError(f"unknown model {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"))
-    return known[name]
+    return ADAPTERS.get(name)
 
 
 def hash_path(path) -> str:

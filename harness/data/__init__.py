@@ -1,51 +1,77 @@
-"""Registered sample loaders: embedded-suite generators and readers of local benchmark folders.
+"""Sample loaders: embedded-suite generators and readers of local benchmark folders.
 
-A task YAML names a loader and its arguments; arguments are checked against the loader's signature when the
-task file is loaded (so a typo fails at once), and the module is imported only when samples are needed.
+A loader is a function registered next to its code with ``@register_loader("name", kind="edit")``; a task YAML
+names it (``source: {loader: name, args: {...}}``). Arguments are checked against the function's signature when
+the task file is loaded, so a typo fails at once. Loaders of other packages register the same way, through the
+``harness.loaders`` entry-point group (see harness.plugins), so a new data format needs no engine edit.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError, create_model
 
-# name -> (module, function, task kind)
-LOADERS: dict[str, tuple[str, str, str]] = {
-    "edit_scenes": ("harness.data.edit_scenes", "generate", "edit"),
-    "edit_photos": ("harness.data.edit_photos", "generate", "edit"),
-    "edit_folder": ("harness.data.edit_local", "load_folder", "edit"),
-    "edit_t2i": ("harness.data.edit_t2i", "generate", "edit"),
-    "retrieval_folder": ("harness.data.retrieval_local", "load_folder", "retrieval"),
-    "retrieval_embedded": ("harness.data.retrieval_embedded", "generate", "retrieval"),
-    "reasoning_embedded": ("harness.data.reasoning_embedded", "generate", "reasoning"),
-    "reasoning_mathvista": ("harness.data.reasoning_public", "mathvista", "reasoning"),
-    "reasoning_mathverse": ("harness.data.reasoning_public", "mathverse", "reasoning"),
-    "reasoning_mathvision": ("harness.data.reasoning_public", "mathvision", "reasoning"),
-    "reasoning_mmmu_pro": ("harness.data.reasoning_public", "mmmu_pro", "reasoning"),
-    "reasoning_wemath": ("harness.data.reasoning_public", "wemath", "reasoning"),
-    "reasoning_dynamath": ("harness.data.reasoning_public", "dynamath", "reasoning"),
-    "reasoning_logicvista": ("harness.data.reasoning_public", "logicvista", "reasoning"),
-    "reasoning_hallusionbench": ("harness.data.reasoning_public", "hallusionbench", "reasoning"),
-    "reasoning_math500": ("harness.data.reasoning_public", "math500", "reasoning"),
-    "reasoning_gpqa": ("harness.data.reasoning_public", "gpqa", "reasoning"),
-}
+from harness.errors import HarnessError
+from harness.plugins import Registry, qualname
+
+ENTRY_POINT_GROUP = "harness.loaders"
+
+# The engine's own loader modules: imported on the first lookup, like the entry-point modules. A new built-in
+# loader module goes here (or anywhere imported from here).
+BUILTIN_MODULES = (
+    "harness.data.edit_scenes",
+    "harness.data.edit_photos",
+    "harness.data.edit_local",
+    "harness.data.edit_t2i",
+    "harness.data.retrieval_local",
+    "harness.data.retrieval_embedded",
+    "harness.data.reasoning_embedded",
+    "harness.data.reasoning_public",
+)
 
 
-def _function(name: str):
-    module, func, _ = LOADERS[name]
-    return getattr(importlib.import_module(module), func)
+@dataclass(frozen=True)
+class Loader:
+    name: str
+    kind: str  # the task kind whose samples it makes: edit | retrieval | reasoning
+    function: Callable
+
+
+LOADERS: Registry[Loader] = Registry("loader", ENTRY_POINT_GROUP, BUILTIN_MODULES,
+                                     identity=lambda loader: qualname(loader.function))
+
+
+def register_loader(name: str, kind: str):
+    """Function decorator: make ``fn(**args) -> samples`` usable as ``source: {loader: name}`` in ``kind`` tasks."""
+
+    def wrap(fn: Callable) -> Callable:
+        LOADERS.add(name, Loader(name, kind, fn))
+        return fn
+
+    return wrap
+
+
+def registered_loaders() -> dict[str, Loader]:
+    return LOADERS.all()
+
+
+def _loader(name: str) -> Loader:
+    try:
+        return LOADERS.get(name)
+    except HarnessError as e:
+        raise ValueError(str(e)) from None
 
 
 def check_args(name: str, kind: str, args: dict) -> None:
     """Raise ValueError naming the offending loader or argument."""
-    if name not in LOADERS:
-        raise ValueError(f"unknown loader {name!r} (known: {', '.join(sorted(LOADERS))})")
-    if LOADERS[name][2] != kind:
-        raise ValueError(f"loader {name!r} makes {LOADERS[name][2]!r} samples, not {kind!r}")
-    params = inspect.signature(_function(name), eval_str=True).parameters
+    loader = _loader(name)
+    if loader.kind != kind:
+        raise ValueError(f"loader {name!r} makes {loader.kind!r} samples, not {kind!r}")
+    params = inspect.signature(loader.function, eval_str=True).parameters
     fields = {
         p: (param.annotation if param.annotation is not inspect.Parameter.empty else object,
             ... if param.default is inspect.Parameter.empty else param.default)
@@ -66,4 +92,4 @@ def load(name: str, args: dict, base_dir: Path) -> list:
     args = dict(args)
     if isinstance(args.get("path"), str) and not Path(args["path"]).is_absolute():
         args["path"] = str(base_dir / args["path"])
-    return _function(name)(**args)
+    return _loader(name).function(**args)

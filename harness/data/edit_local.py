@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from harness.data import register_loader
 from harness.data.jsonl import one_line, open_image, read_jsonl
 from harness.data.samples import EditSample
 from harness.errors import DataError
@@ -115,6 +116,7 @@ def _read_magicbrush(folder: Path, file: Path, size: int) -> list[EditSample]:
     return samples
 
 
+@register_loader("edit_folder", kind="edit")
 def load_folder(path: str | Path, size: int = 64) -> list[EditSample]:
     """All samples of a folder; images uint8 (size, size, 3), masks bool (size, size)."""
     folder = Path(path)

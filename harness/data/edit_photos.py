@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from harness.data import register_loader
 from harness.data.edit_scenes import COLORS, POSITIONS, anchor
 from harness.data.samples import EditSample
 from harness.errors import DataError
@@ -37,7 +38,7 @@ MIN_CHANGED_FRACTION = 0.02  # fewer changed pixels than this is not a meaningfu
 MIN_MEAN_CHANGE = 0.1  # mean |target - source| inside the mask, on a 0..1 scale
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_photo(name: str) -> Image.Image:
     """Full-resolution RGB photo, decoded once per process (retina is 1411x1411)."""
     if name in ("china", "flower"):
@@ -143,6 +144,7 @@ def _edit(kind: str, src: np.ndarray, rng) -> tuple[np.ndarray, str, str, dict]:
             {"shape": shape, "color": color, "position": pos, "radius": r})
 
 
+@register_loader("edit_photos", kind="edit")
 def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSample]:
     """n_per_type samples per edit type; source/target uint8 (size, size, 3), mask bool (size, size)."""
     samples = []

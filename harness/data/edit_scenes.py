@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from harness.data import register_loader
 from harness.data.samples import EditSample
 from harness.errors import DataError
 
@@ -194,6 +195,7 @@ def _edit(kind: str, scene: dict, rng, size: int):
     return target, text, {"object": k}
 
 
+@register_loader("edit_scenes", kind="edit")
 def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSample]:
     """n_per_type samples of each edit type, images of shape (size, size, 3) uint8."""
     if size < MIN_SIZE:  # below this the shapes are a few pixels and layouts rarely fit

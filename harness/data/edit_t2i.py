@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.data import edit_scenes
+from harness.data import edit_scenes, register_loader
 from harness.data.samples import EditSample
 from harness.errors import DataError
 
@@ -18,6 +18,7 @@ GRAY = (128, 128, 128)
 STREAM = 1000  # rng stream [seed, 1000]: distinct from edit_scenes' per-type streams [seed, 0..4]
 
 
+@register_loader("edit_t2i", kind="edit")
 def generate(seed: int = 0, n: int = 150, size: int = 64) -> list[EditSample]:
     """n caption -> scene samples, images of shape (size, size, 3) uint8; subsets by object count."""
     if size < edit_scenes.MIN_SIZE:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.data import reasoning_figures, reasoning_scenes
+from harness.data import reasoning_figures, reasoning_scenes, register_loader
 from harness.errors import DataError
 
 CATEGORIES = {
@@ -41,6 +41,7 @@ class ReasoningSample:
     meta: dict = field(default_factory=dict)
 
 
+@register_loader("reasoning_embedded", kind="reasoning")
 def generate(seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: bool = True) -> list[ReasoningSample]:
     """``n_per_type`` questions per category; difficulty cycles 1, 2, 3 over each category's samples."""
     if size < MIN_SIZE:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from harness.data import register_loader
 from harness.errors import DataError
 
 DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
@@ -166,51 +167,61 @@ def _loader(fmt: str):
 
 
 # One function per benchmark (signatures are checked against task YAML args, so extra knobs are explicit).
+@register_loader("reasoning_mathvista", kind="reasoning")
 def mathvista(path: str, file: str = ""):
     """MathVista (testmini): pid, question, image, choices, answer, question_type, answer_type, unit, metadata."""
     return _loader("mathvista")(path, file)
 
 
+@register_loader("reasoning_mathverse", kind="reasoning")
 def mathverse(path: str, file: str = "", version: str = "Vision Only"):
     """MathVerse (testmini): rows of one problem_version (default the vision-only one)."""
     return _loader("mathverse")(path, file, version=version)
 
 
+@register_loader("reasoning_mathvision", kind="reasoning")
 def mathvision(path: str, file: str = ""):
     """MATH-Vision: id, question, options, image, answer, level, subject."""
     return _loader("mathvision")(path, file)
 
 
+@register_loader("reasoning_mmmu_pro", kind="reasoning")
 def mmmu_pro(path: str, file: str = ""):
     """MMMU-Pro, vision setting: id, image (question and options rendered in it), options, answer, subject."""
     return _loader("mmmu_pro")(path, file)
 
 
+@register_loader("reasoning_wemath", kind="reasoning")
 def wemath(path: str, file: str = ""):
     """We-Math (testmini): ID, question, option ("A. ..; B. .."), answer, image_path, key, knowledge concept."""
     return _loader("wemath")(path, file)
 
 
+@register_loader("reasoning_dynamath", kind="reasoning")
 def dynamath(path: str, file: str = ""):
     """DynaMath: id, question, image, ground_truth, answer_type, subject, knowledge_level."""
     return _loader("dynamath")(path, file)
 
 
+@register_loader("reasoning_logicvista", kind="reasoning")
 def logicvista(path: str, file: str = ""):
     """LogicVista: dataset.json mapping id -> {imagename, question, answer, skill, broad_capability}."""
     return _loader("logicvista")(path, file)
 
 
+@register_loader("reasoning_hallusionbench", kind="reasoning")
 def hallusionbench(path: str, file: str = ""):
     """HallusionBench: category, subcategory, visual_input, set/figure/question ids, question, gt_answer, filename."""
     return _loader("hallusionbench")(path, file)
 
 
+@register_loader("reasoning_math500", kind="reasoning")
 def math500(path: str, file: str = ""):
     """MATH-500 (text only): problem, solution, answer, subject, level, unique_id."""
     return _loader("math500")(path, file)
 
 
+@register_loader("reasoning_gpqa", kind="reasoning")
 def gpqa(path: str, file: str = "", seed: int = 0):
     """GPQA-diamond (text only): Question, Correct Answer, Incorrect Answer 1..3; options shuffled by ``seed``."""
     return _loader("gpqa")(path, file, seed=seed)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from harness.data import register_loader
 from harness.data.edit_photos import PHOTOS, load_photo
 from harness.data.edit_scenes import BACKGROUNDS, COLORS, SHAPES, _inside, render
 from harness.data.retrieval_tts import SAMPLE_RATE, VOICES, speak
@@ -113,6 +114,7 @@ def groups(seed: int, n_twins: int, n_single: int, concept_pool: list[tuple[str,
     return plans
 
 
+@register_loader("retrieval_embedded", kind="retrieval")
 def generate(seed: int = 0, n_twins: int = 12, n_single: int = 24, members: int = 4, size: int = 32,
              title_dropout: float = 0.2) -> RetrievalData:
     """Items (``members`` per group) and two queries per group; shapes in the module doc."""

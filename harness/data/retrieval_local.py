@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from harness.data import register_loader
 from harness.data.jsonl import one_line, open_image, read_jsonl, read_lines
 from harness.errors import DataError
 from harness.kinds.retrieval import RetrievalData, RetrievalItem, RetrievalQuery
@@ -106,6 +107,7 @@ def _qrels(file: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[st
     return qrels
 
 
+@register_loader("retrieval_folder", kind="retrieval")
 def load_folder(path: str, size: int = 64) -> RetrievalData:
     """The corpus (gallery) and the judged queries of a folder (layout in the module doc)."""
     folder = Path(path)
