@@ -20,6 +20,10 @@ err_console = Console(stderr=True)
 DEFAULT_OUTPUT = Path("results")
 
 IncludeOpt = typer.Option([], "--include", help="Extra folder of task YAML files (repeatable).")
+DataDirOpt = typer.Option(None, "--data_dir", "--data-dir",
+                          help="Folder of downloaded benchmark releases (default: data_dir in "
+                               "~/.config/harness/config.yaml, else ~/.local/share/harness/data); the local "
+                               "Hugging Face cache is searched too.")
 OutputOpt = typer.Option(DEFAULT_OUTPUT, "--output", "-o", help="Results folder (JSON files + SQLite store).")
 
 
@@ -31,14 +35,16 @@ def _tasks(include: list[Path]):
 
 @app.command("list")
 def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
-          include: list[Path] = IncludeOpt) -> None:
-    """List registered tasks (with groups), models or metrics."""
+          include: list[Path] = IncludeOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
+    """List registered tasks (with groups and whether their data is present), models or metrics."""
     from tabulate import tabulate
 
     if what == "tasks":
-        rows = [(n, e.spec.kind, ",".join(e.spec.groups), e.spec.source.loader, e.spec.description)
-                for n, e in _tasks(include).items()]
-        print(tabulate(rows, headers=["task", "kind", "groups", "source", "description"]))
+        from harness.registry import data_status
+
+        rows = [(n, e.spec.kind, ",".join(e.spec.groups), e.spec.source.loader, data_status(e, data_dir),
+                 e.spec.description) for n, e in _tasks(include).items()]
+        print(tabulate(rows, headers=["task", "kind", "groups", "source", "data", "description"]))
     elif what == "models":
         from harness.adapters import registered_adapters
 
@@ -67,6 +73,11 @@ def eval_(
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    data_dir: Optional[Path] = DataDirOpt,
+    strict_data: bool = typer.Option(False, "--strict-data",
+                                     help="Refuse data with rows that cannot be scored (default: skip, count, list)."),
+    download: bool = typer.Option(False, "--download",
+                                  help="Fetch a task's pinned dataset into the Hugging Face cache when absent."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
     from harness.api import evaluate_model
@@ -78,7 +89,7 @@ def eval_(
 
     evaluate_model(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
                    include=tuple(include), progress=(lambda label: _progress_bar(True, label)) if progress else None,
-                   on_result=report)
+                   on_result=report, data_dir=data_dir, strict_data=strict_data, download=download)
 
 
 @app.command()
@@ -127,6 +138,10 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     print(f"failures: {len(failures)}")
     for sid, error in failures:
         print(f"  {sid}: {error}")
+    skipped = json.loads(run["provenance"]).get("skipped_rows", {})
+    print(f"skipped rows (unscorable in the data, not in N): {len(skipped)}")
+    for sid, reason in skipped.items():
+        print(f"  {sid}: {reason}")
 
 
 @app.command()
@@ -218,6 +233,8 @@ def _print_result(result, primary: str) -> None:
                        headers=["subset", primary, "95% CI", "N"]))
     print(f"failed samples: {len(result.failures)} of {result.n_units}"
           + (f" (see `harness show {result.spec.run_id()}`)" if result.failures else ""))
+    if result.skipped:
+        print(f"skipped rows (unscorable in the data, not in N): {len(result.skipped)}")
 
 
 class _progress_bar:

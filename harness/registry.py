@@ -7,6 +7,7 @@ Adapters register in ``harness.adapters``; this module re-exports the lookups so
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,8 @@ from pydantic import TypeAdapter
 from harness import data
 from harness.adapters import adapter_class, registered_adapters  # noqa: F401  (re-exported lookups)
 from harness.config import load_yaml_config
-from harness.errors import HarnessError
+from harness.data import skips
+from harness.errors import DataError, HarnessError
 from harness.metrics import METRICS
 from harness.spec import TaskSpec
 
@@ -44,7 +46,9 @@ def load_task_file(path: Path) -> TaskEntry:
             field = f"metrics[{i}]" if i < len(spec.metrics) else "primary_metric"
             raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}{_hint(metric, known)}")
     try:
-        data.check_args(spec.source.loader, spec.kind, spec.source.args)
+        # a task pinning released data gets its ``path`` from where that data is found (harness/data/release.py)
+        args = {"path": ".", **spec.source.args} if spec.dataset else spec.source.args
+        data.check_args(spec.source.loader, spec.kind, args)
     except ValueError as e:
         raise HarnessError(f"{path}: field 'source': {e}") from None
     return TaskEntry(spec, path)
@@ -91,16 +95,52 @@ def resolve(selection: str, tasks: dict[str, TaskEntry]) -> list[TaskEntry]:
     return [tasks[n] for n in picked]
 
 
-def build_task(entry: TaskEntry):
-    """Load the samples of a task (runs its generator or reads its folder) and wrap them in the kind's class."""
+def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data: bool = False,
+               download: bool = False):
+    """Load the samples of a task (runs its generator or reads its folder) and wrap them in the kind's class.
+
+    A task that pins released data (``dataset:``) reads it from ``data_dir`` (default: harness.settings) or the
+    local HF cache (``download``: fetch it when absent). Rows the loader skipped are warned about on stderr, or
+    refused with ``strict_data``."""
     from harness.kinds import task_class
 
-    cls = task_class(entry.spec.kind)
-    samples = data.load(entry.spec.source.loader, entry.spec.source.args, entry.file.parent)
+    spec = entry.spec
+    cls = task_class(spec.kind)
+    path = locate_data(entry, data_dir, download=download)
+    samples = data.load(spec.source.loader, spec.source.args, entry.file.parent, path=path)
+    skipped = skips.skipped_of(samples)
+    if skipped and strict_data:
+        raise DataError(f"task {spec.name}: {len(skipped)} row(s) cannot be scored (--strict-data): "
+                        f"{skips.describe(skipped)}")
+    if skipped:
+        print(f"warning: task {spec.name}: skipped {len(skipped)} row(s) that cannot be scored: "
+              f"{skips.describe(skipped)}", file=sys.stderr)
     try:
-        return cls(entry.spec, samples)
+        task = cls(spec, samples)  # keeps the skipped rows (Task.skipped), hashed with the samples
     except ValueError as e:
         raise HarnessError(f"{entry.file}: {e}") from None
+    return task
+
+
+def locate_data(entry: TaskEntry, data_dir: str | Path | None = None, download: bool = False) -> Path | None:
+    """The folder of a task's pinned release (None for a task without one); a DataError saying what to download
+    when it is absent."""
+    if entry.spec.dataset is None:
+        return None
+    from harness import settings
+    from harness.data import release
+
+    return release.require(entry.spec.dataset, settings.data_dir(data_dir), entry.spec.name, download=download)
+
+
+def data_status(entry: TaskEntry, data_dir: str | Path | None = None) -> str:
+    """Where a task's released data is on this machine, "missing", or "built in" (never loads the data)."""
+    if entry.spec.dataset is None:
+        return "built in"
+    from harness import settings
+    from harness.data import release
+
+    return release.status(entry.spec.dataset, settings.data_dir(data_dir))
 
 
 def _hint(name: str, known) -> str:

@@ -59,6 +59,8 @@ def result_dict(result) -> dict:
             for subset, metrics in result.aggregates.items()
         },
         "failures": result.failures,
+        "n_skipped": len(result.skipped),
+        "skipped": result.skipped,  # rows of the data that could not be scored (also in provenance)
     }
 
 

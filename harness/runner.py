@@ -39,6 +39,11 @@ class RunResult:
     n_units: int  # units the adapter had to process (retrieval: gallery items + queries)
     provenance: dict = field(default_factory=dict)
 
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Rows of the data the loader skipped as unscorable ({row id: reason})."""
+        return self.provenance.get("skipped_rows", {})
+
 
 def sample_seed(run_seed: int, sample_id: str) -> int:
     """Per-sample seed: the same for a sample whatever its batch, rank or position."""
@@ -117,6 +122,8 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     cache_key, run_id = spec.cache_key(), spec.run_id()
     units = task.units(spec.limit)
     prov = {**provenance(), "model": adapter.describe()}
+    if task.skipped:  # rows the loader could not score: listed with the run, never dropped silently
+        prov["skipped_rows"] = dict(task.skipped)
     todo_ids = None
     if world.is_main:
         store.start_run(spec, task.kind, prov)

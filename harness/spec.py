@@ -29,6 +29,21 @@ class Source(BaseModel):
     args: dict[str, Union[int, float, str, bool, list[str]]] = Field(default_factory=dict)
 
 
+class DatasetPin(BaseModel):
+    """The released data a task reads, pinned (see harness/data/release.py for where it is looked for).
+
+    hf_id: the hub repo id ("AI4Math/MathVista"); revision: a commit sha (or tag) so the rows cannot change under
+    a stored result; files: globs (``allow_patterns``) of the files the loader reads, relative to the repo root;
+    folder: the folder under ``--data_dir`` holding a local copy (default: the hub id, "AI4Math/MathVista")."""
+
+    model_config = _STRICT
+    hf_id: str = Field(pattern=r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+    repo_type: Literal["dataset", "model"] = "dataset"
+    revision: str = Field(min_length=1)
+    files: list[str] = Field(default_factory=list)
+    folder: str | None = None
+
+
 class EditOptions(BaseModel):
     """Per-sample success: the edit region reached the target and the rest was preserved (mean |error| on 0..1)."""
 
@@ -59,6 +74,7 @@ class _TaskBase(BaseModel):
     version: int = 1
     groups: list[str] = Field(default_factory=list)
     source: Source
+    dataset: DatasetPin | None = None  # released data: the loader's ``path`` is where it is found on this machine
     metrics: list[str] = Field(min_length=1)
     primary_metric: str
     default_model: str | None = None  # what `harness eval --task NAME` runs when --model is omitted

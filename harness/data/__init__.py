@@ -87,9 +87,12 @@ def check_args(name: str, kind: str, args: dict) -> None:
         raise ValueError(f"args.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-def load(name: str, args: dict, base_dir: Path) -> list:
-    """Run loader ``name``; a relative ``path`` argument is taken relative to the task file's folder."""
+def load(name: str, args: dict, base_dir: Path, path: Path | None = None) -> list:
+    """Run loader ``name``; a relative ``path`` argument is taken relative to the task file's folder. ``path``:
+    where the task's pinned release was found (replaces any ``path`` argument)."""
     args = dict(args)
-    if isinstance(args.get("path"), str) and not Path(args["path"]).is_absolute():
+    if path is not None:  # a ``path`` argument is then a sub-folder of the release
+        args["path"] = str(Path(path) / args["path"]) if isinstance(args.get("path"), str) else str(path)
+    elif isinstance(args.get("path"), str) and not Path(args["path"]).is_absolute():
         args["path"] = str(base_dir / args["path"])
     return _loader(name).function(**args)

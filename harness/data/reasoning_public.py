@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from harness.data import register_loader
+from harness.data.skips import SkipRow
 from harness.errors import DataError
 
 DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
@@ -48,6 +49,14 @@ class Row(dict):
         if not allow_empty and isinstance(value, str) and not value.strip():
             raise self.error(field, "empty")
         return value
+
+    def question(self, field: str, id_field: str) -> str:
+        """A text the sample cannot be scored without (question, gold answer): stripped; a missing or empty one
+        makes the row a counted skip (harness/data/skips.py), not a load failure."""
+        value = self.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise SkipRow(str(self.get(id_field) or self.where), f"empty {field}")
+        return self.req(field).strip()
 
     def opt(self, field: str, default=None):
         value = self.get(field)

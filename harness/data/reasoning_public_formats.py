@@ -18,6 +18,7 @@ import numpy as np
 
 from harness.data.reasoning_embedded import ReasoningSample
 from harness.data.reasoning_public import Row
+from harness.data.skips import SkipRow, describe, with_skips
 from harness.errors import DataError
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -130,7 +131,8 @@ def logicvista(row: Row, **_) -> ReasoningSample:
     row.setdefault("id", row.opt("_key"))
     skill = row.opt("skill", [])
     category = skill[0] if isinstance(skill, list) and skill else str(skill or row.opt("broad_capability", ""))
-    return _sample(row, "id", row.req("question"), [row.image("imagename")], row.req("answer").strip(), None,
+    return _sample(row, "id", row.question("question", "id"), [row.image("imagename")], row.question("answer", "id"),
+                   None,
                    category)
 
 
@@ -147,7 +149,7 @@ def hallusionbench(row: Row, **_) -> ReasoningSample:
 
 def math500(row: Row, **_) -> ReasoningSample:
     level = row.opt("level", 0)
-    return _sample(row, "unique_id", row.req("problem"), [], row.req("answer"), None, row.opt("subject", ""),
+    return _sample(row, "unique_id", row.question("problem", "unique_id"), [], row.req("answer"), None, row.opt("subject", ""),
                    int(level) if str(level).isdigit() else 0)
 
 
@@ -187,15 +189,21 @@ FORMATS = {
 
 def convert(fmt: str, rows: list[Row], **kwargs) -> list[ReasoningSample]:
     """Rows -> samples (rows a format filters out, e.g. other MathVerse versions, are skipped); ids must be unique."""
-    samples, seen = [], {}
+    samples, seen, skipped = [], {}, {}
     for row in rows:
-        sample = FORMATS[fmt].convert(row, **kwargs)
+        try:
+            sample = FORMATS[fmt].convert(row, **kwargs)
+        except SkipRow as skip:
+            skipped[skip.row_id] = skip.reason
+            continue
         if sample is None:
             continue
         if sample.id in seen:
             raise DataError(f"{row.where}: duplicate sample id {sample.id!r} (first at {seen[sample.id]})")
         seen[sample.id] = row.where
         samples.append(sample)
+    if not samples and skipped:
+        raise DataError(f"{rows[0].where.split(':')[0]}: no {fmt} row can be scored ({describe(skipped)})")
     if not samples:
         raise DataError(f"{rows[0].where.split(':')[0]}: no {fmt} samples" + (f" with {kwargs}" if kwargs else ""))
-    return samples
+    return with_skips(samples, skipped)

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any, ClassVar
 
 from harness.adapters import Adapter
+from harness.data.skips import skipped_of
 from harness.spec import stable_hash
 
 
@@ -32,6 +33,8 @@ class Task:
     def __init__(self, spec, samples: list):
         self.spec = spec
         self.samples = samples
+        # rows the loader read but could not score ({row id: reason}; harness/data/skips.py)
+        self.skipped = skipped_of(samples)
         ids = [s.id for s in samples]
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
@@ -54,7 +57,11 @@ class Task:
         # Which model runs by default changes no sample and no score: hashed as unset, so naming one (or changing
         # it) does not turn existing results into an "older task version".
         spec = {**self.spec.model_dump(mode="json"), "default_model": None}
-        h = hashlib.sha256(stable_hash([spec, self.scoring_version]).encode())
+        if spec.get("dataset", 0) is None:  # tasks without released data hash as before the field existed
+            del spec["dataset"]
+        # skipped rows are part of what was read: a release that loses or gains an unscorable row is a new version
+        parts = [spec, self.scoring_version] + ([sorted(self.skipped.items())] if self.skipped else [])
+        h = hashlib.sha256(stable_hash(parts).encode())
         for digest in self._digests():
             h.update(digest)
         return h.hexdigest()[:16]
