@@ -6,7 +6,6 @@ import os
 import textwrap
 
 import pytest
-
 from conftest import one_line_error, run_cli
 
 REV = "0123456789abcdef0123456789abcdef01234567"
@@ -82,12 +81,12 @@ def test_missing_data_is_one_line_naming_id_revision_files_and_where(env):
 def test_list_tasks_shows_whether_data_is_present(env):
     tmp, tasks, e = env
     proc = _cli(e, "list", "tasks", "--include", tasks, "--data_dir", tmp / "data", check_rc=0)
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("pinned/math500"))
+    line = next(row for row in proc.stdout.splitlines() if row.startswith("pinned/math500"))
     assert "missing" in line
-    assert "built in" in next(l for l in proc.stdout.splitlines() if l.startswith("edit/scenes"))
+    assert "built in" in next(row for row in proc.stdout.splitlines() if row.startswith("edit/scenes"))
     _write_rows(tmp / "data" / "HuggingFaceH4" / "MATH-500")
     proc = _cli(e, "list", "tasks", "--include", tasks, "--data_dir", tmp / "data", check_rc=0)
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("pinned/math500"))
+    line = next(row for row in proc.stdout.splitlines() if row.startswith("pinned/math500"))
     assert str(tmp / "data" / "HuggingFaceH4" / "MATH-500") in line
 
 
@@ -96,8 +95,9 @@ def test_folder_under_data_dir_runs_and_the_empty_row_is_skipped_counted_and_lis
     _write_rows(tmp / "data" / "HuggingFaceH4" / "MATH-500")
     proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
                 "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", check_rc=0)
-    warnings = [l for l in proc.stderr.splitlines() if l.startswith("warning:")]
-    assert len(warnings) == 1 and "skipped 1 row" in warnings[0] and "test/algebra/2.json (empty problem)" in warnings[0]
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "skipped 1 row" in warnings[0]
+    assert "test/algebra/2.json (empty problem)" in warnings[0]
     assert "skipped rows (unscorable in the data, not in N): 1" in proc.stdout
     result = json.loads(next((tmp / "out" / "pinned" / "math500").glob("*.json")).read_text())
     assert result["n_samples"] == 2 and result["n_skipped"] == 1
@@ -123,7 +123,7 @@ def test_config_file_sets_the_data_dir(env):
     cfg.parent.mkdir(parents=True)
     cfg.write_text(f"data_dir: {tmp / 'elsewhere'}\n")
     proc = _cli(e, "list", "tasks", "--include", tasks, check_rc=0)
-    assert str(tmp / "elsewhere") in next(l for l in proc.stdout.splitlines() if l.startswith("pinned/math500"))
+    assert str(tmp / "elsewhere") in next(row for row in proc.stdout.splitlines() if row.startswith("pinned/math500"))
     cfg.write_text("data_dri: x\n")
     one_line_error(_cli(e, "list", "tasks", "--include", tasks), str(cfg), "data_dri")
 
@@ -136,7 +136,7 @@ def test_offline_hf_cache_in_hub_layout_is_found(env, revision):
     yaml_file = tasks / "m500.yaml"
     yaml_file.write_text(yaml_file.read_text().replace(f"revision: {REV}", f"revision: {revision}"))
     proc = _cli(e, "list", "tasks", "--include", tasks, "--data_dir", tmp / "data", check_rc=0)
-    assert str(snap) in next(l for l in proc.stdout.splitlines() if l.startswith("pinned/math500"))
+    assert str(snap) in next(row for row in proc.stdout.splitlines() if row.startswith("pinned/math500"))
     proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
                 "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", check_rc=0)
     assert "pinned/math500" in proc.stdout
