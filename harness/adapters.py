@@ -67,13 +67,32 @@ class Editor(Adapter):
         raise NotImplementedError
 
 
+ROLES = ("query", "document")
+
+
 class Embedder(Adapter):
     kind = "retrieval"
 
-    def embed(self, items: list[dict], modalities: frozenset[str], seeds: list[int]):
-        """items: dicts that may carry 'text' (str), 'image' (uint8 (H, W, 3)) and 'audio' ((samples,) float32 with
-        'sample_rate'); only keys in ``modalities`` are present. Returns a float array or tensor of shape [n, d]."""
+    def embed(self, items: list[dict], modalities: frozenset[str], seeds: list[int], role: str = "document",
+              instruction: str | None = None):
+        """items: dicts that may carry 'text' (str), 'image' (uint8 (H, W, 3)), 'frames' (list of uint8 (H, W, 3),
+        a video's sampled frames in time order) and 'audio' ((samples,) float32 with 'sample_rate'); only keys in
+        ``modalities`` are present. Returns a float array or tensor of shape [n, d].
+
+        ``role`` is "query" or "document" (never mixed in one call); ``instruction`` is the task's instruction for
+        that role (None: none). Models that prefix or instruct by role (E5 "query: ", BGE's query instruction)
+        use them; others ignore them. An ``embed`` written before roles existed, taking only (items, modalities,
+        seeds), keeps working: see ``takes_roles``."""
         raise NotImplementedError
+
+
+def takes_roles(adapter: Embedder) -> bool:
+    """Whether ``adapter.embed`` accepts ``role`` and ``instruction`` (adapters written before roles do not)."""
+    import inspect
+
+    params = inspect.signature(adapter.embed).parameters
+    return ("role" in params and "instruction" in params) or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class Reasoner(Adapter):

@@ -81,6 +81,21 @@ def _infos(adapter: Adapter, n: int) -> list[dict]:
     return [dict(i) for i in info] if isinstance(info, (list, tuple)) and len(info) == n else [{} for _ in range(n)]
 
 
+def _plan(task: Task, todo: list, batch_size: int, world: World) -> list[list]:
+    """This rank's batches, in order: the to-do units grouped by ``task.batch_key`` (a batch never mixes keys,
+    e.g. queries and documents), each group sharded by position across ranks and cut into batches. Every rank
+    gets the same number of batches (some possibly empty), so the per-step gather lines up."""
+    groups: dict[str, list] = {}
+    for unit in todo:
+        groups.setdefault(task.batch_key(unit), []).append(unit)
+    plan = []
+    for group in groups.values():
+        shard = group[world.rank::world.size]
+        steps = math.ceil(math.ceil(len(group) / world.size) / batch_size)  # equal on every rank
+        plan += [shard[s * batch_size:(s + 1) * batch_size] for s in range(steps)]
+    return plan
+
+
 def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> list[Record]:
     """Predict (and score, for per-batch kinds) one batch. A failing batch is retried sample by sample, so one bad
     sample is recorded as that sample's failure instead of sinking its neighbours."""
@@ -119,6 +134,7 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     if not isinstance(adapter, task.contract):
         raise HarnessError(f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
                            f"{task.contract.__name__} ({task.kind})")
+    task.check_adapter(adapter)
     cache_key, run_id = spec.cache_key(), spec.run_id()
     units = task.units(spec.limit)
     prov = {**provenance(), "model": adapter.describe()}
@@ -131,13 +147,11 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
         todo_ids = [u.id for u in units if u.id not in done]
     todo_ids = world.broadcast(todo_ids)
     todo_set = set(todo_ids)
-    shard = [u for u in units if u.id in todo_set][world.rank::world.size]
-    steps = math.ceil(math.ceil(len(todo_ids) / world.size) / batch_size)  # equal on every rank
+    plan = _plan(task, [u for u in units if u.id in todo_set], batch_size, world)
     if progress:
         progress(len(units) - len(todo_ids), len(units))
     try:
-        for step in range(steps):
-            batch = shard[step * batch_size:(step + 1) * batch_size]
+        for batch in plan:
             try:
                 records = _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch]) \
                     if batch else []

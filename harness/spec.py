@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,6 +58,18 @@ class RetrievalOptions(BaseModel):
     modalities: list[Literal["text", "image", "audio"]] = Field(default_factory=lambda: ["text", "image", "audio"])
     mode: Literal["i2i", "q2i"] = "q2i"
     cutoffs: list[int] = Field(default_factory=lambda: [1, 5, 10, 100])
+    # The task's instruction per role, handed to the embedder with every batch of that role (E5/BGE-style
+    # instructed retrieval, MTEB's per-task prompts); part of the task hash, hence of every cache key.
+    instructions: dict[Literal["query", "document"], str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler):
+        # Options added after tasks were first hashed are left out of the dump while unset, so existing tasks keep
+        # their content hash (and regress baselines their validity).
+        out = handler(self)
+        if isinstance(out, dict) and not out.get("instructions"):
+            out.pop("instructions", None)
+        return out
 
 
 class ReasoningOptions(BaseModel):

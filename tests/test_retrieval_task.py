@@ -231,8 +231,9 @@ def test_unjudged_queries_are_dropped_like_beir(cli, tmp_path):
 
 @pytest.mark.parametrize("adapter, needles", [
     ("NaNOnBanana", ["broke the Embedder contract", "non-finite embedding", "'item:d3'"]),
-    ("TooFew", ["broke the Embedder contract", "for a batch of 8", "'query:q2'"]),
-    ("DimPerBatch", ["broke the Embedder contract", "'query:q3'", "(4,)", "(11,)"]),
+    # batches never mix roles: the 6 documents, then the 3 queries
+    ("TooFew", ["broke the Embedder contract", "for a batch of 6", "'item:d6'"]),
+    ("DimPerBatch", ["broke the Embedder contract", "'query:q1'", "(6,)", "(9,)"]),
 ])
 def test_embedder_breaking_the_contract_is_an_error(cli, tmp_path, embedders, adapter, needles):
     proc = _eval(cli, tmp_path, model=f"test_embedders:{adapter}", pythonpath=embedders)

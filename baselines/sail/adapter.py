@@ -61,7 +61,7 @@ class SailEmbedder(Embedder):
             raise HarnessError(f"{self.path}: not a SAIL checkpoint ({str(e).splitlines()[0]})") from None
         self._model = model.eval()
 
-    def embed(self, items, modalities, seeds):
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
         """-> float32 [n, 128]. The no_audio ablation never sees speech, whatever the task switches on."""
         import torch
 

@@ -9,7 +9,10 @@
 
 An item with several modalities a model understands (CLIP: image and title) is the normalised mean of its
 per-modality embeddings; an item with none of them gets the zero vector (it scores 0 against everything).
-``fingerprint()`` hashes the model folder's files (weights and configs), or the hub id when not local.
+Texts are told their role: ``query_prefix`` / ``document_prefix`` (E5's "query: " / "passage: ") and the task's
+instruction for the role (joined by ``instruction_format``) are applied to every text before tokenizing.
+``fingerprint()`` hashes the model folder's files (weights and configs), or the hub id when not local, plus the
+prefixes and instruction format when set.
 Hub ids whose weights a pip package ships (``SHIPPED``) load from that package, so they work offline and a
 leaderboard row names the model, not a site-packages path.
 """
@@ -20,7 +23,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters import Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
@@ -31,6 +34,27 @@ class HFArgs(BaseModel):
     path: str  # hub id or local folder
     batch: int = Field(16, ge=1)
     trust_remote_code: bool = False
+    # Role prefixes the model was trained with (E5: "query: " / "passage: "), prepended to every text of that role.
+    query_prefix: str = ""
+    document_prefix: str = ""
+    # How a task's instruction for a role is joined to a text (then the role prefix is prepended). The default
+    # suits BGE-style instructions that end in ": "; E5-instruct models want "Instruct: {instruction}\nQuery: {text}".
+    instruction_format: str = "{instruction}{text}"
+
+    @field_validator("instruction_format")
+    @classmethod
+    def _has_fields(cls, v: str) -> str:
+        if "{text}" not in v:
+            raise ValueError("must contain {text} (and may contain {instruction})")
+        try:
+            v.format(instruction="", text="")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"not a format string with only {{instruction}} and {{text}} ({e})") from None
+        return v
+
+
+# Arguments that change what a text becomes, hence the embedding: part of the fingerprint when not at their default.
+_TEXT_ARGS = ("query_prefix", "document_prefix", "instruction_format")
 
 
 # hub id -> module of a pip package whose get_model_path() is a from_pretrained folder of the same weights
@@ -83,10 +107,19 @@ class _HF(Embedder):
     def _embed_modality(self, modality: str, values: list):
         raise NotImplementedError
 
-    def embed(self, items, modalities, seeds):
-        """-> float32 [n, d]: mean of the unit embeddings of the item's modalities this model understands."""
+    def role_text(self, text: str, role: str, instruction: str | None) -> str:
+        """The text the model sees: the task's instruction joined by ``instruction_format``, then the role prefix."""
+        if instruction:
+            text = self.args.instruction_format.format(instruction=instruction, text=text)
+        return (self.args.query_prefix if role == "query" else self.args.document_prefix) + text
+
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
+        """-> float32 [n, d]: mean of the unit embeddings of the item's modalities this model understands. Texts
+        get the role prefix and the instruction (``role_text``); images and audio are embedded as they are."""
         import torch
 
+        items = [{**it, "text": self.role_text(it["text"], role, instruction)} if it.get("text") is not None
+                 else it for it in items]
         total, count = None, torch.zeros(len(items), 1)
         with torch.no_grad():
             for mod in self.uses:
@@ -108,7 +141,9 @@ class _HF(Embedder):
         return getattr(cfg, "projection_dim", None) or cfg.hidden_size
 
     def fingerprint(self) -> str:
-        blob = json.dumps([self.name, _folder_hash(resolve(self.args.path))])  # content, not location
+        changed = {k: getattr(self.args, k) for k in _TEXT_ARGS if getattr(self.args, k) != HFArgs.model_fields[k].default}
+        blob = json.dumps([self.name, _folder_hash(resolve(self.args.path))]  # content, not location
+                          + ([changed] if changed else []))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -195,10 +230,10 @@ class Composite(Embedder):
         if not self.parts:
             raise HarnessError("--model_args for composite: give at least one of clip=, clap=, text=")
 
-    def embed(self, items, modalities, seeds):
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
         import torch
 
-        return torch.cat([torch.as_tensor(p.embed(items, modalities, seeds)) for p in self.parts], 1)
+        return torch.cat([torch.as_tensor(p.embed(items, modalities, seeds, role, instruction)) for p in self.parts], 1)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps([p.fingerprint() for p in self.parts]).encode()).hexdigest()[:16]

@@ -22,7 +22,7 @@ class RandomEmbedder(Embedder):
 
     Args = DimArgs
 
-    def embed(self, items, modalities, seeds):
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
         """-> float32 [n, dim]."""
         return np.stack([np.random.default_rng(s).standard_normal(self.args.dim, dtype=np.float32) for s in seeds]) \
             if seeds else np.zeros((0, self.args.dim), np.float32)
@@ -46,7 +46,7 @@ class BowEmbedder(Embedder):
         # sha1, not hash(): Python salts str hashes per process, and embeddings must be reproducible.
         return int.from_bytes(hashlib.sha1(token.encode()).digest()[:8], "little") % self.args.dim
 
-    def embed(self, items, modalities, seeds):
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
         """-> float32 [n, dim] term counts (the task L2-normalises, so scores are cosine similarities).
         An item without text gets the zero vector: it scores 0 against everything."""
         out = np.zeros((len(items), self.args.dim), np.float32)

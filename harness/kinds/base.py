@@ -94,6 +94,14 @@ class Task:
     def decode(self, blob: bytes):
         raise NotImplementedError
 
+    def check_adapter(self, adapter: Adapter) -> None:
+        """Raise HarnessError (before any work) if this task cannot run ``adapter`` faithfully."""
+
+    def batch_key(self, unit) -> str:
+        """Units with different keys never share a batch (retrieval: a query and a document, which an embedder
+        treats differently). One key for every unit by default."""
+        return ""
+
     def is_scored(self, unit) -> bool:
         """False for units that are only inputs to other samples' scores (a retrieval gallery item)."""
         return True

@@ -13,6 +13,11 @@ Modes (``options.mode``):
        units that are queries in this run carry judgments and are the scored ones (``is_scored``). Data queries
        and qrels are ignored in this mode.
 
+Roles: gallery items are embedded as ``role="document"``, q2i queries as ``role="query"``, each with the task's
+instruction for that role (``options.instructions``); a batch never mixes the two (``batch_key``). In i2i every
+item is one embedding serving both sides, embedded as a document. Embedders whose ``embed`` predates roles are
+called without them (and cannot run a task that gives instructions).
+
 Embeddings are L2-normalised by the task before the exact inner-product search, so scores are cosine similarities
 (a zero vector stays zero and scores 0 against everything); the adapter may return any scale. Search is
 ``retrieval.search(backend="auto")`` (exact; FAISS for large galleries) and scoring the array path
@@ -33,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.adapters import Embedder
+from harness.adapters import Embedder, takes_roles
+from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
 from harness.metrics import retrieval
 
@@ -75,12 +81,14 @@ class RetrievalData:
 @dataclass(frozen=True, eq=False)
 class Unit:
     """One thing to embed. ``gallery_id``: the corpus id this embedding stands for in the gallery (None for a
-    q2i query); ``relevant``: judgments when the unit is a query, else None."""
+    q2i query); ``relevant``: judgments when the unit is a query, else None; ``role``: what the embedder is told
+    it embeds ("query" or "document")."""
 
     id: str
     sample: RetrievalItem | RetrievalQuery
     gallery_id: str | None
     relevant: dict[str, int] | None
+    role: str = "document"
 
 
 def _to_array(out) -> np.ndarray:
@@ -126,7 +134,7 @@ class RetrievalTask(Task):
         if self.spec.options.mode == "q2i":
             queries = self.data.queries if limit is None else self.data.queries[:limit]
             return ([Unit(f"item:{it.id}", it, it.id, None) for it in self.data.items]
-                    + [Unit(f"query:{q.id}", q, None, dict(q.relevant)) for q in queries])
+                    + [Unit(f"query:{q.id}", q, None, dict(q.relevant), "query") for q in queries])
         # An item's unit id does not depend on whether it is a query in this run, so runs with different
         # --limit share embeddings; is_scored() picks the queries of this run.
         chosen = set(list(self._relevant)[:limit])  # the first queries in corpus order
@@ -135,6 +143,14 @@ class RetrievalTask(Task):
 
     def is_scored(self, unit: Unit) -> bool:
         return unit.relevant is not None
+
+    def check_adapter(self, adapter: Embedder) -> None:
+        if self.spec.options.instructions and not takes_roles(adapter):
+            raise HarnessError(f"task {self.name!r} gives {'/'.join(self.spec.options.instructions)} instructions, "
+                               f"but {type(adapter).__name__}.embed() takes no role/instruction arguments")
+
+    def batch_key(self, unit: Unit) -> str:
+        return unit.role  # an embedder is told one role per call
 
     def sample_digest(self, unit: Unit) -> bytes:
         s = unit.sample
@@ -157,7 +173,17 @@ class RetrievalTask(Task):
 
     def predict(self, adapter: Embedder, batch: list[Unit], seeds: list[int]) -> list[np.ndarray]:
         """Returns one float32 (d,) embedding per unit (not yet normalised: normalisation happens at scoring)."""
-        out = adapter.embed([self._inputs(u.sample) for u in batch], frozenset(self.spec.options.modalities), seeds)
+        role = batch[0].role
+        if any(u.role != role for u in batch):
+            raise ValueError("a batch mixes queries and documents")  # the runner groups by batch_key
+        instruction = self.spec.options.instructions.get(role)
+        items, modalities = [self._inputs(u.sample) for u in batch], frozenset(self.spec.options.modalities)
+        if takes_roles(adapter):
+            out = adapter.embed(items, modalities, seeds, role=role, instruction=instruction)
+        elif self.spec.options.instructions:  # checked before any work in check_adapter; kept as a guard
+            raise AdapterContractError("its embed() takes no role/instruction, but the task gives instructions")
+        else:
+            out = adapter.embed(items, modalities, seeds)
         try:
             emb = _to_array(out)
         except (TypeError, ValueError) as e:
