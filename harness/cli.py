@@ -80,16 +80,16 @@ def eval_(
                                   help="Fetch a task's pinned dataset into the Hugging Face cache when absent."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
-    from harness.api import evaluate_model
+    from harness.api import evaluate
 
     def report(result, task_spec, path, n_processes):
         _print_result(result, task_spec.primary_metric)
         print(f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
               f"{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}")
 
-    evaluate_model(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
-                   include=tuple(include), progress=(lambda label: _progress_bar(True, label)) if progress else None,
-                   on_result=report, data_dir=data_dir, strict_data=strict_data, download=download)
+    evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
+             include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
+             strict_data=strict_data, download=download)
 
 
 @app.command()
@@ -221,46 +221,8 @@ def _fmt(x) -> str:
 
 
 def _print_result(result, primary: str) -> None:
-    from tabulate import tabulate
-
-    rows = [(m, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for m, a in result.aggregates[""].items()]
-    print(f"\n{result.spec.task} · {result.spec.model}"
-          f"{' (' + result.spec.model_args_str() + ')' if result.spec.model_args else ''} · seed {result.spec.seed}")
-    print(tabulate(rows, headers=["metric", "value", "95% CI", "N"]))
-    subsets = [(s, ms[primary]) for s, ms in result.aggregates.items() if s]
-    if subsets:
-        print(tabulate([(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
-                       headers=["subset", primary, "95% CI", "N"]))
-    print(f"failed samples: {len(result.failures)} of {result.n_units}"
-          + (f" (see `harness show {result.spec.run_id()}`)" if result.failures else ""))
-    if result.skipped:
-        print(f"skipped rows (unscorable in the data, not in N): {len(result.skipped)}")
-
-
-class _progress_bar:
-    """Context manager yielding a callable(advance, total) that drives a rich progress bar on stderr."""
-
-    def __init__(self, enabled: bool, label: str):
-        self.enabled, self.label, self.bar, self.task_id = enabled, label, None, None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=err_console)
-        self.bar.start()
-        return self._advance
-
-    def _advance(self, advance: int, total: int) -> None:
-        if self.task_id is None:
-            self.task_id = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task_id, advance=advance)
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.stop()
+    print()
+    print(result.table(primary))
 
 
 def _add_plugin_commands() -> None:

@@ -70,3 +70,44 @@ def write_result(output_dir: Path, result) -> Path:
     path = output_dir / spec.task / f"{name}_{spec.run_id()}.json"
     atomic_write_text(path, json.dumps(result_dict(result), indent=2, sort_keys=True))
     return path
+
+
+def _fmt(x) -> str:
+    return "nan" if x is None or x != x else f"{x:.4f}"
+
+
+def result_table(result, primary: str | None = None, tablefmt: str = "simple") -> str:
+    """A RunResult as text: a heading (task, model, args, seed), metric / value / 95% CI / N, then the primary
+    metric (default: the first) per subset, then the failed-sample count."""
+    from tabulate import tabulate
+
+    overall = result.aggregates.get("", {})
+    primary = primary or result.primary_metric or next(iter(overall), "")
+    spec = result.spec
+    lines = [f"{spec.task} · {spec.model}{' (' + spec.model_args_str() + ')' if spec.model_args else ''}"
+             f" · seed {spec.seed}"]
+    rows = [(m, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for m, a in overall.items()]
+    lines.append(tabulate(rows, headers=["metric", "value", "95% CI", "N"], tablefmt=tablefmt))
+    subsets = [(s, ms[primary]) for s, ms in result.aggregates.items() if s and primary in ms]
+    if subsets:
+        lines.append(tabulate([(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
+                              headers=["subset", primary, "95% CI", "N"], tablefmt=tablefmt))
+    lines.append(f"failed samples: {len(result.failures)} of {result.n_units}"
+                 + (f" (see `harness show {spec.run_id()}`)" if result.failures else ""))
+    if result.skipped:
+        lines.append(f"skipped rows (unscorable in the data, not in N): {len(result.skipped)}")
+    return ("\n" if tablefmt in ("simple", "plain") else "\n\n").join(lines)  # markdown needs blank lines
+
+
+def results_table(results, tablefmt: str = "simple") -> str:
+    """Several RunResults, one row each: task, model (with args), primary metric, value, 95% CI, N, failed."""
+    from tabulate import tabulate
+
+    rows = []
+    for r in results:
+        metric = r.primary_metric or next(iter(r.aggregates.get("", {})), "")
+        a = r.aggregates.get("", {}).get(metric)
+        label = r.spec.model + (f" ({r.spec.model_args_str()})" if r.spec.model_args else "")
+        rows.append((r.spec.task, label, metric, _fmt(a.mean if a else None),
+                     f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]" if a else "", a.n if a else 0, len(r.failures)))
+    return tabulate(rows, headers=["task", "model", "metric", "value", "95% CI", "N", "failed"], tablefmt=tablefmt)

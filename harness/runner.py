@@ -38,6 +38,25 @@ class RunResult:
     computed: int  # units computed in this call (0 = everything came from the cache)
     n_units: int  # units the adapter had to process (retrieval: gallery items + queries)
     provenance: dict = field(default_factory=dict)
+    primary_metric: str = ""  # the task's primary metric (what tables lead with)
+
+    def to_dict(self) -> dict:
+        """Plain JSON data, as written to the results JSON file (NaN -> null)."""
+        from harness.results import result_dict
+
+        return result_dict(self)
+
+    def table(self, primary: str | None = None, tablefmt: str = "simple") -> str:
+        """Metric / value / 95% CI / N, then the primary metric per subset (``tablefmt``: any tabulate format)."""
+        from harness.results import result_table
+
+        return result_table(self, primary, tablefmt)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_markdown_(self) -> str:  # notebooks render the table
+        return self.table(tablefmt="github")
 
     @property
     def skipped(self) -> dict[str, str]:
@@ -188,7 +207,8 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
 
     failures = {sid: r.error for sid, r in records.items() if r.error is not None}
     aggregates, n_scored = finish(store, run_id, task, units, records, spec.seed, failures)
-    return RunResult(spec, task.kind, aggregates, failures, n_scored, len(todo_ids), len(units), prov)
+    return RunResult(spec, task.kind, aggregates, failures, n_scored, len(todo_ids), len(units), prov,
+                     task.spec.primary_metric)
 
 
 def finish(store: RunStore, run_id: str, task: Task, units: list, records: dict[str, Record], seed: int,
