@@ -161,14 +161,15 @@ def hash_path(path) -> str:
     return h.hexdigest()
 
 
-def parse_model_args(text: str) -> dict[str, str]:
-    """``"a=1,b=x"`` -> {"a": "1", "b": "x"}; lm-eval's ``--model_args`` syntax."""
+def parse_model_args(text: str, option: str = "--model_args") -> dict[str, str]:
+    """``"a=1,b=x"`` -> {"a": "1", "b": "x"}; lm-eval's ``--model_args`` syntax (``option`` names the flag in
+    errors)."""
     out: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise HarnessError(f"--model_args: {part!r} is not key=value")
+            raise HarnessError(f"{option}: {part!r} is not key=value")
         if key.strip() in out:
-            raise HarnessError(f"--model_args: {key.strip()!r} given twice")
+            raise HarnessError(f"{option}: {key.strip()!r} given twice")
         out[key.strip()] = value.strip()
     return out

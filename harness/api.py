@@ -43,7 +43,9 @@ class Results(list):
 def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = None, *, limit: int | None = None,
              seed: int = 0, batch_size: int = 8, output: str | Path = "results", include: tuple = (),
              progress: bool | Callable = True, on_result: Callable | None = None,
-             data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False) -> Results:
+             data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False,
+             judge: str | None = None, judge_args: dict[str, Any] | str | None = None,
+             judge_failure_policy: str = "exclude", judge_protocol: str | None = None) -> Results:
     """Evaluate ``model`` (default: the tasks' default_model) on a task, a group or a comma list of them.
 
     Writes per-sample records and aggregates to ``output/harness.sqlite`` and one results JSON per task; a
@@ -52,6 +54,9 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     (RunResult, TaskSpec, results JSON path, number of processes) as each task finishes.
     ``data_dir``/``download``: where tasks pinning released data find it (harness/data/release.py);
     ``strict_data``: rows a loader cannot score are an error instead of a counted skip.
+    ``judge``: a registered judge (harness.judges) with its ``judge_args``; tasks with a judge protocol are then
+    judged after generation (``judge_failure_policy``: exclude | official). Without it they are only generated
+    and scored by their reference metrics.
     Returns the RunResults (empty on non-zero ranks of a torchrun launch)."""
     from harness import registry, results
     from harness.distributed import world_from_env
@@ -68,16 +73,22 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
         registry.locate_data(entry, data_dir, download=download)
     world = world_from_env()  # torchrun / accelerate launch: shard samples, rank 0 writes
     out = results.ensure_writable_dir(Path(output)) if world.is_main else None
+    judge_obj, jargs = make_judge(judge, judge_args, judge_failure_policy, judge_protocol, entries)
     adapter = adapter if adapter is not None else cls(**args)
     store = RunStore(out / STORE_NAME) if world.is_main else None
     bar = _progress_factory(progress)
     done = Results()
     for entry in entries:
         t = registry.build_task(entry, data_dir=data_dir, strict_data=strict_data, download=download)
+        session = judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t) if judge_obj else None
         spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=name, model_args=tuple(sorted(args.items())),
-                       model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit)
+                       model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit,
+                       **({} if session is None else {
+                           "judge": judge, "judge_args": tuple(sorted(jargs.items())),
+                           "judge_fingerprint": session.key(), "judge_failure_policy": judge_failure_policy}))
         with (bar(t.name) if bar and world.is_main else contextlib.nullcontext()) as advance:
-            result = run(t, adapter, spec, store, batch_size=batch_size, progress=advance, world=world)
+            result = run(t, adapter, spec, store, batch_size=batch_size, progress=advance, world=world,
+                         judge=session)
         if result is None:
             continue
         path = results.write_result(out, result)
@@ -89,6 +100,42 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
 
 # The CLI's and the gate's name for it (string model and args, as on the command line).
 evaluate_model = evaluate
+
+
+def make_judge(judge, judge_args, policy: str, protocol: str | None, entries):
+    """(judge instance or None, its args as strings); every task must have a judge protocol when one is given."""
+    from harness.adapters import parse_model_args
+
+    if policy not in ("exclude", "official"):
+        raise HarnessError(f"--judge_failure_policy: {policy!r} is not one of exclude, official")
+    if judge is None:
+        return None, {}
+    from harness.judges import judge_class
+
+    jargs = parse_model_args(judge_args, "--judge_args") if judge_args is None or isinstance(judge_args, str) \
+        else {str(k): _arg_text(v) for k, v in judge_args.items()}
+    instance = judge_class(judge)(**jargs)
+    for entry in entries:
+        if not (protocol or getattr(entry.spec.options, "judge_protocol", None)):
+            raise HarnessError(f"--judge {judge}: task {entry.spec.name!r} has no judge protocol")
+    return instance, jargs
+
+
+def judge_session(entry, judge, policy: str, protocol_name: str | None, task):
+    """The judge + the task's protocol, its templates read from the task's data folder and verified."""
+    from harness.judges.protocols import PROTOCOLS
+    from harness.judges.stage import JudgeSession
+
+    opts = entry.spec.options
+    name = protocol_name or opts.judge_protocol
+    if name not in PROTOCOLS:
+        raise HarnessError(f"judge protocol {name!r} is unknown (known: {', '.join(PROTOCOLS)})")
+    if opts.judge_templates is None:
+        raise HarnessError(f"{entry.file}: field 'options.judge_templates': protocol {name!r} needs its official "
+                           f"template file (file + sha256)")
+    folder = Path(getattr(task, "data_path", None) or entry.file.parent)
+    return JudgeSession(judge, PROTOCOLS[name](folder / opts.judge_templates.file, opts.judge_templates.sha256),
+                        policy)
 
 
 def resolve_model(model, model_args, entries) -> tuple[str, type, dict[str, str], Any]:

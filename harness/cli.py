@@ -78,6 +78,14 @@ def eval_(
                                      help="Refuse data with rows that cannot be scored (default: skip, count, list)."),
     download: bool = typer.Option(False, "--download",
                                   help="Fetch a task's pinned dataset into the Hugging Face cache when absent."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Judge for tasks with a judge protocol "
+                                        "(openai-chat, hf-vlm, ...); without it such tasks are only generated."),
+    judge_args: str = typer.Option("", "--judge_args", "--judge-args", help="key=value,... for the judge."),
+    judge_failure_policy: str = typer.Option("exclude", "--judge_failure_policy", "--judge-failure-policy",
+                                             help="exclude (failures counted, never averaged) | official (the "
+                                                  "official script's fallback, labelled)"),
+    judge_protocol: Optional[str] = typer.Option(None, "--judge_protocol", "--judge-protocol",
+                                                 help="Override the task's judge protocol (e.g. viescore_tie_qwen)."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
     from harness.api import evaluate
@@ -89,7 +97,8 @@ def eval_(
 
     evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
              include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
-             strict_data=strict_data, download=download)
+             strict_data=strict_data, download=download, judge=judge, judge_args=judge_args,
+             judge_failure_policy=judge_failure_policy, judge_protocol=judge_protocol)
 
 
 @app.command()

@@ -119,6 +119,7 @@ def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data
         task = cls(spec, samples)  # keeps the skipped rows (Task.skipped), hashed with the samples
     except ValueError as e:
         raise HarnessError(f"{entry.file}: {e}") from None
+    task.data_path = data.data_folder(spec.source.args, entry.file.parent, path)  # judge templates live there too
     return task
 
 

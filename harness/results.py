@@ -92,6 +92,14 @@ def result_table(result, primary: str | None = None, tablefmt: str = "simple") -
     if subsets:
         lines.append(tabulate([(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
                               headers=["subset", primary, "95% CI", "N"], tablefmt=tablefmt))
+    if spec.judge:
+        from harness.judges.stage import failure_counts
+
+        counts = failure_counts(result.failures)
+        lines.append(f"judge {spec.judge}: failures by cause " + ", ".join(f"{c} {n}" for c, n in counts.items())
+                     + " (excluded from the means)"
+                     + (" · failure policy OFFICIAL: the official script's fallback scores are included"
+                        if spec.judge_failure_policy == "official" else ""))
     lines.append(f"failed samples: {len(result.failures)} of {result.n_units}"
                  + (f" (see `harness show {spec.run_id()}`)" if result.failures else ""))
     if result.skipped:

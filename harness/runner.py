@@ -143,20 +143,23 @@ def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) 
 
 
 def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None, batch_size: int = 8,
-             progress=None, world: World = World()) -> RunResult | None:
+             progress=None, world: World = World(), judge=None) -> RunResult | None:
     """Run ``spec`` to completion (resuming from stored records) and store its aggregates.
 
     ``progress``: optional callable(advance: int, total: int) for a progress bar. With a multi-process ``world``,
-    only rank 0 passes a store and gets the RunResult; the other ranks predict their shard and return None."""
+    only rank 0 passes a store and gets the RunResult; the other ranks predict their shard and return None.
+    ``judge``: a harness.judges.stage.JudgeSession; the edits are generated (or read) under the spec's
+    generation key first, then judged on rank 0 (every call stored), and the judged scores kept under the run's
+    own cache key."""
     if batch_size < 1:
         raise HarnessError(f"--batch_size must be >= 1, got {batch_size}")
     if not isinstance(adapter, task.contract):
         raise HarnessError(f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
                            f"{task.contract.__name__} ({task.kind})")
     task.check_adapter(adapter)
-    cache_key, run_id = spec.cache_key(), spec.run_id()
+    cache_key, run_id = spec.generation_key(), spec.run_id()  # edits live under the generation key
     units = task.units(spec.limit)
-    prov = {**provenance(), "model": adapter.describe()}
+    prov = {**provenance(), "model": adapter.describe(), **({"judge": judge.describe()} if judge else {})}
     if task.skipped:  # rows the loader could not score: listed with the run, never dropped silently
         prov["skipped_rows"] = dict(task.skipped)
     todo_ids = None
@@ -196,6 +199,13 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
             store.put_records(cache_key, [Record(sid, records[sid].output, sc, records[sid].info, None)
                                           for sid, sc in scores.items()])
             records = store.get_records(cache_key, [u.id for u in units])
+        failures = {sid: r.error for sid, r in records.items() if r.error is not None}
+        if judge is not None:
+            from harness.judges import stage
+
+            records, judge_failures = stage.run(task, judge, store, units, records, cache_key, progress)
+            store.put_records(spec.cache_key(), list(records.values()))
+            failures.update(judge_failures)
     except AdapterContractError as e:
         if world.is_main:
             store.mark_failed(run_id)
@@ -205,7 +215,6 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
             store.mark_failed(run_id)
         raise
 
-    failures = {sid: r.error for sid, r in records.items() if r.error is not None}
     aggregates, n_scored = finish(store, run_id, task, units, records, spec.seed, failures)
     return RunResult(spec, task.kind, aggregates, failures, n_scored, len(todo_ids), len(units), prov,
                      task.spec.primary_metric)

@@ -44,12 +44,52 @@ class DatasetPin(BaseModel):
     folder: str | None = None
 
 
+class JudgeTemplates(BaseModel):
+    """The official file a judge protocol reads its prompt templates from at run time (never copied into the
+    repository): a path relative to the task's data folder, and the sha256 of its exact bytes."""
+
+    model_config = _STRICT
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class EditOptions(BaseModel):
-    """Per-sample success: the edit region reached the target and the rest was preserved (mean |error| on 0..1)."""
+    """How edits are scored. ``success_*``: the edit region reached the target and the rest was preserved (mean
+    |error| on 0..1). The rest configure the reference-free and protocol metrics (see harness/metrics/reference.py)
+    and the judge protocol (harness/judges/)."""
 
     model_config = _STRICT
     success_edit_l1: float = Field(0.1, gt=0, le=1)
     success_keep_l1: float = Field(0.02, gt=0, le=1)
+    # "source": the editor must return the source's size (the embedded suites); "any": it may return any size and
+    # each protocol resizes as its official script does (GEdit: edit -> source size; MagicBrush: output -> GT size).
+    output_size: Literal["source", "any"] = "source"
+    # What l1_ref / l2_ref / clip_i / dino compare the edit with: the ground truth (MagicBrush) or the input (Emu Edit).
+    reference: Literal["target", "source"] = "target"
+    clip_model: str = "openai/clip-vit-base-patch32"  # hub id or local folder (transformers CLIPModel)
+    clip_revision: str | None = None
+    # "center_crop": CLIP's own preprocessing (resize short side, center crop; MagicBrush via clip.load);
+    # "squash": bicubic interpolation of the whole image to the input size (instruct-pix2pix ClipSimilarity).
+    clip_preprocess: Literal["center_crop", "squash"] = "center_crop"
+    dino_model: str = "facebook/dino-vits16"  # hub id or local folder (transformers ViTModel, CLS token)
+    dino_revision: str | None = None
+    judge_protocol: str | None = None  # a registered protocol (harness/judges/protocols.py), e.g. viescore_tie
+    judge_templates: JudgeTemplates | None = None
+    macro_over: str | None = None  # subset prefix whose groups a macro mean averages equally (e.g. "edit_type")
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_newer_fields(self, handler):
+        """Options added after the embedded suites are left out of the dump (hence the task hash) while at their
+        defaults, so those suites keep their task versions and committed baselines stay valid."""
+        out = handler(self)
+        for name in _NEWER_EDIT_OPTIONS:
+            if name in out and getattr(self, name) == EditOptions.model_fields[name].default:
+                del out[name]
+        return out
+
+
+_NEWER_EDIT_OPTIONS = ("output_size", "reference", "clip_model", "clip_revision", "clip_preprocess", "dino_model",
+                       "dino_revision", "judge_protocol", "judge_templates", "macro_over")
 
 
 class RetrievalOptions(BaseModel):
@@ -122,6 +162,18 @@ class RunSpec(BaseModel):
     model_fingerprint: str
     seed: int = 0
     limit: int | None = None
+    # The judging stage (reference-free editing benchmarks); absent from the hashes when no judge is used, so
+    # unjudged runs keep their ids and a judged run reuses the unjudged run's edits (``generation_key``).
+    judge: str | None = None
+    judge_args: tuple[tuple[str, str], ...] = ()
+    judge_fingerprint: str = ""
+    judge_failure_policy: Literal["exclude", "official"] = "exclude"
+
+    def _identity(self, exclude: set[str]) -> dict:
+        judged = self.judge is not None
+        drop = exclude | (set() if judged else {"judge", "judge_args", "judge_fingerprint", "judge_failure_policy"})
+        return self.model_dump(exclude=drop)
+
 
     @property
     def variant(self) -> str:
@@ -131,10 +183,16 @@ class RunSpec(BaseModel):
 
     def cache_key(self) -> str:
         """Keys per-sample records: independent of ``limit``, so a larger run reuses a smaller one's samples."""
-        return stable_hash(self.model_dump(exclude={"limit"}))
+        return stable_hash(self._identity({"limit"}))
+
+    def generation_key(self) -> str:
+        """Keys the edits themselves: the judge is not part of it, so re-judging never regenerates."""
+        return stable_hash(self._identity({"limit", "judge", "judge_args", "judge_fingerprint",
+                                           "judge_failure_policy"}))
 
     def run_id(self) -> str:
-        return stable_hash(self.model_dump())[:16]
+        return stable_hash(self._identity(set()))[:16]
+
 
     def model_args_str(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.model_args)

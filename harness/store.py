@@ -5,7 +5,12 @@ Tables:
   records     per-sample output and scores, keyed by (cache key, sample id): the cache that makes re-runs free
               and lets a killed run resume; each batch is one transaction, so a sample is stored whole or not at all
   aggregates  per run, per subset ('' = all samples, 'edit_type=move', ...) and metric: mean, 95% CI, N
-  failures   per run, the samples that failed and why
+  failures   per run, the samples that failed and why (judge failures too: "judge parse: ...")
+  judge_calls every judge call of the judging stage: raw reply text, status (ok / refusal / transport), the model
+              the server reported; keyed by a hash of the judge, the protocol, the sample, its edit, the role and
+              the attempt, so re-judging reuses replies and a crash mid-judging resumes. A judged run's records
+              hold scores only; their info names the ``generation_key`` whose records hold the edited images and
+              the ``judge_calls`` (role -> call key) whose replies a report can show.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ CREATE TABLE IF NOT EXISTS aggregates (
 );
 CREATE TABLE IF NOT EXISTS failures (
     run_id TEXT NOT NULL, sample_id TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (run_id, sample_id)
+);
+CREATE TABLE IF NOT EXISTS judge_calls (
+    call_key TEXT PRIMARY KEY, judge_key TEXT NOT NULL, sample_id TEXT NOT NULL, role TEXT NOT NULL,
+    attempt INTEGER NOT NULL, status TEXT NOT NULL, text TEXT, model TEXT, error TEXT, latency REAL,
+    created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, model, variant);
 """
@@ -169,6 +179,29 @@ class RunStore:
             sid: Record(sid, out, None if scores is None else json.loads(scores), json.loads(info or "{}"), err)
             for sid, out, scores, info, err in rows if wanted is None or sid in wanted
         }
+
+    # --- judge calls -------------------------------------------------------------------------------------------
+    def put_judge_calls(self, calls: list[dict]) -> None:
+        """calls: dicts with call_key, judge_key, sample_id, role, attempt, status, text, model, error, latency."""
+        now = time.time()
+        self._tx([("INSERT OR REPLACE INTO judge_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (c["call_key"], c["judge_key"], c["sample_id"], c["role"], c["attempt"], c["status"], c["text"],
+                    c["model"], c["error"], c["latency"], now)) for c in calls])
+
+    def judge_calls(self, call_keys: list[str], settled_only: bool = False) -> dict[str, dict]:
+        """Stored calls by key; ``settled_only`` leaves out transport failures (they are retried on a re-run)."""
+        out: dict[str, dict] = {}
+        cols = ("call_key", "judge_key", "sample_id", "role", "attempt", "status", "text", "model", "error",
+                "latency", "created")
+        for i in range(0, len(call_keys), 500):
+            chunk = call_keys[i:i + 500]
+            rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM judge_calls WHERE call_key IN "
+                                     f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            for row in rows:
+                call = dict(zip(cols, row))
+                if not settled_only or call["status"] != "transport":
+                    out[call["call_key"]] = call
+        return out
 
     def count_records(self, cache_key: str) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM records WHERE cache_key=?", (cache_key,)).fetchone()[0]

@@ -27,6 +27,7 @@ BUILTIN_MODULES = (
     "harness.data.edit_photos",
     "harness.data.edit_local",
     "harness.data.edit_t2i",
+    "harness.data.edit_benchmarks",
     "harness.data.retrieval_local",
     "harness.data.retrieval_embedded",
     "harness.data.reasoning_embedded",
@@ -91,8 +92,16 @@ def load(name: str, args: dict, base_dir: Path, path: Path | None = None) -> lis
     """Run loader ``name``; a relative ``path`` argument is taken relative to the task file's folder. ``path``:
     where the task's pinned release was found (replaces any ``path`` argument)."""
     args = dict(args)
-    if path is not None:  # a ``path`` argument is then a sub-folder of the release
-        args["path"] = str(Path(path) / args["path"]) if isinstance(args.get("path"), str) else str(path)
-    elif isinstance(args.get("path"), str) and not Path(args["path"]).is_absolute():
-        args["path"] = str(base_dir / args["path"])
+    folder = data_folder(args, base_dir, path)
+    if folder is not None:
+        args["path"] = str(folder)
     return _loader(name).function(**args)
+
+
+def data_folder(args: dict, base_dir: Path, path: Path | None = None) -> Path | None:
+    """The folder a loader reads (see ``load``), or None for generators without a ``path``."""
+    if path is not None:  # a ``path`` argument is then a sub-folder of the release
+        return Path(path) / args["path"] if isinstance(args.get("path"), str) else Path(path)
+    if isinstance(args.get("path"), str):
+        return Path(args["path"]) if Path(args["path"]).is_absolute() else base_dir / args["path"]
+    return None

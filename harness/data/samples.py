@@ -9,19 +9,33 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class EditSample:
-    """One zero-shot editing example with exact ground truth.
+    """One editing example: a source image and an instruction, with or without ground truth.
 
-    source, target: uint8 arrays of shape (H, W, 3).
-    mask: bool array of shape (H, W), True where pixels must change (the edit region);
-    the keep region is ``~mask``. A global edit may have an empty keep region.
-    caption: a text description of ``target`` (used by text-to-image checks).
+    source: uint8 array (H, W, 3) at the benchmark's native resolution (readers resize only when a protocol does).
+    target: uint8 (H', W', 3) ground-truth edit, or None for reference-free benchmarks (GEdit-Bench, ImgEdit,
+        Emu Edit): those are scored by a judge or against the source.
+    mask: bool (H', W'), True where pixels must change (the edit region; the keep region is ``~mask``), or None.
+    caption: a text description of ``target`` (MagicBrush's local caption; used by CLIP-T and text-to-image checks).
+    input_caption / output_caption: descriptions of the source and of the intended edit (Emu Edit's CLIP-dir).
+    turns: follow-up instructions of a multi-turn session, applied in order to the editor's own previous output
+        (MagicBrush's final-turn setting); ``target`` is then the ground truth after the last turn.
+    subsets: extra breakdown keys beyond ``edit_type=...`` (e.g. ``language=en``, ``language=en/intersection``).
     """
 
     id: str
     source: np.ndarray
     instruction: str
-    target: np.ndarray
-    mask: np.ndarray
-    edit_type: str
+    target: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    edit_type: str = "unknown"
     caption: str = ""
+    input_caption: str = ""
+    output_caption: str = ""
+    turns: tuple[str, ...] = ()
+    subsets: tuple[str, ...] = ()
     meta: dict = field(default_factory=dict)
+
+    @property
+    def instructions(self) -> tuple[str, ...]:
+        """Every instruction of the sample, in order (one unless it is a multi-turn session)."""
+        return (self.instruction, *self.turns)

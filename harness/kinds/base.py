@@ -61,6 +61,8 @@ class Task:
             del spec["dataset"]
         # skipped rows are part of what was read: a release that loses or gains an unscorable row is a new version
         parts = [spec, self.scoring_version] + ([sorted(self.skipped.items())] if self.skipped else [])
+        identity = self.scoring_identity()  # e.g. the encoder weights behind CLIP/DINO metrics
+        parts += [identity] if identity else []
         h = hashlib.sha256(stable_hash(parts).encode())
         for digest in self._digests():
             h.update(digest)
@@ -74,6 +76,10 @@ class Task:
         for sample, digest in zip(self.samples, self._digests()):
             h.update(sample.id.encode() + b"\0" + digest)
         return h.hexdigest()[:16]
+
+    def scoring_identity(self) -> dict:
+        """What else decides the scores beyond the spec and the samples (e.g. metric encoders' weight hashes)."""
+        return {}
 
     # --- to implement per kind ---
     def sample_digest(self, sample) -> bytes:

@@ -1,4 +1,10 @@
-"""Zero-shot image editing: (source image, instruction) -> edited image, scored against the exact target."""
+"""Image editing: (source image, instruction[s]) -> edited image.
+
+Samples with exact ground truth (the embedded suites, MagicBrush) are scored with pixel metrics against the target;
+reference-free samples (GEdit-Bench, ImgEdit, Emu Edit) with reference metrics against the source
+(harness/metrics/reference.py) and, in a separate judging stage, by a judge (harness/judges/). A multi-turn sample
+(MagicBrush final-turn) is edited turn after turn, each turn on the editor's own previous output.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ from PIL import Image
 from harness.adapters import Editor
 from harness.data.samples import EditSample
 from harness.kinds.base import AdapterContractError, Task
-from harness.metrics import editing
+from harness.metrics import editing, reference
+
+# Metrics that need an exact target and edit mask of the source's size (harness.metrics.editing).
+PIXEL_METRICS = frozenset({f"{m}{s}" for m in ("l1", "psnr", "ssim") for s in ("", "_edit", "_keep")} | {"success"})
 
 
 class EditTask(Task):
@@ -20,41 +29,79 @@ class EditTask(Task):
 
     def __init__(self, spec, samples: list[EditSample]):
         super().__init__(spec, samples)
+        self.pixel_metrics = PIXEL_METRICS & set(spec.metrics)
+        self.reference_metrics = set(reference.REFERENCE_METRICS) & set(spec.metrics)
         for s in samples:
             if min(s.source.shape[:2]) < editing.MIN_SIDE:
                 raise ValueError(f"sample {s.id!r}: images of {s.source.shape[1]}x{s.source.shape[0]} px are "
                                  f"smaller than the {editing.MIN_SIDE}x{editing.MIN_SIDE} SSIM window")
-            if s.target.shape != s.source.shape or s.mask.shape != s.source.shape[:2]:
-                raise ValueError(f"sample {s.id!r}: source {s.source.shape}, target {s.target.shape} and mask "
-                                 f"{s.mask.shape} sizes disagree")
+            if self.pixel_metrics:
+                if s.target is None or s.mask is None:
+                    raise ValueError(f"sample {s.id!r} has no target/mask, which metrics "
+                                     f"{', '.join(sorted(self.pixel_metrics))} need")
+                if s.target.shape != s.source.shape or s.mask.shape != s.source.shape[:2]:
+                    raise ValueError(f"sample {s.id!r}: source {s.source.shape}, target {s.target.shape} and mask "
+                                     f"{s.mask.shape} sizes disagree")
 
     def sample_digest(self, s: EditSample) -> bytes:
         h = hashlib.sha256(f"{s.id}\0{s.instruction}\0{s.edit_type}\0{s.caption}".encode())
         for arr in (s.source, s.target, s.mask):
-            h.update(str(arr.shape).encode())
-            h.update(np.ascontiguousarray(arr).tobytes())
+            if arr is None:
+                h.update(b"\0none")
+            else:
+                h.update(str(arr.shape).encode())
+                h.update(np.ascontiguousarray(arr).tobytes())
+        # Fields newer than the embedded suites are hashed only when set, so those suites keep their task hashes.
+        extra = [s.input_caption, s.output_caption, *s.turns, *s.subsets]
+        if any(extra):
+            h.update(("\0extra\0" + "\0".join([s.input_caption, s.output_caption, "turns", *s.turns, "subsets",
+                                                *s.subsets])).encode())
         return h.digest()
 
+    def scoring_identity(self) -> dict:
+        """The encoders behind the reference metrics (id, revision and weight-file hash): part of the task hash."""
+        from harness.metrics import encoders
+
+        opts, out = self.spec.options, {}
+        if self.reference_metrics & set(reference.CLIP_METRICS):
+            out["clip"] = encoders.clip_encoder(opts.clip_model, opts.clip_revision).identity
+        if self.reference_metrics & set(reference.DINO_METRICS):
+            out["dino"] = encoders.dino_encoder(opts.dino_model, opts.dino_revision).identity
+        return out
+
     def predict(self, adapter: Editor, batch: list[EditSample], seeds: list[int]) -> list[np.ndarray]:
-        outputs = adapter.edit([s.source for s in batch], [s.instruction for s in batch], seeds)
-        if not isinstance(outputs, (list, tuple)) or len(outputs) != len(batch):
-            got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
-            raise AdapterContractError(f"returned {got} images for a batch of {len(batch)}")
-        checked = []
-        for s, out in zip(batch, outputs):
-            out = np.asarray(out)
-            if out.shape != s.source.shape:
-                raise AdapterContractError(
-                    f"returned an image of shape {out.shape} for sample {s.id!r}, expected {s.source.shape}")
-            if out.dtype != np.uint8:
-                raise AdapterContractError(f"returned dtype {out.dtype} for sample {s.id!r}, expected uint8")
-            checked.append(out)
-        return checked
+        current = [s.source for s in batch]
+        for turn in range(max(len(s.instructions) for s in batch)):
+            active = [i for i, s in enumerate(batch) if turn < len(s.instructions)]
+            outputs = adapter.edit([current[i] for i in active], [batch[i].instructions[turn] for i in active],
+                                   [seeds[i] for i in active])
+            if not isinstance(outputs, (list, tuple)) or len(outputs) != len(active):
+                got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
+                raise AdapterContractError(f"returned {got} images for a batch of {len(active)}")
+            for i, out in zip(active, outputs):
+                current[i] = self._check(np.asarray(out), current[i], batch[i].id)
+        return current
+
+    def _check(self, out: np.ndarray, given: np.ndarray, sid: str) -> np.ndarray:
+        if self.spec.options.output_size == "source" and out.shape != given.shape:
+            raise AdapterContractError(f"returned an image of shape {out.shape} for sample {sid!r}, "
+                                       f"expected {given.shape}")
+        if out.ndim != 3 or out.shape[2] != 3 or min(out.shape[:2]) < 1:
+            raise AdapterContractError(f"returned an image of shape {out.shape} for sample {sid!r}, expected (H, W, 3)")
+        if out.dtype != np.uint8:
+            raise AdapterContractError(f"returned dtype {out.dtype} for sample {sid!r}, expected uint8")
+        return out
 
     def score(self, batch: list[EditSample], outputs: list[np.ndarray]) -> list[dict[str, float]]:
         opts = self.spec.options
-        return [editing.score_sample(out, s.target, s.mask, opts.success_edit_l1, opts.success_keep_l1)
-                for s, out in zip(batch, outputs)]
+        rows: list[dict[str, float]] = [{} for _ in batch]
+        if self.pixel_metrics:
+            for row, s, out in zip(rows, batch, outputs):
+                row.update(editing.score_sample(out, s.target, s.mask, opts.success_edit_l1, opts.success_keep_l1))
+        if self.reference_metrics:
+            for row, extra in zip(rows, reference.score_batch(self.reference_metrics, outputs, batch, opts)):
+                row.update(extra)
+        return rows
 
     def encode(self, output: np.ndarray) -> bytes:
         buf = io.BytesIO()
@@ -65,7 +112,7 @@ class EditTask(Task):
         return np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
 
     def subsets(self, sample: EditSample) -> list[str]:
-        return [f"edit_type={sample.edit_type}"]
+        return [f"edit_type={sample.edit_type}", *sample.subsets]
 
 
 TASK_CLASS = EditTask
