@@ -20,7 +20,7 @@ from harness.adapters import Adapter
 from harness.distributed import World
 from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
-from harness.metrics.stats import Aggregate, bootstrap_ci
+from harness.metrics.stats import Aggregate, bootstrap_ci, stratified_bootstrap_ci
 from harness.spec import RunSpec
 from harness.store import Record, RunStore
 
@@ -246,9 +246,21 @@ def aggregate(task: Task, members: dict[str, list[str]], records: dict[str, Reco
     """Mean + 95% bootstrap CI per metric, over all scored samples ('') and per subset (``subset_members``).
     Failed samples have no scores: they are reported as failures, never averaged in as zeros."""
     out: dict[str, dict[str, Aggregate]] = {}
+    macro_over = getattr(task.spec.options, "macro_over", None)
+    stratum = {i: key for key, ids in members.items() if macro_over and key.startswith(f"{macro_over}=")
+               for i in ids}
     for subset, ids in members.items():
         rows = [records[i].scores for i in ids if i in records and records[i].scores is not None]
         if rows or not subset:  # a subset whose every sample failed has no aggregate
-            out[subset] = {m: bootstrap_ci([r.get(m, math.nan) for r in rows], seed) for m in task.spec.metrics}
+            out[subset] = {}
+            for m in task.spec.metrics:
+                if m.endswith("_macro"):  # the unweighted mean of per-group means, stratified bootstrap CI
+                    groups: dict[str, list[float]] = {}
+                    for i in ids:
+                        if i in records and records[i].scores is not None and i in stratum:
+                            groups.setdefault(stratum[i], []).append(records[i].scores.get(m[:-6], math.nan))
+                    out[subset][m] = stratified_bootstrap_ci(groups, seed)
+                else:
+                    out[subset][m] = bootstrap_ci([r.get(m, math.nan) for r in rows], seed)
     return out
 

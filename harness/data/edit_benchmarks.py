@@ -85,7 +85,8 @@ def gedit_bench(path: str, language: str = "all", task_type: str = "", intersect
     samples = []
     for where, row in _parquet_rows(Path(path), "train", GEDIT_COLUMNS):
         lang, ttype, inter = row["instruction_language"], row["task_type"], bool(row["Intersection_exist"])
-        if (language != "all" and lang != language) or (task_type and ttype != task_type) or (intersection and not inter):
+        wanted = (language in ("all", lang)) and (not task_type or ttype == task_type) and (inter or not intersection)
+        if not wanted:
             continue
         if not row["instruction"] or not row["key"]:
             raise DataError(f"{where}: empty instruction or key")
@@ -166,7 +167,7 @@ def magicbrush(path: str, setting: str = "all-turn", captions: str = "local_desc
         d = folder / "images" / img_id
         caps = caption_map.get(img_id, {}) if isinstance(caption_map.get(img_id), dict) else {}
 
-        def image(name, t, field):
+        def image(name, t, field, d=d, img_id=img_id):
             return _rgb(open_image(d / name, f"{file}: session {img_id!r} turn {t}, field {field!r}"))
 
         if setting == "all-turn":

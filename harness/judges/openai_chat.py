@@ -13,8 +13,8 @@ import base64
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -65,7 +65,7 @@ def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: 
         if progress:
             progress(0, len(todo))
 
-        def requests():
+        def requests(todo=todo, keys=keys):
             for u, rec, role in todo:  # built lazily: at most a few requests' images live at once
                 req = protocol.build(u, task.decode(rec.output), role)
                 yield JudgeRequest(req.parts, tag=(u.id, role, keys[(u.id, role)]))

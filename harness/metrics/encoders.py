@@ -13,7 +13,7 @@ usable next to our torch build); every resize below is the one the cited script 
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ def resolve(model: str, revision: str | None) -> Path:
                            f"machine with internet or point the task option at a local copy") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _identity(folder: str) -> str:
     from harness.adapters import hash_path
 

@@ -45,6 +45,25 @@ def bootstrap_ci(values, seed: int, confidence: float = 0.95, n_boot: int = N_BO
     return Aggregate(mean, float(low), float(high), int(x.size))
 
 
+def stratified_bootstrap_ci(groups: dict[str, list[float]], seed: int, confidence: float = 0.95,
+                            n_boot: int = N_BOOT) -> Aggregate:
+    """Macro mean: the unweighted mean over groups of each group's mean (NaNs ignored, empty groups left out),
+    with a percentile bootstrap that resamples within each group (strata keep their sizes). N = all values."""
+    arrays = [a[~np.isnan(a)] for a in (np.asarray(v, dtype=np.float64) for v in groups.values())]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return Aggregate(float("nan"), float("nan"), float("nan"), 0)
+    mean = float(np.mean([a.mean() for a in arrays]))
+    n = int(sum(a.size for a in arrays))
+    if n < 2:
+        return Aggregate(mean, mean, mean, n)
+    rng = np.random.default_rng(seed)
+    means = np.mean([a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1) for a in arrays], axis=0)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return Aggregate(mean, float(low), float(high), n)
+
+
 @dataclass(frozen=True)
 class PairedResult:
     diff: float  # mean(b - a)

@@ -1,0 +1,167 @@
+"""GEdit-Bench through the judge engine against a real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions
+wire format with scripted replies: valid JSON, bare lists and numbers, malformed text, refusals, 429, 500 and
+timeouts. Scores are checked against hand-computed official values; failures are counted, never averaged."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from editbench_fixtures import ScriptedChat, chat, gedit_release, sha256, task_yaml
+
+from harness.api import evaluate, open_store
+
+ROWS = [  # (task_type, key, instruction, language, intersection)
+    ("color_alter", "k1", "case=a", "en", True),
+    ("color_alter", "k2", "case=b", "en", True),
+    ("color_alter", "k3", "case=bare", "en", False),
+    ("style_change", "k4", "case=c", "en", True),
+    ("style_change", "k5", "case=malformed", "en", False),
+    ("style_change", "k6", "case=refuse", "en", False),
+    ("style_change", "k7", "case=429", "en", False),
+    ("style_change", "k8", "case=500", "en", False),
+    ("style_change", "k9", "case=slow", "en", False),
+    ("color_alter", "k1", "case=a", "cn", True),
+]
+SC = {"a": [9, 9], "b": [1, 3], "c": [4, 7], "429": [6, 6]}
+PQ = {"a": [1, 5], "b": [9, 9], "c": [4, 9], "429": [9, 9]}
+
+
+def _case_of_image() -> dict[str, str]:
+    """The PQ prompt names no instruction (as upstream): the scripted server tells samples apart by the edit
+    image (the identity editor returns the source, sent as JPEG q75)."""
+    import base64
+
+    from editbench_fixtures import image
+
+    from harness.judges.protocols import _jpeg
+
+    return {f"data:image/jpeg;base64,{base64.b64encode(_jpeg(image(i))).decode()}": row[2].split("=")[1]
+            for i, row in enumerate(ROWS)}
+
+
+CASE_OF_IMAGE = _case_of_image()
+
+
+def script(role, text, n, images):
+    case = CASE_OF_IMAGE[images[-1]]
+    scores = (SC if role == "SC" else PQ).get(case)
+    if case == "bare":
+        return 200, chat("[7, 8]" if role == "SC" else "8"), 0
+    if case == "malformed":
+        return 200, chat("The edit looks fine to me." if role == "SC" else '{"score": [5, 5]}'), 0
+    if case == "refuse":
+        return 200, chat(None, refusal="I can't help with that."), 0
+    if case == "429" and n == 0:
+        return 429, {"error": {"code": "rate_limit_exceeded"}}, 0
+    if case == "500":
+        return 500, "internal error", 0
+    if case == "slow":
+        return 200, chat('{"score": [5, 5]}'), 2.0
+    return 200, chat(f'||V^=^V||\n{{"score": {scores}, "reasoning": "ok"}}\n||V^=^V||'), 0
+
+
+@pytest.fixture
+def gedit(tmp_path):
+    data = gedit_release(tmp_path / "GEdit-Bench", ROWS)
+    tasks = tmp_path / "tasks"
+    task_yaml(tasks, "edit/gedit-test", "gedit_bench", {"path": str(data)},
+              ["viescore_sc", "viescore_pq", "viescore_o", "viescore_sc_macro", "viescore_o_macro"], "viescore_o_macro",
+              {"output_size": "any", "judge_protocol": "viescore_tie", "macro_over": "edit_type",
+               "judge_templates": {"file": "viescore/vie_prompts.py",
+                                   "sha256": sha256(data / "viescore/vie_prompts.py")}})
+    return tasks, tmp_path / "out"
+
+
+def judge_args(url):
+    return {"base_url": url, "model": "gpt-4.1", "max_retries": 1, "backoff": 0.01, "timeout": 0.5, "concurrency": 4}
+
+
+def test_gedit_scores_match_official_rule_and_failures_are_counted_by_cause(gedit):
+    tasks, out = gedit
+    with ScriptedChat(script) as server:
+        [result] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                            judge="openai-chat", judge_args=judge_args(server.url))
+    agg = result.aggregates
+    # O = sqrt(SC * PQ) per sample: a -> sqrt(9*1) = 3, b -> sqrt(1*9) = 3 (5.0 if averaged first), bare -> sqrt(7*8)
+    en_color = [3.0, 3.0, math.sqrt(56)]
+    en_style = [4.0, math.sqrt(6 * 9)]  # c -> sqrt(4*4) = 4; 429 retried -> sqrt(6*9)
+    assert agg["edit_type=color_alter"]["viescore_o"].mean == pytest.approx((sum(en_color) + 3.0) / 4)
+    assert agg["language=en"]["viescore_o"].n == 5
+    assert agg["language=en"]["viescore_o_macro"].mean == pytest.approx((sum(en_color) / 3 + sum(en_style) / 2) / 2)
+    assert agg["language=en"]["viescore_o"].mean == pytest.approx((sum(en_color) + sum(en_style)) / 5)
+    assert agg["language=en/intersection"]["viescore_o_macro"].mean == pytest.approx((3.0 + 4.0) / 2)
+    assert agg["language=en"]["viescore_sc_macro"].mean == pytest.approx(((9 + 1 + 7) / 3 + (4 + 6) / 2) / 2)
+    causes = {sid: err.split(":")[0] for sid, err in result.failures.items()}
+    assert causes == {"en/k5": "judge parse", "en/k6": "judge refusal", "en/k8": "judge transport",
+                      "en/k9": "judge transport"}
+    store = open_store(out)
+    run = store.find_run(result.spec.run_id())[0]
+    assert dict(store.failures(run["run_id"]))["en/k8"].startswith("judge transport: sc: HTTP 500")
+    # every call is stored with its raw text and the model the server reported
+    rec = store.get_records(run["cache_key"], ["en/k1"])["en/k1"]
+    calls = store.judge_calls(list(rec.info["judge_calls"].values()))
+    assert {c["model"] for c in calls.values()} == {"judge-model-x"}
+    assert any('"score": [9, 9]' in c["text"] for c in calls.values())
+    # the malformed SC reply was asked twice (the protocol's own retry), both stored
+    assert sum(1 for b in server.requests if "case=malformed" in json.dumps(b)) == 2
+
+
+def test_rejudging_never_regenerates_and_official_policy_is_labelled(gedit):
+    tasks, out = gedit
+    with ScriptedChat(script) as server:
+        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                 judge="openai-chat", judge_args=judge_args(server.url))
+        n_first = len(server.requests)
+        [again] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                           judge="openai-chat", judge_args=judge_args(server.url))
+        # only the unsettled transport failures are asked again; no edit is regenerated
+        assert again.computed == 0
+        assert len(server.requests) - n_first == 8  # k8 (500) and k9 (timeout): sc + pq, 2 HTTP attempts each
+        [official] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                              judge="openai-chat", judge_args=judge_args(server.url),
+                              judge_failure_policy="official")
+    assert official.computed == 0 and official.spec.judge_failure_policy == "official"
+    assert official.spec.run_id() != again.spec.run_id()
+    # the official second round guesses random.randint(0, 10) seeded 42 (= 10) for the unparseable SC reply
+    assert "en/k5" not in official.failures
+    assert "failure policy OFFICIAL" in official.table()
+
+
+def test_unreachable_endpoint_is_one_line_naming_the_url(gedit, cli):
+    from conftest import one_line_error
+
+    tasks, out = gedit
+    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
+               "--no-progress", "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:9/v1,model=m")
+    one_line_error(proc, "http://127.0.0.1:9/v1/chat/completions", "unreachable")
+    # the edits were stored: a later run with a reachable judge generates nothing
+    with ScriptedChat(script) as server:
+        [res] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                         judge="openai-chat", judge_args=judge_args(server.url))
+    assert res.computed == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    ("model=m", "base_url"),
+    ("base_url=http://127.0.0.1:1/v1,model=m,concurrency=0", "concurrency"),
+    ("base_url=http://127.0.0.1:1/v1,model=m,colour=red", "colour"),
+])
+def test_bad_judge_args_are_one_line(gedit, cli, args, needle):
+    from conftest import one_line_error
+
+    tasks, out = gedit
+    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
+               "--judge", "openai-chat", "--judge_args", args)
+    one_line_error(proc, "--judge_args", needle)
+
+
+def test_template_file_differing_from_the_pin_is_one_line(gedit, cli, tmp_path):
+    from conftest import one_line_error
+
+    tasks, out = gedit
+    (tmp_path / "GEdit-Bench" / "viescore" / "vie_prompts.py").write_text("_context_no_delimit = 'changed'\n")
+    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
+               "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:1/v1,model=m")
+    one_line_error(proc, "vie_prompts.py", "differs from the pinned official version")
