@@ -39,10 +39,13 @@ def distances(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return {"l1_ref": float(np.abs(d).mean()), "l2_ref": float((d * d).mean())}
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine of [n, d] arrays (float64)."""
+def _cos(a: np.ndarray, b: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Row-wise cosine of [n, d] arrays (float64), each norm clamped at eps as torch's F.cosine_similarity does:
+    a zero direction (an edit identical to its input, for clip_dir) scores 0, as upstream, not NaN."""
     a, b = a.astype(np.float64), b.astype(np.float64)
-    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    na = np.maximum(np.linalg.norm(a, axis=1), eps)
+    nb = np.maximum(np.linalg.norm(b, axis=1), eps)
+    return (a * b).sum(1) / (na * nb)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
