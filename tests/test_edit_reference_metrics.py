@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from editbench_fixtures import image, png_bytes, task_yaml, tiny_clip, tiny_dino, write_parquet
 from PIL import Image
 
-from editbench_fixtures import image, png_bytes, task_yaml, tiny_clip, tiny_dino, write_parquet
 from harness.api import evaluate
 from harness.metrics import reference
 

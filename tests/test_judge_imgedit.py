@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from editbench_fixtures import STANDIN_IMGEDIT, STANDIN_UGE, ScriptedChat, chat, image, sha256, task_yaml
 from PIL import Image
 
-from editbench_fixtures import STANDIN_IMGEDIT, STANDIN_UGE, ScriptedChat, chat, image, sha256, task_yaml
 from harness.api import evaluate
 from harness.judges.protocols import ImgEditBasic, parse_viescore
 
