@@ -1,8 +1,8 @@
 """Retrieval metrics (trec_eval / pytrec_eval semantics, vectorized over queries) and exact top-k search.
 
 Two entry points compute the same values: ``evaluate`` (pytrec_eval's dict layout) and ``evaluate_ranked`` (int
-arrays of an already-ranked run: no dict conversion, the fast path the retrieval kind uses). ``search`` is exact
-inner-product top-k in blocks (numpy) or through FAISS's exhaustive kNN (``backend="faiss"``), ties deterministic.
+arrays of an already-ranked run: no dict conversion, the fast path the retrieval kind uses). ``search`` (exact
+inner-product top-k, ties deterministic) is ``harness.search.search``, re-exported.
 
 ``evaluate`` takes pytrec_eval's inputs (qrels and run as nested dicts) and returns its output layout, with this
 harness's metric names: ``recall@k``, ``ndcg@k`` (any k), ``map``, ``mrr``. It reproduces trec_eval exactly:
@@ -192,115 +192,5 @@ def evaluate_ranked(index: np.ndarray, judged: tuple[np.ndarray, np.ndarray, np.
     return rank_metrics(rel, n_rel, ideal, metrics)
 
 
-_LOW = np.uint64(0xFFFFFFFF)
-
-
-def _keys(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """float32 scores of gallery items ``index`` (uint64, same or broadcastable shape) -> uint64 keys ordered like
-    (score, -index).
-
-    The largest keys are the best results, lower gallery index first among equal scores; the keys of a row are
-    all distinct (indices are), so "the k largest" is one well-defined set and partitioning is deterministic.
-    Key 0 is below every real key (used as padding)."""
-    bits = (scores + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0 so the two tie
-    flip = np.where(bits >> 31 == 1, ~bits, bits | np.uint32(1 << 31))  # IEEE float -> order-preserving uint32
-    return (flip.astype(np.uint64) << np.uint64(32)) | (_LOW - index.astype(np.uint64))
-
-
-def _unkey(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of _keys: (scores float32, indices int64)."""
-    flip = (keys >> np.uint64(32)).astype(np.uint32)
-    bits = np.where(flip >> 31 == 1, flip & np.uint32(0x7FFFFFFF), ~flip)
-    return bits.view(np.float32), (_LOW - (keys & _LOW)).astype(np.int64)
-
-
-def _merge(best: np.ndarray, scores: np.ndarray, g0: int, k: int) -> np.ndarray:
-    """Running top-k keys ``best`` [q, k] (unordered) merged with a block of scores of gallery items g0...
-
-    Only entries scoring at least a row's current k-th best can enter its top k, and after the first blocks they
-    are few: the wide block is scanned once by a comparison instead of being partitioned (which made the naive
-    loop several times slower than FAISS), and only the rows with candidates are re-partitioned."""
-    floor = _unkey(best.min(1))[0]
-    rows, cols = np.nonzero(scores >= floor[:, None])  # row-major: rows ascending
-    if len(rows) == 0:
-        return best
-    width = np.bincount(rows, minlength=len(best))
-    touched = np.flatnonzero(width)
-    cand = np.zeros((len(touched), k + int(width.max())), np.uint64)  # 0-padded: padding never wins
-    cand[:, :k] = best[touched]
-    cand[np.searchsorted(touched, rows), k + _positions(rows, len(best))] = _keys(scores[rows, cols], cols + g0)
-    best[touched] = np.partition(cand, cand.shape[1] - k, axis=1)[:, -k:]
-    return best
-
-
-def _search_numpy(queries: np.ndarray, gallery: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    top = np.empty((len(queries), k), np.uint64)
-    for q0 in range(0, len(queries), block):
-        qs = queries[q0:q0 + block]
-        best = np.empty((len(qs), 0), np.uint64)
-        for g0 in range(0, gallery.shape[0], block):
-            scores = qs @ gallery[g0:g0 + block].T
-            if best.shape[1] == k:
-                best = _merge(best, scores, g0, k)
-                continue
-            # Filling the first k: keep everything; the k largest keys, unordered, O(width) per row.
-            cand = np.concatenate([best, _keys(scores, np.arange(g0, g0 + scores.shape[1]))], 1)
-            best = np.partition(cand, cand.shape[1] - k, axis=1)[:, -k:] if cand.shape[1] > k else cand
-        top[q0:q0 + block] = best
-    return _unkey(np.sort(top, axis=1)[:, ::-1])
-
-
-def _search_faiss(queries: np.ndarray, gallery: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS's exhaustive inner-product kNN (blocked BLAS + heaps, the speed of IndexFlatIP without copying the
-    gallery), made deterministic: it fetches k + 8, orders by (score desc, index asc), and recomputes with the numpy
-    path the rare rows whose k-th score ties the last fetched one (a tie crossing the cut: which tied items FAISS
-    kept is arbitrary)."""
-    import faiss
-
-    extra = min(k + 8, gallery.shape[0])
-    scores, index = [], []
-    for q0 in range(0, len(queries), 16 * block):  # query chunks bound the [chunk, extra] result buffers
-        d, i = faiss.knn(queries[q0:q0 + 16 * block], gallery, extra, metric=faiss.METRIC_INNER_PRODUCT)
-        scores.append(d)
-        index.append(i)
-    d, i = np.concatenate(scores), np.concatenate(index)
-    last = d.min(1)  # the lowest fetched score of each row
-    order = np.lexsort((i, -d), axis=-1)
-    d, i = np.take_along_axis(d, order, 1)[:, :k], np.take_along_axis(i, order, 1)[:, :k]
-    if extra > k:
-        tied = np.flatnonzero(d[:, k - 1] == last)
-        if len(tied):
-            d[tied], i[tied] = _search_numpy(queries[tied], gallery, k, block)
-    return d.astype(np.float32), i.astype(np.int64)
-
-
-def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024,
-           backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
-    """Exact inner-product top-k.
-
-    queries: [q, d], gallery: [g, d] (cast to float32). Returns (scores [q, k'] float32, indices [q, k'] int64)
-    with k' = min(k, g), best first; equal scores are ordered by lower gallery index first.
-    backend "numpy": queries and gallery in ``block``-row chunks with a running top-k per query chunk, memory
-    O(block * (block + k)); bit-for-bit the scores of ``queries @ gallery.T``. "faiss": FAISS's exhaustive search
-    (faiss-cpu), several times faster on large galleries, extra memory O(q * k); scores come from FAISS's own BLAS
-    calls and may differ from numpy's in the last bit. "auto": faiss when importable and the gallery is large."""
-    queries = np.ascontiguousarray(queries, np.float32)
-    gallery = np.ascontiguousarray(gallery, np.float32)
-    if gallery.shape[0] >= 2**32:
-        raise ValueError("gallery too large for 32-bit indices")
-    k = max(0, min(k, gallery.shape[0]))
-    if k == 0 or len(queries) == 0:
-        return np.empty((len(queries), k), np.float32), np.empty((len(queries), k), np.int64)
-    if backend == "auto":
-        backend = "faiss" if gallery.shape[0] * len(queries) >= 10**8 and _has_faiss() else "numpy"
-    if backend == "faiss":
-        return _search_faiss(queries, gallery, k, block)
-    if backend != "numpy":
-        raise ValueError(f"unknown search backend {backend!r} (numpy, faiss, auto)")
-    return _search_numpy(queries, gallery, k, block)
-
-
-def _has_faiss() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("faiss") is not None
+# Exact top-k search lives in harness.search; re-exported here, where callers have imported it from.
+from harness.search import search  # noqa: E402, F401

@@ -6,6 +6,8 @@ Compare within one group (``--benchmark-group-by=group``):
   search-*   exact top-100: harness ``search`` (numpy blocks / faiss backend) vs bare FAISS IndexFlatIP; the
              10k x 1M x 256 group also records each contender's peak extra memory (``extra_info``), and asserts
              harness ``search`` stays within gallery + 1 GiB (the gallery is resident before the search starts)
+             and (auto) equals the exact reference on the first rows
+  search-shards-*  a 10M x 256 gallery in ten memory-mapped .npy shards on disk, peak memory one shard + 1 GiB
   metrics-*  4 metrics over a ranked run: ``evaluate_ranked`` (arrays) vs ``evaluate`` (dicts) vs pytrec_eval vs
              torchmetrics' retrieval metrics — all on the same run, values checked equal first.
 """
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 from harness.metrics.retrieval import evaluate, evaluate_ranked, search
+from harness.search import _reference_block, _search_blocks, search_shards
 
 METRICS = ["recall@10", "ndcg@10", "map", "mrr"]
 
@@ -117,8 +120,12 @@ def test_bench_search_huge(benchmark, huge, backend):
                                                 {"backend": backend, "block": 4096}, rounds=1, iterations=1)
     benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
     assert extra <= 1024, f"search used {extra} MiB beyond the resident gallery (budget 1024)"
-    exact = search(q[:16], g, 100, backend="numpy")  # the first rows against the bit-exact blocked path
-    assert (index[:16] == exact[1]).mean() > 0.99 and np.allclose(scores[:16], exact[0], atol=1e-5)
+    if backend == "auto":  # the first rows against the exact reference (float64 sums), recomputed block by block
+        exact = _search_blocks(q[:4], g, 100, 1024, _reference_block)
+        assert np.array_equal(index[:4], exact[1]) and np.array_equal(scores[:4], exact[0])
+    else:
+        exact = search(q[:16], g, 100, backend="numpy")
+        assert (index[:16] == exact[1]).mean() > 0.99 and np.allclose(scores[:16], exact[0], atol=1e-5)
 
 
 def test_bench_search_faiss_indexflatip_huge(benchmark, huge):
@@ -134,6 +141,36 @@ def test_bench_search_faiss_indexflatip_huge(benchmark, huge):
     (_, index), extra = benchmark.pedantic(peak_extra_mib, (run,), rounds=1, iterations=1)
     benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
     assert index.shape == (len(q), 100)
+
+
+SHARDED = (1_000, 10, 1_000_000, 256)  # queries, shards, rows per shard, dim: a 10M x 256 gallery (9.5 GiB)
+
+
+def test_bench_search_shards_10m_from_disk(benchmark, tmp_path_factory):
+    """10M x 256 gallery as ten memory-mapped 1M-row .npy shards, searched shard by shard with a running top-k:
+    peak resident memory stays near one shard (1 GiB) although the gallery is 9.5 GiB."""
+    _large(benchmark)
+    nq, n_shards, rows, d = SHARDED
+    folder = tmp_path_factory.mktemp("shards")
+    rng = np.random.default_rng(1)
+    paths = []
+    for n in range(n_shards):
+        out = np.lib.format.open_memmap(folder / f"shard{n:02d}.npy", "w+", np.float32, (rows, d))
+        for i in range(0, rows, 100_000):
+            chunk = rng.standard_normal((100_000, d), np.float32)
+            out[i:i + 100_000] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+        out.flush()
+        del out
+        paths.append(folder / f"shard{n:02d}.npy")
+    q = rng.standard_normal((nq, d), np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    benchmark.group = f"search-shards-{nq}x{n_shards * rows}x{d}"
+    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search_shards, q, paths, 100), rounds=1,
+                                                iterations=1)
+    shard_mib = rows * d * 4 >> 20
+    benchmark.extra_info.update(peak_extra_mib=extra, shard_mib=shard_mib, gallery_mib=n_shards * shard_mib)
+    assert extra <= shard_mib + 1024, f"sharded search used {extra} MiB (budget one shard + 1 GiB)"
+    assert index.shape == (nq, 100) and index.max() >= rows  # results come from every part of the gallery
 
 
 def _ranked_run(nq, depth=100, n_docs=1000, seed=0):
