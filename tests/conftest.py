@@ -75,3 +75,16 @@ def plugin_dir(tmp_path):
                 return [i.copy() for i in images]
     '''))
     return d
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-large", action="store_true", help="also run tests marked large (long simulations)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip = pytest.mark.skip(reason="large simulation: run with --run-large")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip)
