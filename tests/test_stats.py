@@ -48,3 +48,21 @@ def test_paired_test_false_alarm_rate_is_near_alpha():
     alarms = sum(paired_test(rng.normal(size=80), rng.normal(size=80), s, n_perm=500).p_value < 0.05
                  for s in range(200))
     assert alarms / 200 <= 0.10
+
+
+def test_stratified_ci_is_bca_and_degenerate_when_every_score_is_equal():
+    from harness.metrics.stats import stratified_bootstrap_ci
+    x = np.random.default_rng(3).lognormal(0, 1, 60)
+    one_group, plain = stratified_bootstrap_ci({"g": x}, 0, n_boot=4000), bootstrap_ci(x, 0, n_boot=4000)
+    assert math.isclose(one_group.mean, plain.mean)
+    assert abs(one_group.ci_low - plain.ci_low) < 0.05 and abs(one_group.ci_high - plain.ci_high) < 0.05
+    # Skewed to the right: BCa reaches further above the mean than below it.
+    assert one_group.ci_high - one_group.mean > one_group.mean - one_group.ci_low
+    flat = stratified_bootstrap_ci({"a": [1.0, 1.0], "b": [0.5, 0.5, 0.5]}, 0)
+    assert (flat.ci_low, flat.mean, flat.ci_high, flat.n) == (0.75, 0.75, 0.75, 5)
+
+
+def test_bca_interval_is_finite_for_tiny_and_huge_scales():
+    for values in ([0.0, 4.6e-120], [1e150, 3e150, 2e150], [0.0, 0.0, 1.0]):
+        agg = bootstrap_ci(values, 0)
+        assert math.isfinite(agg.ci_low) and math.isfinite(agg.ci_high) and agg.ci_low <= agg.mean <= agg.ci_high

@@ -60,10 +60,16 @@ def bootstrap_ci(values, seed: int, confidence: float = 0.95, n_boot: int = N_BO
 def _jackknife_acceleration(x: np.ndarray) -> float:
     """BCa acceleration of the mean from its jackknife: the leave-one-out means are mean - d_i / (n - 1) with
     d = x - mean, and the (n - 1) factors cancel, so a = sum(d^3) / (6 sum(d^2)^1.5) in O(n), no n x n array."""
-    d = x - x.mean()
-    d = d / np.max(np.abs(d))  # a is scale-free; rescaling keeps tiny or huge scores from under/overflowing
-    ss = float(np.sum(d * d))
-    a = float(np.sum(d ** 3) / (6.0 * ss ** 1.5)) if ss > 0 else 0.0
+    return _acceleration(x - x.mean())
+
+
+def _acceleration(influence: np.ndarray) -> float:
+    """a = sum(u^3) / (6 sum(u^2)^1.5) for jackknife influence values u (scale-free)."""
+    peak = np.max(np.abs(influence)) if influence.size else 0.0
+    if not peak > 0:
+        return 0.0
+    u = influence / peak  # rescaling keeps tiny or huge scores from under/overflowing
+    a = float(np.sum(u ** 3) / (6.0 * float(np.sum(u * u)) ** 1.5))
     return a if math.isfinite(a) else 0.0
 
 
@@ -89,7 +95,7 @@ _NORMAL = NormalDist()
 def stratified_bootstrap_ci(groups: dict[str, list[float]], seed: int, confidence: float = 0.95,
                             n_boot: int = N_BOOT) -> Aggregate:
     """Macro mean: the unweighted mean over groups of each group's mean (NaNs ignored, empty groups left out),
-    with a percentile bootstrap that resamples within each group (strata keep their sizes). N = all values."""
+    with a BCa bootstrap that resamples within each group (strata keep their sizes). N = all values."""
     arrays = [a[~np.isnan(a)] for a in (np.asarray(v, dtype=np.float64) for v in groups.values())]
     arrays = [a for a in arrays if a.size]
     if not arrays:
@@ -100,9 +106,13 @@ def stratified_bootstrap_ci(groups: dict[str, list[float]], seed: int, confidenc
         return Aggregate(mean, mean, mean, n)
     rng = np.random.default_rng(seed)
     means = np.mean([a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1) for a in arrays], axis=0)
+    if np.all(means == mean):
+        return Aggregate(mean, mean, mean, n)
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return Aggregate(mean, float(low), float(high), n)
+    # Leaving value j of group g out moves the macro mean by -(x_j - mean_g) / ((n_g - 1) G): its influence.
+    influence = np.concatenate([(a - a.mean()) / (a.size - 1) for a in arrays if a.size > 1] or [np.zeros(0)])
+    low, high = np.quantile(means, bca_levels(means, mean, _acceleration(influence), alpha))
+    return Aggregate(mean, float(min(low, mean)), float(max(high, mean)), n)
 
 
 @dataclass(frozen=True)
