@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
@@ -26,7 +26,7 @@ class Source(BaseModel):
 
     model_config = _STRICT
     loader: str
-    args: dict[str, Union[int, float, str, bool, list[str]]] = Field(default_factory=dict)
+    args: dict[str, int | float | str | bool | list[str]] = Field(default_factory=dict)
 
 
 class DatasetPin(BaseModel):
@@ -101,14 +101,20 @@ class RetrievalOptions(BaseModel):
     # The task's instruction per role, handed to the embedder with every batch of that role (E5/BGE-style
     # instructed retrieval, MTEB's per-task prompts); part of the task hash, hence of every cache key.
     instructions: dict[Literal["query", "document"], str] = Field(default_factory=dict)
+    # q2i: drop a retrieved document whose id equals the query id before scoring (BEIR's EvaluateRetrieval
+    # ``ignore_identical_ids``, MTEB's AbsTaskRetrieval attribute of that name: ArguAna / Quora hold each query
+    # in the corpus too).
+    ignore_identical_ids: bool = False
 
     @model_serializer(mode="wrap")
     def _omit_unset_additions(self, handler):
         # Options added after tasks were first hashed are left out of the dump while unset, so existing tasks keep
         # their content hash (and regress baselines their validity).
         out = handler(self)
-        if isinstance(out, dict) and not out.get("instructions"):
-            out.pop("instructions", None)
+        if isinstance(out, dict):
+            for key in ("instructions", "ignore_identical_ids"):
+                if not out.get(key):
+                    out.pop(key, None)
         return out
 
 
@@ -147,7 +153,7 @@ class ReasoningTaskSpec(_TaskBase):
     options: ReasoningOptions = Field(default_factory=ReasoningOptions)
 
 
-TaskSpec = Annotated[Union[EditTaskSpec, RetrievalTaskSpec, ReasoningTaskSpec], Field(discriminator="kind")]
+TaskSpec = Annotated[EditTaskSpec | RetrievalTaskSpec | ReasoningTaskSpec, Field(discriminator="kind")]
 
 
 class RunSpec(BaseModel):

@@ -5,7 +5,9 @@
                      at least one of text / image / audio. Other keys (e.g. "subset") go to the item's ``meta``.
     queries.jsonl    "_id", optional "text", "image", "audio"; other keys (e.g. "subset") go to ``meta``.
     qrels/test.tsv   BEIR qrels: header ``query-id<TAB>corpus-id<TAB>score``, then one judgment per line
-                     (integer score; > 0 relevant, 0 judged non-relevant).
+                     (integer score; > 0 relevant, 0 judged non-relevant). ``split`` picks another file.
+                     Judgments naming an id the folder lacks are skipped rows (counted, reported in provenance and
+                     ``harness show``; ``--strict-data`` refuses them), as BEIR's loader tolerates them.
 
 Paths are relative to the folder. As in BEIR, a corpus "title" is prepended to its "text", and queries without any
 judgment in the qrels are dropped (queries.jsonl often holds the queries of every split). queries.jsonl and qrels
@@ -21,12 +23,14 @@ from __future__ import annotations
 import json
 import wave
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
 from harness.data import register_loader
 from harness.data.jsonl import one_line, open_image, read_jsonl, read_lines
+from harness.data.skips import SkippedRows, describe
 from harness.errors import DataError
 from harness.kinds.retrieval import RetrievalData, RetrievalItem, RetrievalQuery
 
@@ -82,9 +86,19 @@ def _meta(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if k not in ("_id", "title", "text", "image", "audio", "group")}
 
 
-def _qrels(file: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[str, int]]:
+def _qrels(file: Path, queries: set[str], corpus: set[str], dangling: str):
+    """-> ({query id: {corpus id: relevance}}, skipped {row id: reason}, corpus ids judged but absent and kept).
+
+    Judgments naming a query or corpus id that the folder lacks (ArguAna's qrels name a document missing from its
+    corpus, beir-cellar/beir#101 and #172; NFCorpus's name query PLAIN-2, absent from its queries, #202) are what
+    BEIR's GenericDataLoader (beir/datasets/data_loader.py, ``_load_qrels``) reads without checking. A judgment of
+    an absent query cannot be scored: skipped. One of an absent document: skipped by default (it can never be
+    retrieved, so it only lowers every model's recall and nDCG alike); ``dangling="keep"`` keeps it, as BEIR +
+    pytrec_eval do, in the query's denominators."""
     lines = read_lines(file, "file not found (queries.jsonl needs qrels)")
     qrels: dict[str, dict[str, int]] = {}
+    skipped: dict[str, str] = {}
+    kept: set[str] = set()
     for n, line in enumerate(lines, start=1):
         cols = line.rstrip("\r\n").split("\t")
         if not line.strip() or (n == 1 and cols[0].strip().lower() == "query-id"):
@@ -97,19 +111,27 @@ def _qrels(file: Path, queries: set[str], corpus: set[str]) -> dict[str, dict[st
             rel = int(score)
         except ValueError:
             raise DataError(f"{where}: score {score!r} is not an integer") from None
+        row = f"{file.parent.name}/{file.name}:{n}"
         if qid not in queries:
-            raise DataError(f"{where}: unknown query id {qid!r} (not in queries.jsonl)")
+            skipped[row] = f"query {qid!r} is not in queries.jsonl"
+            continue
         if cid not in corpus:
-            raise DataError(f"{where}: unknown corpus id {cid!r} (not in corpus.jsonl)")
+            if dangling == "skip":
+                skipped[row] = f"corpus id {cid!r} is not in corpus.jsonl"
+                continue
+            kept.add(cid)
         if cid in qrels.setdefault(qid, {}):
             raise DataError(f"{where}: duplicate judgment for query {qid!r}, corpus id {cid!r}")
         qrels[qid][cid] = rel
-    return qrels
+    return qrels, skipped, kept
 
 
 @register_loader("retrieval_folder", kind="retrieval")
-def load_folder(path: str, size: int = 64) -> RetrievalData:
-    """The corpus (gallery) and the judged queries of a folder (layout in the module doc)."""
+def load_folder(path: str, size: int = 64, split: str = "test",
+                dangling: Literal["skip", "keep"] = "skip") -> RetrievalData:
+    """The corpus (gallery) and the judged queries of a folder (layout in the module doc); ``split`` names the
+    qrels file (``qrels/{split}.tsv``); ``dangling``: judgments of absent documents skipped (counted and
+    reported) or kept in the denominators as BEIR + pytrec_eval do (see ``_qrels``)."""
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: benchmark folder not found")
@@ -117,14 +139,14 @@ def load_folder(path: str, size: int = 64) -> RetrievalData:
              for where, rec in _jsonl(folder / "corpus.jsonl")]
     if not items:
         raise DataError(f"{folder / 'corpus.jsonl'}: no items (the file is empty)")
-    qfile, qrels_file = folder / "queries.jsonl", folder / "qrels" / "test.tsv"
+    qfile, qrels_file = folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"
     if not qfile.is_file() and not qrels_file.is_file():
         return RetrievalData(items, [])
     records = _jsonl(qfile)
-    qrels = _qrels(qrels_file, {rec["_id"] for _, rec in records}, {it.id for it in items})
+    qrels, skipped, kept = _qrels(qrels_file, {rec["_id"] for _, rec in records}, {it.id for it in items}, dangling)
     queries = [RetrievalQuery(rec["_id"], relevant=qrels[rec["_id"]], meta=_meta(rec),
                               **_media(folder, rec, where, size))
                for where, rec in records if rec["_id"] in qrels]  # unjudged queries are dropped, as in BEIR
     if not queries:
-        raise DataError(f"{qrels_file}: no judgments")
-    return RetrievalData(items, queries)
+        raise DataError(f"{qrels_file}: no judgments" + (f" of known ids ({describe(skipped)})" if skipped else ""))
+    return RetrievalData(items, queries, skipped=SkippedRows(skipped), absent_judged=frozenset(kept))

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.adapters import Embedder, takes_roles
+from harness.data.skips import skipped_of
 from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
 from harness.metrics import retrieval
@@ -72,10 +73,14 @@ class RetrievalQuery:
 
 @dataclass(frozen=True)
 class RetrievalData:
-    """What a retrieval loader returns."""
+    """What a retrieval loader returns. ``skipped``: rows read but not scorable ({row id: reason}, see
+    harness/data/skips.py); ``absent_judged``: corpus ids judged by some query but absent from the items, kept on
+    purpose (BEIR + pytrec_eval count them in recall / MAP / ideal-DCG denominators)."""
 
     items: list[RetrievalItem]
     queries: list[RetrievalQuery]
+    skipped: dict[str, str] = field(default_factory=dict)
+    absent_judged: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +120,7 @@ class RetrievalTask(Task):
             raise ValueError(f"duplicate item id {dup!r}")
         if opts.mode == "q2i":
             for q in samples.queries:
-                unknown = next((d for d in q.relevant if d not in known), None)
+                unknown = next((d for d in q.relevant if d not in known and d not in samples.absent_judged), None)
                 if unknown is not None:
                     raise ValueError(f"query {q.id!r} judges unknown item id {unknown!r}")
         if opts.mode == "i2i":
@@ -128,6 +133,7 @@ class RetrievalTask(Task):
             if not self._relevant:
                 raise ValueError("mode i2i needs items sharing a 'group'; no group has two items")
         super().__init__(spec, self.units())
+        self.skipped = skipped_of(samples)  # the base class saw the units, not the loader's data
 
     def units(self, limit: int | None = None) -> list[Unit]:
         """Queries (the first ``limit`` of them) and the whole gallery."""
@@ -220,15 +226,21 @@ class RetrievalTask(Task):
 
         cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
         depth = max(100, *self.spec.options.cutoffs, *cutoffs)
-        i2i = self.spec.options.mode == "i2i"
-        _, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + 1 if i2i else depth,
+        pos = {u.gallery_id: n for n, u in enumerate(gallery)}
+        # Each query's own entry is dropped from its ranking (wherever ties put it): always in i2i, and in q2i
+        # with ignore_identical_ids (a document whose id is the query's id).
+        if self.spec.options.mode == "i2i":
+            own = [pos[q.gallery_id] for q in queries]
+        elif self.spec.options.ignore_identical_ids:
+            own = [pos.get(q.sample.id, -2) for q in queries]
+        else:
+            own = None
+        _, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + (own is not None),
                                     backend="auto")
-        if i2i:  # drop each query's own entry (wherever ties put it), keeping the rest in order
-            own = {u.gallery_id: n for n, u in enumerate(gallery)}
-            self_at = np.array([own[q.gallery_id] for q in queries])[:, None]
+        if own is not None:
+            self_at = np.array(own)[:, None]
             keep = np.argsort(index == self_at, axis=1, kind="stable")[:, :depth]
             index = np.take_along_axis(np.where(index == self_at, -1, index), keep, 1)
-        pos = {u.gallery_id: n for n, u in enumerate(gallery)}
         # A judged item without an embedding (its unit failed) still counts in recall / MAP denominators and the
         # ideal DCG, as in trec_eval: it gets an index no ranking contains.
         judged = [(n, pos.get(d, len(gallery)), r) for n, q in enumerate(queries) for d, r in q.relevant.items()]
