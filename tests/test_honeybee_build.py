@@ -62,9 +62,9 @@ def test_failed_build_leaves_nothing(tmp_path):
 def test_answer_filter_keeps_only_agreeing_cots(tmp_path):
     rows, man, _ = _build(tmp_path, sources=[{"name": "noisy", "size": 30}], answer_filter=True)
     assert man["stages"]["5_dropped_answer_disagrees"] > 5
-    assert all(grade(r["cot"], r["answer"], r["choices"]) for r in rows)
+    assert all(grade(r["cot"], r["answer"], r["choices"], grader="strict") for r in rows)
     unfiltered, _, _ = _build(tmp_path, "c2", sources=[{"name": "noisy", "size": 30}])
-    assert not all(grade(r["cot"], r["answer"], r["choices"]) for r in unfiltered)
+    assert not all(grade(r["cot"], r["answer"], r["choices"], grader="strict") for r in unfiltered)
 
 
 def test_caption_prefixes_the_cot(tmp_path):

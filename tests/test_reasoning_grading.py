@@ -106,7 +106,7 @@ GRADING = [
 
 @pytest.mark.parametrize("response, answer, choices, expected", GRADING)
 def test_grade(response, answer, choices, expected):
-    assert grade(response, answer, choices) is expected
+    assert grade(response, answer, choices, grader="strict") is expected
 
 
 def test_scores_first_completion_and_counts_extraction_failures():

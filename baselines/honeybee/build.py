@@ -142,7 +142,7 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                 qq = _edit(recipe, qq, rng)
                 for c, cot in enumerate(cot_writer(qq, recipe.scaling.cots, rng)):
                     counts["4_cots_generated"] += 1
-                    if recipe.answer_filter and not grade(cot, qq.answer, qq.choices):
+                    if recipe.answer_filter and not grade(cot, qq.answer, qq.choices, grader="strict"):
                         counts["5_dropped_answer_disagrees"] += 1
                         continue
                     if long_cot and len(cot.split()) < long_cot.min_words:

@@ -1,6 +1,12 @@
-"""Answer extraction and grading for reasoning tasks, following HoneyBee's published evaluation.
+"""Answer extraction and grading for reasoning tasks. Two graders, by name (a task picks one with
+``options.grader``; name and version are part of the task hash):
 
-HoneyBee extracts the last ``\\boxed{...}`` of a response and grades it with ``mathruler.grader.grade_answer``
+- ``honeybee``: HoneyBee's ``eval/score.py`` exactly (harness/metrics/honeybee_score.py): used to reproduce its
+  numbers; a response with no box, tag or marker is graded as the whole response.
+- ``strict``: the extractor below, a better default for new work: a response with no extractable answer is wrong
+  and counted (``extraction_failed``), never graded as its whole text.
+
+``strict`` in detail: HoneyBee extracts the last ``\\boxed{...}`` of a response and grades it with ``mathruler.grader.grade_answer``
 (string normalization, then sympy equivalence); multiple-choice answers (a letter) count as right when the
 extracted text contains "(B)" or starts with "B. ". Here a response without a box falls back to ``<answer>`` tags,
 then to an "Answer:"-style marker; a response with no extractable answer is wrong and counted separately
@@ -12,6 +18,9 @@ from __future__ import annotations
 import re
 
 from mathruler.grader import grade_answer
+
+from harness.metrics import honeybee_score
+from harness.protocols.honeybee import GRADER_VERSION as honeybee_score_version
 
 _BOXED = re.compile(r"\\boxed\s*\{")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
@@ -112,8 +121,23 @@ def grade_extracted(extracted: str | None, answer: str, choices: list[str] | Non
     return _same(extracted, answer)
 
 
-def grade(response: str | None, answer: str, choices: list[str] | None = None) -> bool:
-    """True when the answer extracted from ``response`` matches ``answer`` (a letter for multiple choice)."""
+GRADERS = {"strict": 1, "honeybee": honeybee_score_version}  # name -> version (hashed with the task)
+
+
+def _check_grader(grader: str) -> None:
+    if grader not in GRADERS:
+        raise ValueError(f"unknown grader {grader!r} (known: {', '.join(GRADERS)})")
+
+
+def grade(response: str | None, answer: str, choices: list[str] | None = None, grader: str = "honeybee",
+          mcq: bool | None = None) -> bool:
+    """True when ``response`` answers ``answer`` (a letter for multiple choice) under ``grader``.
+
+    ``mcq`` (honeybee): whether HoneyBee treats the item as multiple choice (its per-item ``is_mcq``); by default
+    ``choices is not None``, as ``is_mcq`` decides for an item carrying choices."""
+    _check_grader(grader)
+    if grader == "honeybee":
+        return honeybee_score.grade(response or "", answer, choices is not None if mcq is None else mcq)
     return grade_extracted(extract_answer(response), answer, choices)
 
 
@@ -144,9 +168,35 @@ def majority_answer(extracted: list[str | None], choices: list[str] | None = Non
     return best[0]
 
 
-def score_completions(completions: list[str], answer: str, choices: list[str] | None = None) -> dict[str, float]:
+def _honeybee_scores(completions: list[str], answer: str, mcq: bool) -> dict[str, float]:
+    """score.py's verdict per completion; majority vote over extracted texts equal under score.py's own rule
+    (HoneyBee scores one completion: maj@n/pass@n are ours). extraction_failed: no box, tag or answer key (score.py
+    then grades the whole response)."""
+    extracted = [honeybee_score.extract(c or "") for c in completions]
+    correct = [honeybee_score.match(text, answer, mcq) for text, _ in extracted]
+    groups: list[list] = []  # [representative, votes]
+    for text, _ in extracted:
+        for g in groups:
+            if honeybee_score.match(text, g[0], False):
+                g[1] += 1
+                break
+        else:
+            groups.append([text, 1])
+    maj = bool(groups) and honeybee_score.match(max(groups, key=lambda g: g[1])[0], answer, mcq)
+    return {"accuracy": 100.0 * bool(correct and correct[0]),
+            "extraction_failed": 100.0 * (not extracted or not extracted[0][1]),
+            "maj@n": 100.0 * (maj if len(completions) > 1 else bool(correct and correct[0])),
+            "pass@n": 100.0 * any(correct)}
+
+
+def score_completions(completions: list[str], answer: str, choices: list[str] | None = None,
+                      grader: str = "strict", mcq: bool | None = None) -> dict[str, float]:
     """Per-sample scores (0 or 100): accuracy and extraction_failed on the first completion; maj@n (majority vote)
-    and pass@n (any completion right) over all n (equal to accuracy when n == 1)."""
+    and pass@n (any completion right) over all n (equal to accuracy when n == 1). ``grader``/``mcq``: as in
+    ``grade``."""
+    _check_grader(grader)
+    if grader == "honeybee":
+        return _honeybee_scores(completions, answer, choices is not None if mcq is None else mcq)
     extracted = [extract_answer(c) for c in completions]
     correct = [grade_extracted(e, answer, choices) for e in extracted]
     first = correct[0] if correct else False
