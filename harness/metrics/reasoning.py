@@ -7,8 +7,8 @@
   and counted (``extraction_failed``), never graded as its whole text.
 
 ``strict`` in detail: like HoneyBee it takes the last ``\\boxed{...}`` of a response and grades it with
-``mathruler.grader.grade_answer`` (string normalization, then sympy equivalence); multiple-choice answers (a letter) count as right when the
-extracted text contains "(B)" or starts with "B. ". Here a response without a box falls back to ``<answer>`` tags,
+``mathruler.grader.grade_answer`` (string normalization, then sympy equivalence); multiple-choice answers (a
+letter) count as right when the extracted text contains "(B)" or starts with "B. ". Here a response without a box falls back to ``<answer>`` tags,
 then to an "Answer:"-style marker; a response with no extractable answer is wrong and counted separately
 (``extraction_failed``).
 """
