@@ -8,9 +8,9 @@
 
 ``strict`` in detail: like HoneyBee it takes the last ``\\boxed{...}`` of a response and grades it with
 ``mathruler.grader.grade_answer`` (string normalization, then sympy equivalence); multiple-choice answers (a
-letter) count as right when the extracted text contains "(B)" or starts with "B. ". Here a response without a box falls back to ``<answer>`` tags,
-then to an "Answer:"-style marker; a response with no extractable answer is wrong and counted separately
-(``extraction_failed``).
+letter) count as right when the extracted text contains "(B)" or starts with "B. ". A response without a box
+falls back to ``<answer>`` tags, then to an "Answer:"-style marker; a response with no extractable answer is
+wrong and counted separately (``extraction_failed``).
 """
 
 from __future__ import annotations
