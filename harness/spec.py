@@ -119,7 +119,13 @@ class RetrievalOptions(BaseModel):
 
 
 class ReasoningOptions(BaseModel):
+    """grader: how a response is scored (harness/metrics/reasoning.py: ``strict`` or ``honeybee``, HoneyBee's
+    score.py); protocol: which prompt the model gets (``plain``: question, "(A) option" lines, ``prompt_suffix``;
+    ``honeybee`` / ``native``: the prompts the public readers build, harness/protocols/)."""
+
     model_config = _STRICT
+    grader: Literal["strict", "honeybee"] = "strict"
+    protocol: Literal["plain", "honeybee", "native"] = "plain"
     prompt_suffix: str = "Your final answer MUST BE put in \\boxed{}."
     n: int = Field(1, ge=1)
     max_new_tokens: int = Field(512, ge=1)

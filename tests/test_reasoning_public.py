@@ -24,8 +24,7 @@ EXPECTED = {
     "wemath": [("1", "B", ["6", "12", "24", "36", "No correct answer"], 1), ("2", "A", ["a", "b"], 1)],
     "dynamath": [("1", "2.5", None, 1), ("2", "B", None, 1)],
     "logicvista": [("1", "C", None, 1), ("2", "A, C", None, 1)],
-    "hallusionbench": [("VD_illusion_0_0_0", "Yes", None, 1), ("VD_illusion_0_1_0", "No", None, 1),
-                       ("VS_illusion_0_0_1", "Yes", None, 0)],
+    "hallusionbench": [("VD_illusion_0_0_0", "Yes", None, 1), ("VD_illusion_0_1_0", "No", None, 1)],
     "math500": [("test/prealgebra/1.json", "2", None, 0), ("test/algebra/2.json", "\\frac{1}{2}", None, 0)],
 }
 
@@ -60,6 +59,11 @@ def test_parquet_export_with_image_bytes_is_read():
     pytest.importorskip("pyarrow")
     (sample,) = rp.mmmu_pro(str(PUBLIC / "mmmu_pro_parquet"))
     assert sample.id == "test_Art_9" and sample.answer == "B" and sample.images[0].shape == (8, 8, 3)
+
+
+def test_hallusionbench_text_only_questions_are_an_option():
+    samples = rp.hallusionbench(str(PUBLIC / "hallusionbench"), include_text_only=True)
+    assert [(s.id, s.answer, len(s.images)) for s in samples][-1] == ("VS_illusion_0_0_1", "Yes", 0)
 
 
 def test_mathverse_version_selects_rows():

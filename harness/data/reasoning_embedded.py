@@ -29,7 +29,10 @@ MIN_SIZE = 64
 @dataclass(frozen=True, eq=False)
 class ReasoningSample:
     """One reasoning question. answer: a letter ("B") when ``choices`` is given, else the exact answer text.
-    images: uint8 (H, W, 3) arrays, empty for a text-only question."""
+    images: uint8 (H, W, 3) arrays, empty for a text-only question.
+    prompts: full prompt texts by protocol name ("honeybee", "native"), built by readers of public benchmarks;
+    without one the task builds the "plain" prompt (question, option lines, suffix).
+    mcq: whether HoneyBee's score.py treats the item as multiple choice (None: ``choices is not None``)."""
 
     id: str
     question: str
@@ -39,6 +42,8 @@ class ReasoningSample:
     category: str
     difficulty: int
     meta: dict = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
+    mcq: bool | None = None
 
 
 @register_loader("reasoning_embedded", kind="reasoning")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,10 @@ DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 class Row(dict):
     """One record plus where it came from (``where`` = "FILE:line N" / "FILE:record N" / "FILE:key K")."""
 
-    def __init__(self, data: dict, where: str, root: Path):
+    def __init__(self, data: dict, where: str, root: Path, index: int | None = None, file_stem: str = ""):
         super().__init__(data)
         self.where, self.root = where, root
+        self.index, self.file_stem = index, file_stem  # position in its file: an id for releases that have none
 
     def error(self, field: str, msg: str) -> DataError:
         return DataError(f"{self.where}: field {field!r}: {msg}")
@@ -82,9 +84,14 @@ class Row(dict):
 
 def _decode(src, err: DataError) -> np.ndarray:
     try:
-        with Image.open(src) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, UnidentifiedImageError, ValueError):
+        with warnings.catch_warnings():
+            # an image past PIL's pixel limit (a decompression bomb) is refused, not decoded with a warning
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(src) as im:
+                return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{err}: image larger than {Image.MAX_IMAGE_PIXELS} pixels (decompression bomb?)") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         raise err from None
 
 
@@ -124,6 +131,14 @@ def read_rows(root: str | Path, file: str, patterns: tuple[str, ...]) -> list[Ro
 def _read(path: Path, root: Path) -> list[Row]:
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
+        return _read_rows(path, root, name)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{name}: not UTF-8 text (byte {e.start})") from None
+
+
+def _read_rows(path: Path, root: Path, name: str) -> list[Row]:
+    stem = path.name.split("-")[0].split(".")[0]
+    try:
         if path.suffix == ".jsonl":
             out = []
             for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -143,7 +158,7 @@ def _read(path: Path, root: Path) -> list[Row]:
                 return [_row({**v, "_key": k} if isinstance(v, dict) else v, f"{name}:key {k}", root)
                         for k, v in data.items()]
             if isinstance(data, list):
-                return [_row(v, f"{name}:record {i}", root) for i, v in enumerate(data)]
+                return [_row(v, f"{name}:record {i}", root, i, stem) for i, v in enumerate(data)]
             raise DataError(f"{name}: expected a JSON list or mapping of records, got {type(data).__name__}")
         if path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as f:
@@ -153,84 +168,102 @@ def _read(path: Path, root: Path) -> list[Row]:
                 import pyarrow.parquet as pq
             except ImportError:
                 raise DataError(f"{name}: reading parquet needs pyarrow (pip install pyarrow)") from None
-            return [_row(r, f"{name}:record {i}", root) for i, r in enumerate(pq.read_table(path).to_pylist())]
+            import pyarrow as pa
+
+            try:
+                table = pq.read_table(path)
+            except (pa.ArrowException, ValueError) as e:
+                raise DataError(f"{name}: not a readable parquet file ({' '.join(str(e).split())[:200]})") from None
+            return [_row(r, f"{name}:record {i}", root, i, stem) for i, r in enumerate(table.to_pylist())]
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     raise DataError(f"{name}: unsupported data file type {path.suffix!r} (json, jsonl, csv, parquet)")
 
 
-def _row(obj, where: str, root: Path) -> Row:
+def _row(obj, where: str, root: Path, index: int | None = None, stem: str = "") -> Row:
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected an object, got {type(obj).__name__}")
-    return Row(obj, where, root)
+    return Row(obj, where, root, index, stem)
 
 
-def _loader(fmt: str):
-    def load(path: str, file: str = "", **kwargs):
-        from harness.data import reasoning_public_formats as formats
+def _load(fmt: str, path: str, file: str, fill: dict | None = None, extra: tuple[str, ...] = (), **kwargs):
+    """Read benchmark ``fmt`` from folder ``path``: ``file`` if given, else the first of its release patterns (with
+    ``fill`` substituted, e.g. the split) that matches, plus the ``extra`` patterns' files."""
+    from harness.data import reasoning_public_formats as formats
 
-        spec = formats.FORMATS[fmt]
-        return formats.convert(fmt, read_rows(path, file, spec.patterns), **kwargs)
-
-    return load
+    patterns = tuple(p.format(**(fill or {})) for p in formats.FORMATS[fmt].patterns)
+    rows = read_rows(path, file, patterns)
+    for pattern in extra if not file else ():
+        for extra_file in sorted(Path(path).glob(pattern)):
+            rows += _read(extra_file, Path(path))
+    return formats.convert(fmt, rows, **kwargs)
 
 
 # One function per benchmark (signatures are checked against task YAML args, so extra knobs are explicit).
 @register_loader("reasoning_mathvista", kind="reasoning")
 def mathvista(path: str, file: str = ""):
-    """MathVista (testmini): pid, question, image, choices, answer, question_type, answer_type, unit, metadata."""
-    return _loader("mathvista")(path, file)
+    """MathVista testmini: HF AI4Math/MathVista ``data/testmini-*.parquet`` or the GitHub ``testmini.json``
+    (pid, question, query, image / decoded_image, choices, answer, question_type, answer_type, unit, metadata)."""
+    return _load("mathvista", path, file)
 
 
 @register_loader("reasoning_mathverse", kind="reasoning")
 def mathverse(path: str, file: str = "", version: str = "Vision Only"):
-    """MathVerse (testmini): rows of one problem_version (default the vision-only one)."""
-    return _loader("mathverse")(path, file, version=version)
+    """MathVerse testmini, rows of one problem_version (default the vision-only one): AI4Math/MathVerse's root-level
+    ``testmini.parquet`` / ``testmini.json``, or hbXNov/MATHVERSE_NUMERIC_OR_CHOICE_ANSWER (``data/testmini-*``)."""
+    return _load("mathverse", path, file, version=version)
 
 
 @register_loader("reasoning_mathvision", kind="reasoning")
-def mathvision(path: str, file: str = ""):
-    """MATH-Vision: id, question, options, image, answer, level, subject."""
-    return _loader("mathvision")(path, file)
+def mathvision(path: str, file: str = "", split: str = "test"):
+    """MATH-Vision ``split`` (test: 3040, testmini: 304): id, question, options, image / decoded_image, answer,
+    level, subject (HF MathLLMs/MathVision ``data/{split}-*.parquet`` or the GitHub ``data/{split}.jsonl``)."""
+    return _load("mathvision", path, file, {"split": split})
 
 
 @register_loader("reasoning_mmmu_pro", kind="reasoning")
 def mmmu_pro(path: str, file: str = ""):
-    """MMMU-Pro, vision setting: id, image (question and options rendered in it), options, answer, subject."""
-    return _loader("mmmu_pro")(path, file)
+    """MMMU-Pro, vision setting: id, image (question and options rendered in it), options, answer, subject
+    (HF MMMU/MMMU_Pro ``vision/test-*.parquet``)."""
+    return _load("mmmu_pro", path, file)
 
 
 @register_loader("reasoning_wemath", kind="reasoning")
 def wemath(path: str, file: str = ""):
-    """We-Math (testmini): ID, question, option ("A. ..; B. .."), answer, image_path, key, knowledge concept."""
-    return _loader("wemath")(path, file)
+    """We-Math testmini: ID, question, option ("A. ..; B. .."), answer, image_path, key, question number."""
+    return _load("wemath", path, file)
 
 
 @register_loader("reasoning_dynamath", kind="reasoning")
-def dynamath(path: str, file: str = ""):
-    """DynaMath: id, question, image, ground_truth, answer_type, subject, knowledge_level."""
-    return _loader("dynamath")(path, file)
+def dynamath(path: str, file: str = "", variant: int = 1):
+    """DynaMath: hbXNov/dynamath_mini (``data/train-*.parquet``, what HoneyBee evaluates), else the official HF
+    ``data/sample{variant}-*.parquet`` (split sample_variant{variant}) or the GitHub JSON."""
+    return _load("dynamath", path, file, {"variant": variant})
 
 
 @register_loader("reasoning_logicvista", kind="reasoning")
 def logicvista(path: str, file: str = ""):
-    """LogicVista: dataset.json mapping id -> {imagename, question, answer, skill, broad_capability}."""
-    return _loader("logicvista")(path, file)
+    """LogicVista: HF lscpku/LogicVista ``data/test-*.parquet`` (image bytes) or the GitHub ``data/dataset.json``
+    (id -> {imagename, question, answer, skill, broad_capability})."""
+    return _load("logicvista", path, file)
 
 
 @register_loader("reasoning_hallusionbench", kind="reasoning")
-def hallusionbench(path: str, file: str = ""):
-    """HallusionBench: category, subcategory, visual_input, set/figure/question ids, question, gt_answer, filename."""
-    return _loader("hallusionbench")(path, file)
+def hallusionbench(path: str, file: str = "", include_text_only: bool = False):
+    """HallusionBench: the questions with an image (HF lmms-lab/HallusionBench split ``image``, 951, which HoneyBee
+    evaluates), plus the text-only ones with ``include_text_only`` (split ``non_image``; GitHub
+    ``HallusionBench.json`` holds both, told apart by ``visual_input``)."""
+    extra = ("data/non_image-*.parquet",) if include_text_only else ()
+    return _load("hallusionbench", path, file, extra=extra, include_text_only=include_text_only)
 
 
 @register_loader("reasoning_math500", kind="reasoning")
 def math500(path: str, file: str = ""):
     """MATH-500 (text only): problem, solution, answer, subject, level, unique_id."""
-    return _loader("math500")(path, file)
+    return _load("math500", path, file)
 
 
 @register_loader("reasoning_gpqa", kind="reasoning")
 def gpqa(path: str, file: str = "", seed: int = 0):
     """GPQA-diamond (text only): Question, Correct Answer, Incorrect Answer 1..3; options shuffled by ``seed``."""
-    return _loader("gpqa")(path, file, seed=seed)
+    return _load("gpqa", path, file, seed=seed)

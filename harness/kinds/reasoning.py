@@ -1,5 +1,6 @@
-"""Visual reasoning: (question, images[, choices]) -> n generated completions, graded like HoneyBee's evaluation
-(last \\boxed{} answer, mathruler equivalence, letter rules for multiple choice); see harness.metrics.reasoning."""
+"""Visual reasoning: (prompt, images) -> n generated completions, graded by the task's grader (``strict`` or
+``honeybee``, harness.metrics.reasoning). The prompt follows the task's protocol: ``plain`` builds it from the
+question and options; ``honeybee`` / ``native`` take the one the public-benchmark reader built (harness/protocols/)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,33 @@ class ReasoningTask(Task):
     contract = Reasoner
     info_metrics = ("generated_tokens",)  # adapters that count tokens report them in last_info
 
+    def __init__(self, spec, samples: list[ReasoningSample]):
+        super().__init__(spec, samples)
+        protocol = spec.options.protocol
+        if protocol != "plain":
+            missing = next((s.id for s in samples if protocol not in s.prompts), None)
+            if missing is not None:
+                raise ValueError(f"options.protocol {protocol!r}: loader {spec.source.loader!r} builds no such "
+                                 f"prompt (sample {missing!r}); use protocol: plain")
+        # the grader's name and version are part of the task hash: a change in grading is a new task version
+        self.scoring_version = (type(self).scoring_version, spec.options.grader,
+                                reasoning.GRADERS[spec.options.grader])
+
     def sample_digest(self, s: ReasoningSample) -> bytes:
-        h = hashlib.sha256(json.dumps([s.id, s.question, s.answer, s.choices, s.category, s.difficulty]).encode())
+        # the prompt text itself is hashed: a change of template (or protocol) is a new task version
+        h = hashlib.sha256(json.dumps([s.id, s.question, s.answer, s.choices, s.category, s.difficulty,
+                                       self.prompt_text(s), s.mcq]).encode())
         for img in s.images:
             h.update(str(img.shape).encode())
             h.update(np.ascontiguousarray(img).tobytes())
         return h.digest()
 
+    def prompt_text(self, s: ReasoningSample) -> str:
+        protocol = self.spec.options.protocol
+        return build_prompt(s, self.spec.options.prompt_suffix) if protocol == "plain" else s.prompts[protocol]
+
     def prompt(self, s: ReasoningSample) -> dict:
-        return {"text": build_prompt(s, self.spec.options.prompt_suffix), "images": list(s.images)}
+        return {"text": self.prompt_text(s), "images": list(s.images)}
 
     def predict(self, adapter: Reasoner, batch: list[ReasoningSample], seeds: list[int]) -> list[list[str]]:
         n = self.spec.options.n
@@ -62,7 +81,9 @@ class ReasoningTask(Task):
         return checked
 
     def score(self, batch: list[ReasoningSample], outputs: list[list[str]]) -> list[dict[str, float]]:
-        return [reasoning.score_completions(out, s.answer, s.choices) for s, out in zip(batch, outputs)]
+        grader = self.spec.options.grader
+        return [reasoning.score_completions(out, s.answer, s.choices, grader=grader, mcq=s.mcq)
+                for s, out in zip(batch, outputs)]
 
     def encode(self, output: list[str]) -> bytes:
         return json.dumps(output, ensure_ascii=False).encode()

@@ -28,3 +28,12 @@ ANSWER_KEYS = ("Answer: ", "The answer is: ", "The answer is ", "the answer is: 
 # Bumped when our reproduction of score.py changes (part of every task hash that grades with it).
 GRADER_VERSION = 1
 PROMPT_VERSION = 1
+
+# eval/data.py format_instruction: the layout around the hints.
+QUESTION = "Question: "
+CHOICES = "Choices:"
+# eval/data.py process_response: gold answers found among the options become these letters (at most ten).
+GOLD_LETTERS = "ABCDEFGHIJ"
+# eval/data.py format_instruction(is_we_math=True): We-Math's option string is split on this and each part loses
+# its first len("A. ") characters (mis-splitting options whose text holds "; " or lacks it between options).
+WEMATH_SEPARATOR, WEMATH_LABEL_WIDTH = "; ", len("A. ")
