@@ -64,7 +64,7 @@ class Row(dict):
         value = self.get(field)
         return default if value is None else value
 
-    def image(self, field: str, subdirs: tuple[str, ...] = ("", "images")) -> np.ndarray:
+    def image(self, field: str, subdirs: tuple[str, ...] = ("", "images", "data", "data/images")) -> np.ndarray:
         """uint8 (H, W, 3) from a path relative to the folder (tried under each of ``subdirs``) or a bytes struct."""
         value = self.req(field, (str, dict, bytes))
         if isinstance(value, dict) and value.get("bytes"):

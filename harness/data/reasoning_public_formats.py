@@ -101,7 +101,7 @@ def _image(row: Row, fields: tuple[str, ...]) -> np.ndarray:
         value = row[f]
         rel = value.get("path") if isinstance(value, dict) else value
         if isinstance(rel, str) and rel and any((row.root / sub / rel.removeprefix("./")).is_file()
-                                                for sub in ("", "images")):
+                                                for sub in ("", "images", "data", "data/images")):
             return row.image(f)
     if present:
         return row.image(present[0])  # names the field and what is missing
