@@ -120,6 +120,10 @@ def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data
     except ValueError as e:
         raise HarnessError(f"{entry.file}: {e}") from None
     task.data_path = data.data_folder(spec.source.args, entry.file.parent, path)  # judge templates live there too
+    if path is not None:
+        from harness.data import release
+
+        task.data_source = release.describe_source(spec.dataset, path)
     return task
 
 

@@ -160,6 +160,8 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     cache_key, run_id = spec.generation_key(), spec.run_id()  # edits live under the generation key
     units = task.units(spec.limit)
     prov = {**provenance(), "model": adapter.describe(), **({"judge": judge.describe()} if judge else {})}
+    if task.data_source:
+        prov["dataset"] = task.data_source
     if task.skipped:  # rows the loader could not score: listed with the run, never dropped silently
         prov["skipped_rows"] = dict(task.skipped)
     todo_ids = None

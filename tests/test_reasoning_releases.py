@@ -163,3 +163,33 @@ def test_decompression_bomb_image_is_refused(tmp_path):
     row = rp.Row({"image": "bomb.png"}, "rows.json:record 0", root)
     with pytest.raises(DataError, match=r"record 0: field 'image'.*decompression bomb"):
         row.image("image")
+
+
+def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
+    """All ten shipped tasks, each reading its pinned dataset from DATA_DIR/<hf_id>, through the real CLI."""
+    import json
+
+    import yaml
+
+    from conftest import REPO, run_cli
+
+    forms = {"math500": "github", "gpqa": "github"}
+    shipped = sorted((REPO / "tasks/reasoning/honeybee").glob("*.yaml"))
+    assert len(shipped) == 10
+    for path in shipped:
+        spec = yaml.safe_load(path.read_text())
+        dataset = spec["source"]["loader"].removeprefix("reasoning_")
+        assert spec["dataset"]["revision"] and spec["options"] == {"grader": "honeybee", "protocol": "honeybee",
+                                                                    "max_new_tokens": 2048}
+        rel.write(dataset, forms.get(dataset, "hf"), tmp_path / "data" / spec["dataset"]["hf_id"])
+    proc = run_cli("eval", "--task", "honeybee-eval", "--model", "constant", "--data_dir", tmp_path / "data",
+                   "--output", tmp_path / "out", "--no-progress", check_rc=0)
+    assert proc.stdout.count("failed samples: 0") == 10
+    assert "skipped 1 row(s) that cannot be scored: test-00001 (empty question)" in proc.stderr
+    results = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out/reasoning").glob("*/*.json")}
+    assert {k: v["n_samples"] for k, v in results.items()} == {
+        "mathvista": 2, "mathverse": 2, "mathvision": 3, "mmmu-pro-vision": 2, "we-math": 5, "dynamath": 3,
+        "logicvista": 2, "hallusionbench": 2, "math500": 2, "gpqa-diamond": 2}
+    # the constant model answers \boxed{A}: right exactly where HoneyBee's gold is A
+    assert results["we-math"]["aggregates"]["all"]["accuracy"]["value"] == 20.0
+    assert results["logicvista"]["n_skipped"] == 1

@@ -140,6 +140,9 @@ def test_offline_hf_cache_in_hub_layout_is_found(env, revision):
     proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
                 "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", check_rc=0)
     assert "pinned/math500" in proc.stdout
+    result = json.loads(next((tmp / "out" / "pinned" / "math500").glob("*.json")).read_text())
+    assert result["provenance"]["dataset"]["commit"] == REV  # what the branch resolved to is recorded
+    assert result["provenance"]["dataset"]["revision"] == revision
 
 
 def test_a_cached_snapshot_at_another_revision_is_not_taken(env):

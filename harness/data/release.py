@@ -12,7 +12,8 @@ A task YAML pins its dataset (``dataset:`` — hub id, repo type, revision, the 
 3. only when asked (``harness eval --download``): the same ``snapshot_download`` with network access.
 
 The data directory is ``--data_dir`` if given, else ``data_dir:`` in the user config file (``harness.settings``),
-else ``~/.local/share/harness/data``. A snapshot counts as present only when each pinned pattern matches a file.
+else ``~/.local/share/harness/data``. A cached snapshot counts as present only when each pinned pattern matches a
+file; a folder under the data directory when it is not empty (it may hold the original release's files instead).
 Absent data is one error line saying what to download (id, revision, files) and where to put it.
 """
 
@@ -62,7 +63,9 @@ def _from_cache(pin, download: bool) -> Path | None:
 def locate(pin, data_dir: Path, download: bool = False) -> Path | None:
     """The root folder of the pinned release (a data_dir folder, else the HF cache snapshot), or None."""
     for folder in folder_candidates(pin, data_dir):
-        if _matches(folder, list(pin.files)):
+        # a folder the user laid out may hold the GitHub/original release instead of the hub files: any content
+        # counts, and the reader names what it misses
+        if folder.is_dir() and any(folder.iterdir()):
             return folder
     snap = _from_cache(pin, download=False)
     if snap is not None and _matches(snap, list(pin.files)):
@@ -72,6 +75,15 @@ def locate(pin, data_dir: Path, download: bool = False) -> Path | None:
         if snap is not None and _matches(snap, list(pin.files)):
             return snap
     return None
+
+
+def describe_source(pin, root: Path) -> dict:
+    """What was read, for the run's provenance: the pin, the folder, and the snapshot commit when it came from the
+    HF cache (``.../snapshots/<commit>``), which is what a branch or tag resolved to."""
+    out = {"hf_id": pin.hf_id, "repo_type": pin.repo_type, "revision": pin.revision, "path": str(root)}
+    if root.parent.name == "snapshots":
+        out["commit"] = root.name
+    return out
 
 
 def download_hint(pin, data_dir: Path) -> str:

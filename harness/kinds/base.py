@@ -29,6 +29,8 @@ class Task:
     scoring_version: ClassVar[int] = 1
     # Keys of the adapter's per-sample ``last_info`` that become per-sample metrics (reasoning: generated_tokens).
     info_metrics: ClassVar[tuple[str, ...]] = ()
+    # where a task's pinned release was read from (harness/data/release.py), kept in the run's provenance
+    data_source: dict | None = None
 
     def __init__(self, spec, samples: list):
         self.spec = spec
