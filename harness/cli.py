@@ -106,7 +106,7 @@ def leaderboard(
     name: str = typer.Argument(..., help="Leaderboard name (leaderboards/NAME.yaml) or task group."),
     output: Path = OutputOpt,
     fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html | json"),
-    to: Optional[Path] = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; OUTPUT/leaderboards/ for an installed harness)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Regenerate a leaderboard table from the results store."""
@@ -115,9 +115,7 @@ def leaderboard(
     tasks = _tasks(include)
     board = lb.load_definition(name, tasks)
     text = lb.render(board, _open_store(output), fmt, tasks)
-    suffix = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}[fmt]
-    path = to or (lb.LEADERBOARDS_DIR / "site" / f"{board.name}.html" if fmt == "html"
-                  else lb.LEADERBOARDS_DIR / f"{board.name}.{suffix}")
+    path = to or lb.default_path(board.name, fmt, output)
     from harness.results import atomic_write_text
 
     atomic_write_text(path, text)

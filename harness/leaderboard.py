@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness import resources
 from harness.config import load_yaml_config
 from harness.errors import HarnessError
 from harness.metrics import METRICS
 from harness.metrics.stats import holm, sign_flip_p
 from harness.registry import TaskEntry, groups, resolve
 
-LEADERBOARDS_DIR = Path(__file__).resolve().parents[1] / "leaderboards"
+LEADERBOARDS_DIR = resources.leaderboards_dir()  # installed as harness_leaderboards (harness/resources.py)
 FORMATS = ("md", "csv", "latex", "html", "json")
 
 
@@ -67,6 +68,14 @@ class Table:
 def _header(column: tuple[str, str, str]) -> str:
     task, metric, subset = column
     return f"{task} {metric}" + (f" [{subset}]" if subset else "")
+
+
+def default_path(name: str, fmt: str, output: Path) -> Path:
+    """Where ``harness leaderboard NAME`` writes: leaderboards/ of the source tree (the committed tables), or
+    ``output``/leaderboards/ when harness is installed, since the definitions then sit in site-packages."""
+    base = Path(output) / "leaderboards" if resources.is_installed(LEADERBOARDS_DIR) else LEADERBOARDS_DIR
+    suffix = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}[fmt]
+    return base / "site" / f"{name}.html" if fmt == "html" else base / f"{name}.{suffix}"
 
 
 def row_label(model: str, model_args: str) -> str:

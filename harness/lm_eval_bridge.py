@@ -28,10 +28,11 @@ import lm_eval.models  # noqa: F401
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
+from harness import resources
 from harness.adapters import Reasoner, adapter_class
 from harness.errors import HarnessError
 
-LM_EVAL_TASKS = Path(__file__).resolve().parents[1] / "tasks" / "reasoning" / "lm_eval"
+LM_EVAL_TASKS = resources.tasks_dir() / "reasoning" / "lm_eval"
 _NO_LOGLIKELIHOOD = ("the harness bridge wraps a Reasoner, which only generates text: use generate_until tasks "
                      "(output_type: generate_until), not loglikelihood/multiple_choice ones")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from harness import data
+from harness import data, resources
 from harness.adapters import adapter_class, registered_adapters  # noqa: F401  (re-exported lookups)
 from harness.config import load_yaml_config
 from harness.data import skips
@@ -22,7 +22,7 @@ from harness.errors import DataError, HarnessError
 from harness.metrics import METRICS
 from harness.spec import TaskSpec
 
-TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
+TASKS_DIR = resources.tasks_dir()  # installed as the package data harness_tasks (harness/resources.py)
 LM_EVAL_DIR = "lm_eval"  # folders of this name under tasks/ hold lm-eval task YAML, not ours
 
 

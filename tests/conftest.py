@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -29,6 +30,18 @@ def one_line_error(proc, *needles):
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def require_tool(name: str) -> str:
+    """The path of system tool ``name``. Missing, it skips the test on a developer's machine but fails it under
+    CI=true: CI must run every test (`make test` installs the tools, see the Makefile's system-tools)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"system tool {name!r} not installed (`make test` installs it: apt-get install {name})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture

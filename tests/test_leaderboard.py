@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_cli
+from conftest import require_tool, run_cli
 
 BOARD = """name: test-board
 title: Test board <b>bold</b>
@@ -70,12 +70,12 @@ def test_html_escapes_every_string(store):
     assert "Test board &lt;b&gt;bold&lt;/b&gt;" in html and "data:image/png;base64," in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")
 def test_html_report_in_headless_chromium(store, tmp_path):
+    chromium = require_tool("chromium")
     page = store / "board.html"
     _render(store, "html")
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120).stdout

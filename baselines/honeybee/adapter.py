@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.adapters import Reasoner, register_adapter
 from harness.errors import HarnessError
+from harness.resources import user_cache_dir
 
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "honeybee"
+# Built datasets and trained proxies: a user cache, never the install folder (site-packages when installed).
+DEFAULT_CACHE = user_cache_dir("honeybee")
 MAX_NEW_TOKENS = 120  # the teacher's longest CoTs (with a caption) fit; the task's 512 would only add padding
 
 

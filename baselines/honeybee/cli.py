@@ -18,7 +18,7 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HoneyBee-style CoT data recipes: build a dataset, train a proxy VLM, evaluate it.")
 
-CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints (default: <repo>/.cache/honeybee).")
+CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints (default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).")
 OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
 EVAL_TASKS = "reasoning"
 

@@ -13,11 +13,12 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness_baselines.honeybee.sources import SOURCES
 from harness.config import load_yaml_config
 from harness.errors import HarnessError
+from harness.resources import package_dir
+from harness_baselines.honeybee.sources import SOURCES
 
-RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+RECIPES_DIR = package_dir("harness_baselines.honeybee", "recipes")  # package data of the wheel
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 

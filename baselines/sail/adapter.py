@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters import Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
+from harness.resources import package_dir
 
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package data of the wheel
 
 
 class SailArgs(BaseModel):

@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from harness.resources import package_dir
 from harness_baselines.sail import balance, data, mining
 from harness_baselines.sail.features import batch_inputs
 from harness_baselines.sail.model import SailModel
 
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package data of the wheel
 ABLATIONS = {"full": dict(audio=True, hnm=True, balance=True), "no_audio": dict(audio=False, hnm=True, balance=True),
              "no_hnm": dict(audio=True, hnm=False, balance=True), "no_balance": dict(audio=True, hnm=True, balance=False)}
 ALL = frozenset({"text", "image", "audio"})

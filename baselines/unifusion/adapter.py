@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from harness.adapters import Editor, hash_path, register_adapter
 from harness.errors import HarnessError
+from harness.resources import package_dir
 
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINTS = package_dir("harness_baselines.unifusion", "checkpoints")  # package data of the wheel
 Variant = Literal["last_layer", "kv_fusion", "injection", "lap"]
 
 
