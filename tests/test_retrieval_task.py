@@ -195,10 +195,11 @@ BREAKAGES = {
                        ["corpus.jsonl:7", "malformed JSON"]),
     "duplicate id": (lambda d: _append(d / "corpus.jsonl", '{"_id": "d2", "text": "again"}\n'),
                      ["corpus.jsonl:7", "field '_id': duplicate id 'd2'", "line 2"]),
+    # dangling judgments (an unknown query or corpus id) are skipped rows, refused with --strict-data
     "unknown query": (lambda d: _append(d / "qrels/test.tsv", "q9\td1\t1\n"),
-                      ["test.tsv:7", "unknown query id 'q9'"]),
+                      ["--strict-data", "test.tsv:7", "query 'q9' is not in queries.jsonl"]),
     "unknown corpus id": (lambda d: _append(d / "qrels/test.tsv", "q1\td99\t1\n"),
-                          ["test.tsv:7", "unknown corpus id 'd99'"]),
+                          ["--strict-data", "test.tsv:7", "corpus id 'd99' is not in corpus.jsonl"]),
     "missing qrels": (lambda d: shutil.rmtree(d / "qrels"), ["test.tsv", "file not found"]),
     "missing image": (lambda d: (d / "images/d3.png").unlink(),
                       ["d3.png", "image file not found", "corpus.jsonl:3"]),
@@ -216,7 +217,7 @@ def test_bad_data_is_a_one_line_error_naming_the_file(cli, tmp_path, case):
     breaks, needles = BREAKAGES[case]
     breaks(data)
     tasks = _task_yaml(tmp_path / "tasks", data=data)
-    one_line_error(_eval(cli, tmp_path / "r", task="retrieval/tmp", include=tasks), *needles)
+    one_line_error(_eval(cli, tmp_path / "r", "--strict-data", task="retrieval/tmp", include=tasks), *needles)
     assert not list((tmp_path / "r").glob("**/*.json"))
 
 
