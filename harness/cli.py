@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 import typer
@@ -35,7 +34,7 @@ def _tasks(include: list[Path]):
 
 @app.command("list")
 def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
-          include: list[Path] = IncludeOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
+          include: list[Path] = IncludeOpt, data_dir: Path | None = DataDirOpt) -> None:
     """List registered tasks (with groups and whether their data is present), models or metrics."""
     from tabulate import tabulate
 
@@ -64,27 +63,27 @@ def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
 @app.command("eval")
 def eval_(
     task: str = typer.Option(..., "--task", "-t", help="Task or group name(s), comma-separated."),
-    model: Optional[str] = typer.Option(None, "--model", "-m",
+    model: str | None = typer.Option(None, "--model", "-m",
                                         help="Registered model name, or module:Class (default: the tasks' default_model)."),
     model_args: str = typer.Option("", "--model_args", "--model-args", help="key=value,... for the adapter."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
     seed: int = typer.Option(0, "--seed", help="Run seed: stochastic models and bootstrap CIs."),
     batch_size: int = typer.Option(8, "--batch_size", "--batch-size", min=1),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    data_dir: Optional[Path] = DataDirOpt,
+    data_dir: Path | None = DataDirOpt,
     strict_data: bool = typer.Option(False, "--strict-data",
                                      help="Refuse data with rows that cannot be scored (default: skip, count, list)."),
     download: bool = typer.Option(False, "--download",
                                   help="Fetch a task's pinned dataset into the Hugging Face cache when absent."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="Judge for tasks with a judge protocol "
+    judge: str | None = typer.Option(None, "--judge", help="Judge for tasks with a judge protocol "
                                         "(openai-chat, hf-vlm, ...); without it such tasks are only generated."),
     judge_args: str = typer.Option("", "--judge_args", "--judge-args", help="key=value,... for the judge."),
     judge_failure_policy: str = typer.Option("exclude", "--judge_failure_policy", "--judge-failure-policy",
                                              help="exclude (failures counted, never averaged) | official (the "
                                                   "official script's fallback, labelled)"),
-    judge_protocol: Optional[str] = typer.Option(None, "--judge_protocol", "--judge-protocol",
+    judge_protocol: str | None = typer.Option(None, "--judge_protocol", "--judge-protocol",
                                                  help="Override the task's judge protocol (e.g. viescore_tie_qwen)."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
@@ -92,8 +91,9 @@ def eval_(
 
     def report(result, task_spec, path, n_processes):
         _print_result(result, task_spec.primary_metric)
+        shared = f" ({result.shared} shared with other tasks)" if result.shared else ""
         print(f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
-              f"{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}")
+              f"{shared}{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}")
 
     evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
              include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
@@ -106,7 +106,7 @@ def leaderboard(
     name: str = typer.Argument(..., help="Leaderboard name (leaderboards/NAME.yaml) or task group."),
     output: Path = OutputOpt,
     fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html | json"),
-    to: Optional[Path] = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; OUTPUT/leaderboards/ for an installed harness)."),
+    to: Path | None = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; OUTPUT/leaderboards/ for an installed harness)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Regenerate a leaderboard table from the results store."""
@@ -155,7 +155,7 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
 def compare(
     a: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
     b: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
-    task: Optional[str] = typer.Option(None, "--task", "-t",
+    task: str | None = typer.Option(None, "--task", "-t",
                                        help="Compare the newest full runs of two models on these tasks."),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
@@ -167,7 +167,6 @@ def compare(
     """Per-metric difference B - A with 95% CI and paired p-value, per task and per subset (primary metric).
     Runs on different task versions are refused."""
     from harness import compare as cmp
-
     from harness import registry
 
     store = _open_store(output)
@@ -182,12 +181,12 @@ def compare(
 @app.command()
 def regress(
     baseline: Path = typer.Option(..., "--baseline", "-b", help="Baseline results file (JSON)."),
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="Default: the baseline's tasks."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Default: the baseline's model."),
-    model_args: Optional[str] = typer.Option(None, "--model_args", "--model-args"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Default: the baseline's limit."),
+    task: str | None = typer.Option(None, "--task", "-t", help="Default: the baseline's tasks."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Default: the baseline's model."),
+    model_args: str | None = typer.Option(None, "--model_args", "--model-args"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Default: the baseline's limit."),
     tolerance: str = typer.Option("", "--tolerance", help="metric=allowed drop,... (stored with --update)."),
-    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level (default 0.01)."),
+    alpha: float | None = typer.Option(None, "--alpha", help="Significance level (default 0.01)."),
     update: bool = typer.Option(False, "--update", help="Write a new baseline from this evaluation."),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,

@@ -21,7 +21,7 @@ from harness.distributed import World
 from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
 from harness.metrics.stats import Aggregate, bootstrap_ci, stratified_bootstrap_ci
-from harness.spec import RunSpec
+from harness.spec import RunSpec, stable_hash
 from harness.store import Record, RunStore
 
 PROVENANCE_PACKAGES = ("harness", "torch", "transformers", "diffusers", "torchmetrics", "numpy", "pillow",
@@ -39,6 +39,7 @@ class RunResult:
     n_units: int  # units the adapter had to process (retrieval: gallery items + queries)
     provenance: dict = field(default_factory=dict)
     primary_metric: str = ""  # the task's primary metric (what tables lead with)
+    shared: int = 0  # units not computed because another task had computed the same (Task.share_key)
 
     def to_dict(self) -> dict:
         """Plain JSON data, as written to the results JSON file (NaN -> null)."""
@@ -115,6 +116,29 @@ def _plan(task: Task, todo: list, batch_size: int, world: World) -> list[list]:
     return plan
 
 
+def _share_keys(task: Task, spec: RunSpec, units: list) -> dict[str, str]:
+    """{unit id: key of its output in the store's shared outputs} for the units ``task.share_key`` allows to be
+    shared across tasks: the unit's inputs, the model (name, args, fingerprint) and the unit's seed."""
+    if type(task).share_key is Task.share_key:
+        return {}
+    model = [spec.model, list(spec.model_args), spec.model_fingerprint]
+    out = {}
+    for unit in units:
+        key = task.share_key(unit)
+        if key is not None:
+            out[unit.id] = stable_hash([model, sample_seed(spec.seed, unit.id), key])
+    return out
+
+
+def _reuse_shared(store: RunStore, cache_key: str, share: dict[str, str]) -> set[str]:
+    """Copy outputs another task already computed for these units into this run's records; their ids."""
+    found = store.get_shared(list(share.values())) if share else {}
+    records = [Record(uid, found[key], None, {"shared": True}, None) for uid, key in share.items() if key in found]
+    if records:
+        store.put_records(cache_key, records)
+    return {r.sample_id for r in records}
+
+
 def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> list[Record]:
     """Predict (and score, for per-batch kinds) one batch. A failing batch is retried sample by sample, so one bad
     sample is recorded as that sample's failure instead of sinking its neighbours."""
@@ -164,10 +188,13 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
         prov["dataset"] = task.data_source
     if task.skipped:  # rows the loader could not score: listed with the run, never dropped silently
         prov["skipped_rows"] = dict(task.skipped)
-    todo_ids = None
+    todo_ids, share, reused = None, {}, set()
     if world.is_main:
         store.start_run(spec, task.kind, prov)
         done = {sid for sid, r in store.get_records(cache_key, [u.id for u in units]).items() if r.error is None}
+        share = _share_keys(task, spec, [u for u in units if u.id not in done])
+        reused = _reuse_shared(store, cache_key, share)
+        done |= reused
         todo_ids = [u.id for u in units if u.id not in done]
     todo_ids = world.broadcast(todo_ids)
     todo_set = set(todo_ids)
@@ -186,7 +213,10 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
             if world.is_main:
                 error = next((str(r) for r in gathered if isinstance(r, AdapterContractError)), None)
                 if error is None:  # one transaction per step: stored whole or not at all
-                    store.put_records(cache_key, [rec for part in gathered for rec in part])
+                    step = [rec for part in gathered for rec in part]
+                    store.put_records(cache_key, step)
+                    store.put_shared([(share[r.sample_id], r.output) for r in step
+                                      if r.sample_id in share and r.error is None and r.output is not None])
                 if progress:
                     progress(sum(len(part) for part in gathered if isinstance(part, list)), len(units))
             error = world.broadcast(error)
@@ -219,7 +249,7 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
 
     aggregates, n_scored = finish(store, run_id, task, units, records, spec.seed, failures)
     return RunResult(spec, task.kind, aggregates, failures, n_scored, len(todo_ids), len(units), prov,
-                     task.spec.primary_metric)
+                     task.spec.primary_metric, len(reused))
 
 
 def finish(store: RunStore, run_id: str, task: Task, units: list, records: dict[str, Record], seed: int,

@@ -11,6 +11,8 @@ Tables:
               the attempt, so re-judging reuses replies and a crash mid-judging resumes. A judged run's records
               hold scores only; their info names the ``generation_key`` whose records hold the edited images and
               the ``judge_calls`` (role -> call key) whose replies a report can show.
+  shared_outputs  unit outputs valid across tasks, keyed by model + seed + unit content (``Task.share_key``):
+              an encoded gallery item is embedded once per model however many tasks share the corpus.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -45,6 +47,9 @@ CREATE TABLE IF NOT EXISTS judge_calls (
     call_key TEXT PRIMARY KEY, judge_key TEXT NOT NULL, sample_id TEXT NOT NULL, role TEXT NOT NULL,
     attempt INTEGER NOT NULL, status TEXT NOT NULL, text TEXT, model TEXT, error TEXT, latency REAL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shared_outputs (
+    share_key TEXT PRIMARY KEY, output BLOB NOT NULL, created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, model, variant);
 """
@@ -201,6 +206,19 @@ class RunStore:
                 call = dict(zip(cols, row))
                 if not settled_only or call["status"] != "transport":
                     out[call["call_key"]] = call
+        return out
+
+    def put_shared(self, outputs: list[tuple[str, bytes]]) -> None:
+        now = time.time()
+        self._tx([("INSERT OR IGNORE INTO shared_outputs VALUES (?, ?, ?)", (key, blob, now))
+                  for key, blob in outputs])
+
+    def get_shared(self, keys: list[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = keys[i:i + 500]
+            out.update(self.conn.execute(f"SELECT share_key, output FROM shared_outputs WHERE share_key IN "
+                                         f"({','.join('?' * len(chunk))})", chunk).fetchall())
         return out
 
     def count_records(self, cache_key: str) -> int:

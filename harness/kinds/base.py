@@ -102,6 +102,12 @@ class Task:
     def decode(self, blob: bytes):
         raise NotImplementedError
 
+    def share_key(self, unit) -> str | None:
+        """A key of everything the adapter sees for ``unit`` (its inputs, role, instruction), when its output is
+        valid for any task giving the same inputs: the runner then reuses such outputs across tasks (keyed with
+        the model, its fingerprint and the seed). None (the default): never shared."""
+        return None
+
     def check_adapter(self, adapter: Adapter) -> None:
         """Raise HarnessError (before any work) if this task cannot run ``adapter`` faithfully."""
 

@@ -155,6 +155,21 @@ class RetrievalTask(Task):
             raise HarnessError(f"task {self.name!r} gives {'/'.join(self.spec.options.instructions)} instructions, "
                                f"but {type(adapter).__name__}.embed() takes no role/instruction arguments")
 
+    def share_key(self, unit: Unit) -> str:
+        """Gallery items (and queries) embedded by one model are the same whichever task over the same corpus and
+        modalities asks: q2i and i2i over one corpus embed it once."""
+        h = hashlib.sha256(repr((unit.role, self.spec.options.instructions.get(unit.role))).encode())
+        for key, value in sorted(self._inputs(unit.sample).items()):
+            h.update(key.encode() + b"=")
+            if isinstance(value, np.ndarray):
+                h.update(f"{value.dtype}{value.shape}".encode() + np.ascontiguousarray(value).tobytes())
+            elif isinstance(value, list):  # frames
+                for arr in value:
+                    h.update(f"{arr.dtype}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes())
+            else:
+                h.update(repr(value).encode())
+        return h.hexdigest()
+
     def batch_key(self, unit: Unit) -> str:
         return unit.role  # an embedder is told one role per call
 
