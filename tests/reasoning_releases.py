@@ -83,6 +83,10 @@ WEMATH = [  # ID repeats; "question number" is unique
     {"ID": "1step_5", "split": "testmini", "knowledge concept": "Circles", "question": "What is marked?",
      "option": "A. 30°; B. a circle;O. is its center; C. 60°", "answer": "C", "image_path": "images/5.png",
      "key": "1step_5", "question number": 5, "knowledge concept description": "..."},  # ";O." inside a text
+    {"ID": "1step_6", "split": "testmini", "knowledge concept": "Directions", "question": "Which route?",
+     "option": "A. go north to ;C.  ;B. go west to ;C.  ;C. stay; D. No correct answer", "answer": "B",
+     "image_path": "images/6.png", "key": "1step_6", "question number": 6,
+     "knowledge concept description": "..."},  # a bare ";C." label that belongs to the text (as in the release)
 ]
 
 DYNAMATH = [  # hbXNov/dynamath_mini and DynaMath_Sample fields; the GitHub JSON says answer / level

@@ -45,6 +45,8 @@ EXPECTED = {
         ("4", "F", True, f"{HINT_LETTER}\nQuestion: How long?\nChoices:\n(A) 1\n(B) 2\n(C) 3\n(D) 4{BOX}"),
         ("5", "C", True, f"{HINT_LETTER}\nQuestion: What is marked?\nChoices:\n(A) 30°\n(B) a circle;O. is its "
                          f"center\n(C) 60°{BOX}"),
+        ("6", "B", True, f"{HINT_LETTER}\nQuestion: Which route?\nChoices:\n(A) go north to ;C.  ;B. go west to ;C.  "
+                         f";C. stay\n(B) No correct answer{BOX}"),
     ],
     "dynamath": [
         ("1", "2.5", False, "Hint: Please answer the question and provide the numerical or float answer, e.g., 9, "
@@ -123,6 +125,7 @@ def test_wemath_options_are_parsed_tolerantly_for_the_strict_grader(tmp_path):
     assert by_id["3"].choices == ["5", "7", "9"]
     assert by_id["4"].choices == ["1", "2", "3", "", "", "4"] and by_id["4"].meta["option_labels"] == "ABCF"
     assert by_id["5"].choices == ["30°", "a circle; O. is its center", "60°"]
+    assert by_id["6"].choices == ["go north to; C.", "go west to; C.", "stay", "No correct answer"]
     assert by_id["4"].prompts["native"].splitlines()[1:5] == ["(A) 1", "(B) 2", "(C) 3", "(F) 4"]
 
 
@@ -188,8 +191,8 @@ def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
     assert "skipped 1 row(s) that cannot be scored: test-00001 (empty question)" in proc.stderr
     results = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out/reasoning").glob("*/*.json")}
     assert {k: v["n_samples"] for k, v in results.items()} == {
-        "mathvista": 2, "mathverse": 2, "mathvision": 3, "mmmu-pro-vision": 2, "we-math": 5, "dynamath": 3,
+        "mathvista": 2, "mathverse": 2, "mathvision": 3, "mmmu-pro-vision": 2, "we-math": 6, "dynamath": 3,
         "logicvista": 2, "hallusionbench": 2, "math500": 2, "gpqa-diamond": 2}
     # the constant model answers \boxed{A}: right exactly where HoneyBee's gold is A
-    assert results["we-math"]["aggregates"]["all"]["accuracy"]["value"] == 20.0
+    assert results["we-math"]["aggregates"]["all"]["accuracy"]["value"] == pytest.approx(100 / 6)
     assert results["logicvista"]["n_skipped"] == 1
