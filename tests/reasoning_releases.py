@@ -198,10 +198,13 @@ def write(dataset: str, form: str, root: Path) -> Path:
             _parquet(root / f"data/train{shard}",
                      [{**r, "decoded_image": _struct(None, i)} for i, r in enumerate(DYNAMATH)])
         else:
-            rows = [{**{k: v for k, v in r.items() if k not in ("ground_truth", "knowledge_level")},
-                     "answer": r["ground_truth"], "level": r["knowledge_level"]} for r in DYNAMATH]
-            (root / "sample_variant1.json").write_text(json.dumps(rows))
-            _files(root, rows, "image")
+            # DynaMath/DynaMath dataset/dataset.json: id -> record, images relative to dataset/
+            rows = {r["id"]: {"question": r["question"], "answer": r["ground_truth"],
+                              "image": r["image"].replace("images/", "image/image"), "answer_type": r["answer_type"],
+                              "subject": r["subject"], "level": r["knowledge_level"]} for r in DYNAMATH}
+            (root / "dataset").mkdir()
+            (root / "dataset/dataset.json").write_text(json.dumps(rows))
+            _files(root / "dataset", list(rows.values()), "image")
     elif dataset == "logicvista":
         if form == "hf":  # lscpku/LogicVista: image bytes, no imagename, no id
             rows = [{"question": r["question"], "answer": r["answer"], "skill": str(r["skill"]),

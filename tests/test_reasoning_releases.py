@@ -3,8 +3,8 @@ ids, HoneyBee's gold letters and multiple-choice flags, and prompts equal, chara
 HoneyBee's eval/data.py + eval_plm_multi_hf.py build (re-stated here by hand from that code)."""
 
 import pytest
-
 import reasoning_releases as rel
+
 from harness.data import reasoning_public as rp
 from harness.errors import DataError
 
@@ -173,7 +173,6 @@ def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
     import json
 
     import yaml
-
     from conftest import REPO, run_cli
 
     forms = {"math500": "github", "gpqa": "github"}

@@ -31,9 +31,11 @@ DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 class Row(dict):
     """One record plus where it came from (``where`` = "FILE:line N" / "FILE:record N" / "FILE:key K")."""
 
-    def __init__(self, data: dict, where: str, root: Path, index: int | None = None, file_stem: str = ""):
+    def __init__(self, data: dict, where: str, root: Path, index: int | None = None, file_stem: str = "",
+                 file_dir: Path | None = None):
         super().__init__(data)
         self.where, self.root = where, root
+        self.file_dir = file_dir or root  # image paths are also tried relative to the data file's folder
         self.index, self.file_stem = index, file_stem  # position in its file: an id for releases that have none
 
     def error(self, field: str, msg: str) -> DataError:
@@ -75,8 +77,7 @@ class Row(dict):
         if not rel:
             raise self.error(field, "no image path or bytes")
         rel = rel[2:] if rel.startswith("./") else rel
-        for sub in subdirs:
-            path = self.root / sub / rel
+        for path in [self.file_dir / rel, *(self.root / sub / rel for sub in subdirs)]:
             if path.is_file():
                 return _decode(path, self.error(field, f"cannot decode image {path}"))
         raise self.error(field, f"image {rel!r} not found under {self.root}")
@@ -147,7 +148,7 @@ def _read_rows(path: Path, root: Path, name: str) -> list[Row]:
                         obj = json.loads(line)
                     except json.JSONDecodeError as e:
                         raise DataError(f"{name}:line {i}: malformed JSON ({e.msg})") from None
-                    out.append(_row(obj, f"{name}:line {i}", root))
+                    out.append(_row(obj, f"{name}:line {i}", root, file_dir=path.parent))
             return out
         if path.suffix == ".json":
             try:
@@ -155,14 +156,15 @@ def _read_rows(path: Path, root: Path, name: str) -> list[Row]:
             except json.JSONDecodeError as e:
                 raise DataError(f"{name}:line {e.lineno}: malformed JSON ({e.msg})") from None
             if isinstance(data, dict):
-                return [_row({**v, "_key": k} if isinstance(v, dict) else v, f"{name}:key {k}", root)
-                        for k, v in data.items()]
+                return [_row({**v, "_key": k} if isinstance(v, dict) else v, f"{name}:key {k}", root,
+                             file_dir=path.parent) for k, v in data.items()]
             if isinstance(data, list):
-                return [_row(v, f"{name}:record {i}", root, i, stem) for i, v in enumerate(data)]
+                return [_row(v, f"{name}:record {i}", root, i, stem, path.parent) for i, v in enumerate(data)]
             raise DataError(f"{name}: expected a JSON list or mapping of records, got {type(data).__name__}")
         if path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as f:
-                return [_row(r, f"{name}:line {i}", root) for i, r in enumerate(csv.DictReader(f), 2)]
+                return [_row(r, f"{name}:line {i}", root, file_dir=path.parent)
+                        for i, r in enumerate(csv.DictReader(f), 2)]
         if path.suffix == ".parquet":
             try:
                 import pyarrow.parquet as pq
@@ -174,16 +176,16 @@ def _read_rows(path: Path, root: Path, name: str) -> list[Row]:
                 table = pq.read_table(path)
             except (pa.ArrowException, ValueError) as e:
                 raise DataError(f"{name}: not a readable parquet file ({' '.join(str(e).split())[:200]})") from None
-            return [_row(r, f"{name}:record {i}", root, i, stem) for i, r in enumerate(table.to_pylist())]
+            return [_row(r, f"{name}:record {i}", root, i, stem, path.parent) for i, r in enumerate(table.to_pylist())]
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     raise DataError(f"{name}: unsupported data file type {path.suffix!r} (json, jsonl, csv, parquet)")
 
 
-def _row(obj, where: str, root: Path, index: int | None = None, stem: str = "") -> Row:
+def _row(obj, where: str, root: Path, index: int | None = None, stem: str = "", file_dir: Path | None = None) -> Row:
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected an object, got {type(obj).__name__}")
-    return Row(obj, where, root, index, stem)
+    return Row(obj, where, root, index, stem, file_dir)
 
 
 def _load(fmt: str, path: str, file: str, fill: dict | None = None, extra: tuple[str, ...] = (), **kwargs):

@@ -8,7 +8,8 @@ snapshot parquet, including the variants HoneyBee evaluates) and builds:
   ``prompts["native"]``: the benchmark's own prompt (harness/protocols/native.py);
 - ``choices``: the options as text, where the release gives them as text (for the ``strict`` grader);
 - an id unique by construction.
-HoneyBee's item keeps each field as released (no stripping): its prompt is built from the raw text. Rows that cannot be scored (an empty question or gold) are skipped and counted.
+HoneyBee's item keeps each field as released (no stripping): its prompt is built from the raw text. Rows that
+cannot be scored (an empty question or gold) are skipped and counted.
 """
 
 from __future__ import annotations
@@ -115,8 +116,10 @@ def _image(row: Row, fields: tuple[str, ...]) -> np.ndarray:
     for f in present:
         value = row[f]
         rel = value.get("path") if isinstance(value, dict) else value
-        if isinstance(rel, str) and rel and any((row.root / sub / rel.removeprefix("./")).is_file()
-                                                for sub in ("", "images", "data", "data/images")):
+        if isinstance(rel, str) and rel and any(p.is_file() for p in
+                                                [row.file_dir / rel.removeprefix("./"),
+                                                 *(row.root / sub / rel.removeprefix("./")
+                                                   for sub in ("", "images", "data", "data/images"))]):
             return row.image(f)
     if present:
         return row.image(present[0])  # names the field and what is missing
@@ -233,7 +236,7 @@ def wemath(row: Row, **_) -> ReasoningSample:
 def dynamath(row: Row, **_) -> ReasoningSample:
     """DynaMath HF (``ground_truth``, ``knowledge_level``, ``decoded_image``), hbXNov/dynamath_mini (the same
     fields) or the GitHub JSON (``answer``, ``level``, ``image`` path)."""
-    base = _id(row, "id", "qid")
+    base = _id(row, "id", "_key", "qid")
     variant = row.opt("variant", row.opt("sample_variant"))
     sample_id = f"{base}-v{variant}" if variant not in (None, "") else base
     question = row.question("question", "id")
@@ -326,7 +329,7 @@ FORMATS = {
     "wemath": Format(wemath, ("data/testmini-*.parquet", "testmini.parquet", "testmini.json", "testmini.jsonl")),
     "dynamath": Format(dynamath, ("data/train-*.parquet", "data/sample{variant}-*.parquet",
                                   "data/sample_variant{variant}-*.parquet", "sample_variant{variant}.json",
-                                  "dataset.json")),
+                                  "dataset/dataset.json", "dataset.json")),
     "logicvista": Format(logicvista, ("data/test-*.parquet", "dataset.json", "data/dataset.json")),
     "hallusionbench": Format(hallusionbench, ("data/image-*.parquet", "HallusionBench.json")),
     "math500": Format(math500, ("test.jsonl", "math500.jsonl")),
