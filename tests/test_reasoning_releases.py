@@ -195,3 +195,51 @@ def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
     # the constant model answers \boxed{A}: right exactly where HoneyBee's gold is A
     assert results["we-math"]["aggregates"]["all"]["accuracy"]["value"] == pytest.approx(100 / 6)
     assert results["logicvista"]["n_skipped"] == 1
+
+
+def _task(tmp_path, dataset, options, form="hf"):
+    """A task over one fixture release, built through the registry as `harness eval` builds it."""
+    from harness import registry
+
+    root = rel.write(dataset, form, tmp_path / "data" / dataset)
+    path = tmp_path / f"{dataset}-{abs(hash(options))}.yaml"
+    path.write_text(f"name: t/{dataset}\nkind: reasoning\nsource: {{loader: reasoning_{dataset}, args: {{path: {root}}}}}\n"
+                    f"options: {options}\nmetrics: [accuracy]\nprimary_metric: accuracy\n")
+    return registry.build_task(registry.load_task_file(path))
+
+
+def test_protocol_picks_the_prompt_and_grader_and_both_are_hashed(tmp_path):
+    hb = _task(tmp_path, "mathvision", "{grader: honeybee, protocol: honeybee}")
+    native = _task(tmp_path, "mathvision", "{grader: honeybee, protocol: native}")
+    strict = _task(tmp_path, "mathvision", "{grader: strict, protocol: honeybee}")
+    sample = hb.samples[1]
+    assert hb.prompt(sample)["text"] == sample.prompts["honeybee"] != native.prompt(sample)["text"]
+    assert native.prompt(sample)["text"] == sample.prompts["native"]
+    assert len({hb.content_hash(), native.content_hash(), strict.content_hash()}) == 3
+    # "7" alone: right under score.py's whole-response fallback, an extraction failure under strict
+    assert hb.score([sample], [["7"]])[0]["accuracy"] == 100.0
+    assert strict.score([sample], [["7"]])[0] == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 0.0,
+                                                  "pass@n": 0.0}
+
+
+def test_a_protocol_the_loader_does_not_build_is_a_load_error(tmp_path):
+    from conftest import one_line_error, run_cli
+
+    (tmp_path / "t.yaml").write_text("name: t/embedded-hb\nkind: reasoning\nsource: {loader: reasoning_embedded, "
+                                     "args: {n_per_type: 1}}\noptions: {protocol: honeybee}\nmetrics: [accuracy]\n"
+                                     "primary_metric: accuracy\n")
+    proc = run_cli("eval", "--task", "t/embedded-hb", "--include", tmp_path, "--model", "constant",
+                   "--output", tmp_path / "out")
+    one_line_error(proc, "t.yaml", "options.protocol 'honeybee'", "reasoning_embedded", "protocol: plain")
+
+
+def test_corrupt_release_file_under_data_dir_is_one_line_through_the_cli(tmp_path):
+    from conftest import REPO, one_line_error, run_cli
+
+    root = rel.write("mathvista", "hf", tmp_path / "data" / "AI4Math" / "MathVista")
+    shard = next(root.rglob("*.parquet"))
+    shard.write_bytes(b"PAR1 not really")
+    assert (REPO / "tasks/reasoning/honeybee/mathvista.yaml").is_file()
+    proc = run_cli("eval", "--task", "reasoning/mathvista", "--model", "constant", "--data_dir", tmp_path / "data",
+                   "--output", tmp_path / "out")
+    one_line_error(proc, "testmini-00000-of-00001.parquet", "not a readable parquet file")
