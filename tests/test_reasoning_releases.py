@@ -203,7 +203,8 @@ def _task(tmp_path, dataset, options, form="hf"):
 
     root = rel.write(dataset, form, tmp_path / "data" / dataset)
     path = tmp_path / f"{dataset}-{abs(hash(options))}.yaml"
-    path.write_text(f"name: t/{dataset}\nkind: reasoning\nsource: {{loader: reasoning_{dataset}, args: {{path: {root}}}}}\n"
+    path.write_text(f"name: t/{dataset}\nkind: reasoning\n"
+                    f"source: {{loader: reasoning_{dataset}, args: {{path: {root}}}}}\n"
                     f"options: {options}\nmetrics: [accuracy]\nprimary_metric: accuracy\n")
     return registry.build_task(registry.load_task_file(path))
 
