@@ -244,3 +244,14 @@ def test_corrupt_release_file_under_data_dir_is_one_line_through_the_cli(tmp_pat
     proc = run_cli("eval", "--task", "reasoning/mathvista", "--model", "constant", "--data_dir", tmp_path / "data",
                    "--output", tmp_path / "out")
     one_line_error(proc, "testmini-00000-of-00001.parquet", "not a readable parquet file")
+
+
+def test_dynamath_ids_repeated_across_variants_stay_unique(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "mini"
+    (root / "data").mkdir(parents=True)
+    rows = [{**r, "decoded_image": {"bytes": rel.png(i), "path": None}} for i, r in enumerate(rel.DYNAMATH)]
+    pq.write_table(pa.Table.from_pylist(rows + rows[:1]), root / "data/train-00000-of-00001.parquet")
+    assert [s.id for s in rp.dynamath(str(root))] == ["1", "2", "3", "1@3"]

@@ -15,6 +15,7 @@ cannot be scored (an empty question or gold) are skipped and counted.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -319,6 +320,9 @@ def gpqa(row: Row, seed: int = 0, **_) -> ReasoningSample:
 class Format:
     convert: Callable[..., ReasoningSample | None]
     patterns: tuple[str, ...]  # where the data file usually is, relative to the folder (first match wins)
+    # ids may legitimately repeat (a mix of DynaMath variants keeps each seed question's id): a repeat is told
+    # apart by its row number, "ID@ROW", instead of failing the load
+    repeated_ids: bool = False
 
 
 FORMATS = {
@@ -329,7 +333,7 @@ FORMATS = {
     "wemath": Format(wemath, ("data/testmini-*.parquet", "testmini.parquet", "testmini.json", "testmini.jsonl")),
     "dynamath": Format(dynamath, ("data/train-*.parquet", "data/sample{variant}-*.parquet",
                                   "data/sample_variant{variant}-*.parquet", "sample_variant{variant}.json",
-                                  "dataset/dataset.json", "dataset.json")),
+                                  "dataset/dataset.json", "dataset.json"), repeated_ids=True),
     "logicvista": Format(logicvista, ("data/test-*.parquet", "dataset.json", "data/dataset.json")),
     "hallusionbench": Format(hallusionbench, ("data/image-*.parquet", "HallusionBench.json")),
     "math500": Format(math500, ("test.jsonl", "math500.jsonl")),
@@ -349,6 +353,8 @@ def convert(fmt: str, rows: list[Row], **kwargs) -> list[ReasoningSample]:
             continue
         if sample is None:
             continue
+        if sample.id in seen and FORMATS[fmt].repeated_ids and row.index is not None:
+            sample = dataclasses.replace(sample, id=f"{sample.id}@{row.index}")
         if sample.id in seen:
             raise DataError(f"{row.where}: duplicate sample id {sample.id!r} (first at {seen[sample.id]})")
         seen[sample.id] = row.where
