@@ -125,6 +125,25 @@ def leaderboard(
 
 
 @app.command()
+def report(
+    names: Optional[list[str]] = typer.Argument(None, help="Leaderboard names or YAML files (default: every "
+                                                           "leaderboards/*.yaml)."),
+    output: Path = OutputOpt,
+    to: Path = typer.Option(Path("leaderboards/site"), "--to", help="Folder of the static site (replaced)."),
+    include: list[Path] = IncludeOpt,
+) -> None:
+    """Write a static site: an index of the boards, each board page (tables, plots) and per-sample galleries
+    (images, audio, responses) linked from every cell. Works offline from the file system."""
+    from harness.report.site import shipped_boards, write_site
+
+    summary = write_site(names or shipped_boards(), _open_store(output), _tasks(include), to)
+    for note in summary.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    err_console.print(f"wrote {len(summary.pages)} pages ({summary.bytes / 1e6:.1f} MB) to {summary.root}; "
+                      f"open {summary.root / 'index.html'}", markup=False, highlight=False)
+
+
+@app.command()
 def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."), output: Path = OutputOpt) -> None:
     """Print a run's spec, provenance, aggregates and per-sample failures."""
     from tabulate import tabulate

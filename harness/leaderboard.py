@@ -28,6 +28,7 @@ from harness.registry import TaskEntry, groups, resolve
 
 LEADERBOARDS_DIR = resources.leaderboards_dir()  # installed as harness_leaderboards (harness/resources.py)
 FORMATS = ("md", "csv", "latex", "html", "json")
+MAX_TABLE_COLUMNS = 8  # value columns per Markdown/HTML table: wider ones no viewer renders legibly
 
 
 class Leaderboard(BaseModel):
@@ -76,6 +77,35 @@ def default_path(name: str, fmt: str, output: Path) -> Path:
     base = Path(output) / "leaderboards" if resources.is_installed(LEADERBOARDS_DIR) else LEADERBOARDS_DIR
     suffix = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}[fmt]
     return base / "site" / f"{name}.html" if fmt == "html" else base / f"{name}.{suffix}"
+
+
+def column_groups(table: Table, max_columns: int = MAX_TABLE_COLUMNS) -> list[tuple[str, list[int]]]:
+    """The board's columns split for display: one group per task, a task with more than ``max_columns`` columns
+    cut between metrics (a metric keeps its subset columns together unless it alone is wider).
+    Returns (title, column indices) pairs, in column order."""
+    groups_: list[tuple[str, list[int]]] = []
+    for task in dict.fromkeys(t for t, _, _ in table.columns):
+        by_metric: dict[str, list[int]] = {}
+        for j, (t, metric, _) in enumerate(table.columns):
+            if t == task:
+                by_metric.setdefault(metric, []).append(j)
+        chunks: list[list[int]] = [[]]
+        for cols in by_metric.values():
+            if chunks[-1] and len(chunks[-1]) + len(cols) > max_columns:
+                chunks.append([])
+            for j in cols:
+                if len(chunks[-1]) == max_columns:
+                    chunks.append([])
+                chunks[-1].append(j)
+        for k, chunk in enumerate(chunks):
+            groups_.append((task if len(chunks) == 1 else f"{task} ({k + 1}/{len(chunks)})", chunk))
+    return groups_
+
+
+def short_header(column: tuple[str, str, str]) -> str:
+    """A column's header inside its task's table: the metric and subset (the task is the table's title)."""
+    _, metric, subset = column
+    return metric + (f" [{subset}]" if subset else "")
 
 
 def row_label(model: str, model_args: str) -> str:
@@ -209,9 +239,9 @@ def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | No
         tasks = discover_tasks()
     table = build(board, store, tasks)
     if fmt == "html":
-        from harness.report_html import render_html
+        from harness.report.board import render_board
 
-        return render_html(table, store)
+        return render_board(table, store, tasks)
     if fmt == "json":
         return json.dumps({"name": board.name, "headers": ["row", *table.headers], "notes": table.notes,
                            "rows": [{"label": r.label, "model": r.model, "model_args": r.model_args,
@@ -227,6 +257,11 @@ def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | No
         return buf.getvalue()
     if fmt == "latex":
         return tabulate(text_rows, headers=headers, tablefmt="latex_booktabs") + "\n"
-    title = f"# {board.title or board.name}\n\n{legend(table)}\n\n"
-    body = tabulate(text_rows, headers=headers, tablefmt="github")
-    return title + body + "\n" + "".join(f"\n- {n}" for n in table.notes) + ("\n" if table.notes else "")
+    # Markdown: one table per task (or metric group) under a shared legend, so no table is wider than
+    # MAX_TABLE_COLUMNS value columns.
+    parts = [f"# {board.title or board.name}\n\n{legend(table)}\n"]
+    for title, cols in column_groups(table):
+        sub_rows = [[r.label, *(cell_text(r.cells[j]) for j in cols)] for r in table.rows]
+        sub_headers = ["model", *(short_header(table.columns[j]) for j in cols)]
+        parts.append(f"\n## {title}\n\n" + tabulate(sub_rows, headers=sub_headers, tablefmt="github") + "\n")
+    return "".join(parts) + "".join(f"\n- {n}" for n in table.notes) + ("\n" if table.notes else "")

@@ -67,7 +67,7 @@ def test_html_escapes_every_string(store):
     html = _render(store, "html")
     assert "<script>document.title" not in html
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in html
-    assert "Test board &lt;b&gt;bold&lt;/b&gt;" in html and "data:image/png;base64," in html
+    assert "Test board &lt;b&gt;bold&lt;/b&gt;" in html and "data:image/svg+xml;base64," in html
 
 
 def test_html_report_in_headless_chromium(store, tmp_path):
@@ -79,8 +79,8 @@ def test_html_report_in_headless_chromium(store, tmp_path):
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120).stdout
-    assert '<table id="board">' in dom
-    assert dom.count("<tr>") == 1 + 4  # header + four rows
+    assert '<table id="board-0">' in dom
+    assert dom.count("<tr") == 1 + 4  # header + four rows
     assert "<title>Test board &lt;b&gt;bold&lt;/b&gt;</title>" in dom  # the injected script never ran
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom  # shown as text
 
@@ -127,7 +127,7 @@ def test_html_plots_scores_against_a_model_fact(store, tmp_path):
     out = tmp_path / "b.html"
     run_cli("leaderboard", tmp_path / "b.yaml", "-o", store / "r", "--format", "html", "--to", out, check_rc=0)
     html = out.read_text()
-    assert 'alt="edit/scenes against train_rows"' in html
+    assert 'alt="edit/scenes success against train_rows"' in html
     import sqlite3
     prov = sqlite3.connect(store / "r" / "harness.sqlite").execute(
         "SELECT provenance FROM runs WHERE model='tagged:Tagged'").fetchone()[0]

@@ -10,6 +10,7 @@ class Metric:
     name: str
     description: str
     higher_is_better: bool
+    cap: float | None = None  # a value the metric saturates at (PSNR of identical images): plots draw it as a break
 
 
 def _catalog(*metrics: Metric) -> dict[str, Metric]:
@@ -19,7 +20,7 @@ def _catalog(*metrics: Metric) -> dict[str, Metric]:
 def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
     return [
         Metric(f"l1{suffix}", f"mean |output - target| on 0..1, {what}", False),
-        Metric(f"psnr{suffix}", f"PSNR in dB (capped at 100), {what}", True),
+        Metric(f"psnr{suffix}", f"PSNR in dB (capped at 100), {what}", True, cap=100.0),  # editing.PSNR_CAP_DB
         Metric(f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target", True),
     ]
 

@@ -1,0 +1,47 @@
+"""Editing gallery: source, instruction, target and the edit mask over the source, then every model's output with
+its scores (and a judge's raw reply when the record has one), side by side."""
+
+from __future__ import annotations
+
+from html import escape
+
+from harness.report.gallery import SampleView, clean_scores, scores_text, side_info
+from harness.report.media import Media, mask_overlay
+
+SHOW = "all"  # every model's output next to each other: editing is judged by eye
+VERDICT_METRIC = None
+COMPACT = True  # a model's cell is one tile wide
+
+
+def tile(url: str, caption: str, detail: str = "", cls: str = "") -> str:
+    """An image tile; ``caption`` is plain text, ``detail`` markup already escaped."""
+    return (f'<figure class="tile {cls}"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
+            f'<div class="cap">{escape(caption)}</div><div class="scores">{detail}</div></figure>')
+
+
+def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
+    """runs: one run (or None) per gallery model; prefix: the page's path back to the site root."""
+    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    out = []
+    for s in task.samples:
+        if not any(s.id in r for r in records):
+            continue
+        inputs = ('<div class="tiles">'
+                  + tile(prefix + media.image(s.source), "source", cls="input")
+                  + tile(prefix + media.image(s.target), "target", cls="input")
+                  + tile(prefix + media.image(mask_overlay(s.source, s.mask)), "edit mask", cls="input")
+                  + f'<div class="text" style="flex:1 1 20em">{escape(s.instruction)}</div></div>')
+        view = SampleView(s.id, task.subsets(s), inputs)
+        for i, recs in enumerate(records):
+            rec = recs.get(s.id)
+            if rec is None:
+                continue
+            if rec.error is not None or rec.output is None:
+                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error or "")}</div>'
+                continue
+            scores = clean_scores(rec.scores)
+            view.scores[i] = scores
+            view.cells[i] = (tile(prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics))
+                             + side_info(rec.info))
+        out.append(view)
+    return out

@@ -1,0 +1,50 @@
+"""Reasoning gallery: the image(s), the prompt the model saw, gold answer; per model the full response, the
+answer extracted from it (HoneyBee's rules, harness.metrics.reasoning) and the verdict."""
+
+from __future__ import annotations
+
+from html import escape
+
+from harness.metrics import reasoning
+from harness.report.gallery import SampleView, clean_scores, scores_text, side_info
+from harness.report.media import Media
+
+SHOW = "ab"  # full responses are long: two models side by side
+VERDICT_METRIC = "accuracy"
+
+
+def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
+    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    out = []
+    for s in task.samples:
+        if not any(s.id in r for r in records):
+            continue
+        imgs = "".join(f'<figure class="tile input"><img loading="lazy" src="{escape(prefix + media.image(im))}" '
+                       f'alt="image {k + 1}"><div class="cap">image {k + 1}</div></figure>'
+                       for k, im in enumerate(s.images))
+        prompt = task.prompt(s)["text"]
+        inputs = (f'<div class="tiles">{imgs}<div style="flex:1 1 30em"><div class="text">{escape(prompt)}</div>'
+                  f'<div>gold: <b>{escape(s.answer)}</b></div></div></div>')
+        view = SampleView(s.id, task.subsets(s), inputs)
+        for i, recs in enumerate(records):
+            rec = recs.get(s.id)
+            if rec is None:
+                continue
+            if rec.error is not None or rec.output is None:
+                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error or "")}</div>'
+                continue
+            completions = task.decode(rec.output)
+            scores = clean_scores(rec.scores)
+            view.scores[i] = scores
+            first = completions[0] if completions else ""
+            extracted = reasoning.extract_answer(first)
+            right = scores.get("accuracy", 0) > 0
+            verdict = '<span class="ok">correct</span>' if right else '<span class="bad">wrong</span>'
+            shown = "no answer extracted" if extracted is None else f"extracted: {extracted}"
+            more = "".join(f'<details><summary>completion {k + 2}</summary><div class="text">{escape(c)}</div>'
+                           "</details>" for k, c in enumerate(completions[1:]))
+            view.cells[i] = (f'<div>{verdict} · {escape(shown)} · gold {escape(s.answer)}</div>'
+                             f'<div class="scores">{scores_text(scores, metrics)}</div>'
+                             f'<div class="text">{escape(first)}</div>{more}{side_info(rec.info)}')
+        out.append(view)
+    return out

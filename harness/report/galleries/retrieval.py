@@ -1,0 +1,106 @@
+"""Retrieval gallery: each query (image, text, a player for its speech) and, per model, the top 10 retrieved
+items with thumbnails and relevance grades, and the rank of the first relevant item.
+
+Rankings are recomputed from the stored embeddings exactly as ``RetrievalTask.score_all`` ranks (harness/kinds/
+retrieval.py): unit vectors, the gallery ordered by id descending so ties break the trec_eval way, the query's
+own item dropped in i2i mode."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+from harness.metrics import retrieval
+from harness.report.gallery import SampleView, clean_scores, scores_text
+from harness.report.media import Media
+
+SHOW = "ab"  # ten thumbnails per model: two models at a time
+VERDICT_METRIC = None
+TOP = 10
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def rankings(task, embeddings: dict[str, np.ndarray], depth: int) -> dict[str, list[str]]:
+    """{query unit id: the top ``depth`` gallery ids}, for the query units with an embedding."""
+    units = [u for u in task.units() if u.id in embeddings]
+    gallery = sorted((u for u in units if u.gallery_id is not None), key=lambda u: u.gallery_id, reverse=True)
+    queries = [u for u in units if u.relevant is not None]
+    if not gallery or not queries:
+        return {}
+    i2i = task.spec.options.mode == "i2i"
+    _, index = retrieval.search(_unit(np.stack([embeddings[u.id] for u in queries])),
+                                _unit(np.stack([embeddings[u.id] for u in gallery])), depth + int(i2i))
+    out = {}
+    for q, row in zip(queries, index):
+        ids = [gallery[k].gallery_id for k in row if k >= 0]
+        out[q.id] = [d for d in ids if not (i2i and d == q.gallery_id)][:depth]
+    return out
+
+
+def _media_block(sample, media: Media, prefix: str, caption: str, audio_used: bool) -> str:
+    parts = []
+    if sample.image is not None:
+        parts.append(f'<figure class="tile input"><img loading="lazy" src="{escape(prefix + media.image(sample.image))}"'
+                     f' alt="{escape(caption)}"><div class="cap">{escape(caption)}</div></figure>')
+    text = []
+    if sample.text:
+        text.append(f'<div class="text">{escape(sample.text)}</div>')
+    if sample.audio is not None and sample.sample_rate:
+        url = prefix + media.audio(sample.audio, sample.sample_rate)
+        note = "" if audio_used else ' <span class="muted">(this task switches audio off)</span>'
+        text.append(f'<div>speech{note}<br><audio controls preload="none" src="{escape(url)}"></audio></div>')
+    if text:
+        parts.append(f'<div style="flex:1 1 20em">{"".join(text)}</div>')
+    return f'<div class="tiles">{"".join(parts)}</div>'
+
+
+def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
+    items = {it.id: it for it in task.data.items}
+    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    ranked = []
+    for recs in records:
+        emb = {sid: task.decode(r.output) for sid, r in recs.items() if r.output is not None and r.error is None}
+        ranked.append(rankings(task, emb, TOP) if emb else {})
+    audio_used = "audio" in task.spec.options.modalities
+    thumbs: dict[str, str] = {}
+
+    def item_tile(doc: str, grade: int | None, rank: int) -> str:
+        it = items[doc]
+        if doc not in thumbs:
+            thumbs[doc] = "" if it.image is None else prefix + media.image(it.image)
+        img = f'<img loading="lazy" src="{escape(thumbs[doc])}" alt="{escape(doc)}">' if thumbs[doc] else ""
+        rel = "not judged" if grade is None else f"relevance {grade}"
+        cls = " relevant" if grade else ""
+        return (f'<figure class="tile{cls}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
+                f'<div class="scores">{escape(rel)}</div><div class="muted">{escape((it.text or "")[:60])}</div>'
+                "</figure>")
+
+    out = []
+    for unit in task.units():
+        if unit.relevant is None or not any(unit.id in r for r in records):
+            continue
+        relevant = unit.relevant
+        inputs = _media_block(unit.sample, media, prefix, "query", audio_used)
+        n_rel = sum(1 for g in relevant.values() if g > 0)
+        view = SampleView(unit.id, task.subsets(unit), inputs, tags=[f"{n_rel} relevant"])
+        for i, recs in enumerate(records):
+            rec = recs.get(unit.id)
+            if rec is None:
+                continue
+            if rec.error is not None:
+                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error)}</div>'
+                continue
+            scores = clean_scores(rec.scores)
+            view.scores[i] = scores
+            top = ranked[i].get(unit.id, [])
+            first = next((k + 1 for k, d in enumerate(top) if relevant.get(d, 0) > 0), None)
+            first_text = f"first relevant at rank {first}" if first else f"no relevant item in the top {TOP}"
+            tiles = "".join(item_tile(d, relevant.get(d), k + 1) for k, d in enumerate(top))
+            view.cells[i] = (f'<div class="scores">{escape(first_text)} · {scores_text(scores, metrics)}</div>'
+                             f'<div class="tiles">{tiles}</div>')
+        out.append(view)
+    return out

@@ -1,0 +1,112 @@
+"""The page every per-sample gallery shares: controls (filters by subset, models A and B, a metric, sort by the
+per-sample difference B - A, all models or A and B only) over a list of samples, each with its shared inputs and
+one cell per model. Kind-specific content comes from harness.report.galleries.<kind> as ``SampleView``s, rendered
+there with every string escaped; the page script only filters, shows and reorders them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from html import escape
+
+from harness.report.assets import json_script, page
+
+
+@dataclass
+class SampleView:
+    id: str
+    subsets: list[str]  # "edit_type=move", ...: what the filters select on
+    inputs: str  # markup: what every model saw and the ground truth
+    cells: dict[int, str] = field(default_factory=dict)  # model index -> markup of that model's output
+    scores: dict[int, dict[str, float]] = field(default_factory=dict)  # model index -> metric -> value
+    tags: list[str] = field(default_factory=list)  # plain text shown next to the id
+
+
+@dataclass
+class GalleryModels:
+    labels: list[str]  # the board's rows, in board order
+    reference: int | None  # index of the board's reference row
+
+
+def clean_scores(scores: dict | None) -> dict[str, float]:
+    """Finite values only (JSON has no NaN; a NaN metric is 'not measured', e.g. the keep region of a global edit)."""
+    return {k: float(v) for k, v in (scores or {}).items()
+            if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def scores_text(scores: dict[str, float], metrics: list[str]) -> str:
+    parts = [f"{m} {scores[m]:.4g}" for m in metrics if m in scores]
+    return escape(" · ".join(parts)) if parts else '<span class="muted">no scores</span>'
+
+
+def side_info(info: dict) -> str:
+    """Per-sample side information the adapter or a judge stored (Record.info): judge replies in full, open;
+    anything else in a closed details block. Strings are escaped."""
+    if not info:
+        return ""
+    out = []
+    for key, value in info.items():
+        text = value if isinstance(value, str) else repr(value)
+        if "judge" in key.lower():
+            out.append(f'<details open><summary>{escape(key)}</summary><div class="text">{escape(text)}</div>'
+                       "</details>")
+    rest = {k: v for k, v in info.items() if "judge" not in k.lower()}
+    if rest:
+        items = "".join(f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else repr(v))}</li>"
+                        for k, v in rest.items())
+        out.append(f"<details><summary>side info</summary><ul>{items}</ul></details>")
+    return "".join(out)
+
+
+def _select(name: str, label: str, options: list[tuple[str, str]], value: str, cls: str = "", extra: str = "") -> str:
+    opts = "".join(f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(t)}</option>'
+                   for v, t in options)
+    klass = f' class="{cls}"' if cls else ""
+    return f'<label>{escape(label)} <select id="ctl-{escape(name)}"{klass}{extra}>{opts}</select></label>'
+
+
+def filter_keys(views: list[SampleView]) -> dict[str, list[str]]:
+    """{subset key: its values}, from "key=value" subset names, in first-seen order."""
+    keys: dict[str, list[str]] = {}
+    for v in views:
+        for s in v.subsets:
+            key = s.split("=", 1)[0]
+            if s not in keys.setdefault(key, []):
+                keys[key].append(s)
+    return keys
+
+
+def render_gallery(title: str, description: str, models: GalleryModels, metrics: list[str], primary: str,
+                   views: list[SampleView], show_default: str = "all", verdict_metric: str | None = None,
+                   nav: str = "", notes: list[str] = (), compact: bool = False) -> str:
+    """A gallery page. ``metrics``: what the sort and verdict controls can use (primary first)."""
+    n = len(models.labels)
+    ref = models.reference if models.reference is not None else 0
+    other = next((i for i in range(n) if i != ref), ref)
+    model_opts = [(str(i), label) for i, label in enumerate(models.labels)]
+    controls = [_select("a", "model A", model_opts, str(ref)), _select("b", "model B", model_opts, str(other)),
+                _select("metric", "metric", [(m, m) for m in dict.fromkeys([primary, *metrics])], primary),
+                _select("sort", "order", [("order", "task order"), ("b-a", "B − A, largest first"),
+                                          ("a-b", "A − B, largest first")], "order"),
+                _select("show", "show", [("all", "all models"), ("ab", "A and B only")], show_default)]
+    if verdict_metric:
+        controls.append(_select("verdict", "verdict", [("", "any"), ("a-right", "A right"), ("a-wrong", "A wrong"),
+                                                       ("differ", "A and B differ")], "",
+                                extra=f' data-metric="{escape(verdict_metric)}"'))
+    for key, values in filter_keys(views).items():
+        controls.append(_select(f"f-{key}", key, [("", "all"), *((v, v.split("=", 1)[1]) for v in values)], "",
+                                cls="filter"))
+    rows = []
+    for v in views:
+        cells = "".join(f'<div class="model-cell" data-model="{i}"><div class="cap">{escape(models.labels[i])}</div>'
+                        f'{v.cells.get(i, "<span class=muted>no run of this model</span>")}</div>' for i in range(n))
+        tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in [*v.subsets, *v.tags])
+        rows.append(f'<section class="sample" data-id="{escape(v.id)}" data-subsets="{escape(" ".join(v.subsets))}">'
+                    f'<header><span class="id">{escape(v.id)}</span>{tags}</header>{v.inputs}'
+                    f'<div class="models{" compact" if compact else ""}">{cells}</div></section>')
+    scores = {v.id: {str(i): s for i, s in v.scores.items()} for v in views}
+    note_items = "".join(f"<li>{escape(x)}</li>" for x in notes)
+    body = (f"<p>{escape(description)}</p>" + (f'<ul class="notes">{note_items}</ul>' if notes else "")
+            + f'<div class="controls">{"".join(controls)}<span id="shown" class="muted"></span></div>'
+            f'<div id="samples">{"".join(rows)}</div>{json_script("gallery-data", scores)}')
+    return page(title, body, nav)

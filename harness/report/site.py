@@ -1,0 +1,178 @@
+"""``harness report``: a static site from the results store — an index of the boards, one page per board (tables,
+plots) and, per board and task, a gallery of the samples behind its cells (``galleries/<board>/<task>.html``),
+with thumbnails and audio under ``media/``. Every page works offline from the file system.
+
+The site is built in a temporary folder next to the destination and swapped in at the end, so an error never
+leaves a half-written site behind."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+
+from harness import leaderboard as lb
+from harness.errors import HarnessError
+from harness.report.assets import page
+from harness.report.board import render_board
+from harness.report.galleries import gallery_module
+from harness.report.gallery import GalleryModels, render_gallery
+from harness.report.media import Media
+
+
+@dataclass
+class SiteSummary:
+    root: Path
+    pages: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+
+def slug(task: str) -> str:
+    return task.replace("/", "-")
+
+
+def shipped_boards() -> list[str]:
+    return sorted(p.stem for p in lb.LEADERBOARDS_DIR.glob("*.yaml"))
+
+
+class _Tasks:
+    """Loaded tasks by name, each built once for the whole site (loading runs generators or reads folders)."""
+
+    def __init__(self, entries):
+        self.entries, self.built, self.errors = entries, {}, {}
+
+    def get(self, name: str):
+        if name not in self.built and name not in self.errors:
+            from harness.registry import build_task
+
+            try:
+                self.built[name] = build_task(self.entries[name])
+            except HarnessError as e:  # e.g. a local benchmark whose data is not on this machine
+                self.errors[name] = str(e)
+        return self.built.get(name)
+
+
+def _nav(prefix: str, board: str | None = None) -> str:
+    back = f' · <a href="{escape(prefix)}{escape(board)}.html">board</a>' if board else ""
+    return f'<nav><a href="{escape(prefix)}index.html">all boards</a>{back}</nav>'
+
+
+def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Media, out: Path, notes: list[str]):
+    """Write the gallery of one task of a board; returns its path relative to the site root, or None."""
+    board = table.board
+    task = loaded.get(task_name)
+    if task is None:
+        notes.append(f"{board.name} · {task_name}: no gallery ({loaded.errors.get(task_name)})")
+        return None
+    module = gallery_module(task.spec.kind)
+    if module is None:
+        notes.append(f"{board.name} · {task_name}: no gallery for task kind {task.spec.kind!r}")
+        return None
+    current = task.content_hash()
+    runs = []
+    for row in table.rows:
+        run = row.runs.get(task_name)
+        runs.append(run if run is not None and run["task_hash"] == current else None)
+    stale = sum(1 for row, run in zip(table.rows, runs) if run is None and task_name in row.runs)
+    page_notes = [f"{stale} row(s) were run on another version of this task: their samples are not shown"] \
+        if stale else []
+    if not any(runs):
+        notes.append(f"{board.name} · {task_name}: no gallery (no run on the task's current version {current})")
+        return None
+    shown = list(dict.fromkeys(m for t, m, _ in table.columns if t == task_name))  # the board's metrics
+    metrics = list(dict.fromkeys(shown + list(task.spec.metrics)))  # what the sort can use
+    rel = Path("galleries") / board.name / f"{slug(task_name)}.html"
+    prefix = "../../"
+    views = module.views(task, runs, store, media, shown, prefix)
+    labels = [r.label for r in table.rows]
+    reference = labels.index(board.reference) if board.reference in labels else None
+    primary = next((m for t, m, _ in table.columns if t == task_name), task.spec.primary_metric)
+    description = (f"{task_name}: {task.spec.description} Samples behind the board {board.title or board.name!r}; "
+                   f"{len(views)} samples, {sum(r is not None for r in runs)} models.")
+    html = render_gallery(f"{board.name} · {task_name} samples", description, GalleryModels(labels, reference),
+                          metrics, primary, views, module.SHOW, module.VERDICT_METRIC, _nav(prefix, board.name),
+                          page_notes, getattr(module, "COMPACT", False))
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out / rel).write_text(html, encoding="utf-8")
+    return rel
+
+
+def _cell_link(table: lb.Table, galleries: dict[str, Path]):
+    labels = [r.label for r in table.rows]
+    reference = labels.index(table.board.reference) if table.board.reference in labels else None
+
+    def link(i: int, j: int):
+        task, metric, subset = table.columns[j]
+        if task not in galleries:
+            return None
+        params = {"b": i, "a": reference if reference is not None and reference != i else i,
+                  "metric": metric}
+        if subset:
+            params[f"f-{subset.split('=', 1)[0]}"] = subset
+        return f"{galleries[task].as_posix()}#{urlencode(params)}"
+
+    return link
+
+
+def write_site(names: list[str], store, tasks, dest: Path) -> SiteSummary:
+    """Build every board in ``names`` (leaderboard names or YAML paths) with its galleries into ``dest``."""
+    boards = [lb.load_definition(n, tasks) for n in names]
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
+    try:
+        summary = _write(boards, store, tasks, tmp)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary.root = dest
+    summary.pages = [dest / p.relative_to(tmp) for p in summary.pages]
+    return summary
+
+
+def _write(boards, store, tasks, out: Path) -> SiteSummary:
+    summary = SiteSummary(out)
+    media = Media(out)
+    loaded = _Tasks(tasks)
+    index_rows = []
+    for board in boards:
+        table = lb.build(board, store, tasks)
+        galleries: dict[str, Path] = {}
+        for task_name in dict.fromkeys(t for t, _, _ in table.columns):
+            if table.rows:
+                rel = _gallery(table, store, task_name, loaded, media, out, summary.notes)
+                if rel is not None:
+                    galleries[task_name] = rel
+                    summary.pages.append(out / rel)
+        listing = "".join(f'<li><a href="{escape(p.as_posix())}">{escape(t)}</a></li>' for t, p in galleries.items())
+        gallery_html = f"<p>Sample galleries:</p><ul>{listing}</ul>" if galleries else ""
+        html = render_board(table, store, tasks, _cell_link(table, galleries), _nav(""), gallery_html)
+        (out / f"{board.name}.html").write_text(html, encoding="utf-8")
+        summary.pages.append(out / f"{board.name}.html")
+        index_rows.append(f'<tr><td class="model"><a href="{escape(board.name)}.html">{escape(board.name)}</a></td>'
+                          f"<td>{escape(board.title)}</td><td>{len(table.rows)}</td><td>{listing and '<ul>' + listing + '</ul>'}"
+                          "</td></tr>")
+    notes = "".join(f"<li>{escape(n)}</li>" for n in summary.notes)
+    body = ('<div class="scroll"><table><thead><tr><th class="model">board</th><th>what</th><th>rows</th>'
+            f'<th>galleries</th></tr></thead><tbody>{"".join(index_rows)}</tbody></table></div>'
+            + (f'<ul class="notes">{notes}</ul>' if notes else "")
+            + "<p>Generated by <code>harness report</code> from the results store; do not edit by hand.</p>")
+    (out / "index.html").write_text(page("Leaderboards", body), encoding="utf-8")
+    summary.pages.insert(0, out / "index.html")
+    return summary
