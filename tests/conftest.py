@@ -11,6 +11,11 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", default=None, metavar="DIR",
+                     help="Also copy the report browser test's screenshots into DIR (e.g. docs/screenshots).")
+
+
 def run_cli(*args, cwd=None, pythonpath=None, timeout=600, check_rc=None):
     """Run ``python -m harness ARGS`` in a real subprocess; returns the CompletedProcess."""
     env = dict(os.environ)

@@ -12,7 +12,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.2em 2em; color: #222; max-width: 100%; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; } h3 { font-size: 1.05em; }
 a { color: #1f5fa8; } code { background: #f4f4f4; padding: 0 .2em; }
-.scroll { overflow-x: auto; max-width: 100%; border: 1px solid #ddd; margin: .6em 0 1.2em; }
+.scroll { overflow-x: auto; max-width: 100%; width: fit-content; border: 1px solid #ddd; margin: .6em 0 1.2em; }
 table { border-collapse: separate; border-spacing: 0; font-size: .9em; }
 td .n { font-size: .8em; color: #666; }
 th, td { border-bottom: 1px solid #e3e3e3; border-right: 1px solid #eee; padding: .3em .6em; white-space: nowrap; }
@@ -93,6 +93,7 @@ function galleryInit() {
       if (visible) shown++;
       for (const cell of row.querySelectorAll('.model-cell')) {
         cell.hidden = show == 'ab' && cell.dataset.model != a && cell.dataset.model != b;
+        cell.style.order = cell.dataset.model == a ? 0 : cell.dataset.model == b ? 1 : 2;  // A first, then B
       }
     }
     const diff = row => {

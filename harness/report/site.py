@@ -112,8 +112,10 @@ def _cell_link(table: lb.Table, galleries: dict[str, Path]):
         task, metric, subset = table.columns[j]
         if task not in galleries:
             return None
-        params = {"b": i, "a": reference if reference is not None and reference != i else i,
-                  "metric": metric}
+        # A = the reference (or this row, when it is the reference or there is none), B = this row (or the next)
+        a = reference if reference is not None else i
+        b = i if i != a else (i + 1 if i + 1 < len(labels) else 0)
+        params = {"a": a, "b": b, "metric": metric}
         if subset:
             params[f"f-{subset.split('=', 1)[0]}"] = subset
         return f"{galleries[task].as_posix()}#{urlencode(params)}"

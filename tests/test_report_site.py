@@ -1,0 +1,249 @@
+"""`harness report` in a real headless Chromium (Debian's, driven by Playwright): the four shipped boards and their
+galleries, built from a store of small full runs (simple baselines; two HoneyBee proxies trained for 20 steps
+stand in for the recipe rows, whose real training takes ~20 CPU minutes). Every page fits 1400 px without
+horizontal scrolling, logs no console error, decodes every image; gallery filters and sorts change the visible
+rows; a board cell leads to its samples; an XSS probe in a model label and a task description stays inert.
+Screenshots go to the test's temp folder (``--screenshots DIR`` also copies them there, e.g. docs/)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if os.environ.get("CI") == "true":  # CI must run this test, never skip it
+    assert CHROMIUM, "CI=true but no chromium on PATH (.ci/run installs Debian's chromium)"
+    from playwright.sync_api import sync_playwright
+else:
+    if not CHROMIUM:
+        pytest.skip("Debian chromium not installed (.ci/run installs it)", allow_module_level=True)
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+PROBE = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">"
+XSS_TASK = f"""name: edit/probe
+kind: edit
+description: 'Probe task {PROBE}'
+source: {{loader: edit_scenes, args: {{seed: 0, n_per_type: 2, size: 32}}}}
+metrics: [success, psnr_keep]
+primary_metric: success
+"""
+XSS_BOARD = f"""name: probe
+title: 'Probe board {PROBE}'
+tasks: [edit/probe]
+metrics: [success, psnr_keep]
+reference: identity
+"""
+LABELLED = """
+from pydantic import BaseModel, ConfigDict
+from harness.adapters import Editor
+class Args(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+    name: str = ''
+class Labelled(Editor):
+    Args = Args
+    def edit(self, images, instructions, seeds):
+        return [i.copy() for i in images]
+"""
+REASONING_BOARD = """name: answers
+tasks: [reasoning/embedded]
+metrics: [accuracy]
+reference: constant
+"""
+BOARDS = ("edit", "retrieval", "recipes", "t2i")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    d = tmp_path_factory.mktemp("site")
+    r = d / "r"
+    (d / "plugins").mkdir()
+    (d / "plugins" / "labelled.py").write_text(LABELLED)
+    (d / "tasks").mkdir()
+    (d / "tasks" / "probe.yaml").write_text(XSS_TASK)
+    (d / "probe.yaml").write_text(XSS_BOARD)
+    (d / "answers.yaml").write_text(REASONING_BOARD)
+
+    def ev(task, model, args=""):
+        run_cli("eval", "--task", task, "--model", model, "--model_args", args, "-o", r, "--no-progress",
+                "--include", d / "tasks", "--batch_size", "32", pythonpath=d / "plugins", check_rc=0)
+
+    for model in ("identity", "oracle", "noise"):
+        ev("edit", model)
+    for model, args in (("identity", ""), ("noise", ""), ("oracle", "task=t2i")):
+        ev("edit/t2i-scenes", model, args)
+    for model in ("bow", "random-embed"):
+        ev("retrieval", model)
+    _train_proxies(d / "honeybee")
+    for seed in (1, 2):
+        ev("reasoning", "honeybee-proxy", f"recipe=smoke{seed},cache_dir={d / 'honeybee'}")
+    for model in ("constant", "random-choice"):  # some right answers, unlike 20-step proxies
+        ev("reasoning/embedded", model)
+    ev("edit/probe", "identity")
+    ev("edit/probe", "labelled:Labelled", f"name={PROBE}")
+    run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site", "--include", d / "tasks",
+            check_rc=0)
+    return d / "site"
+
+
+def _train_proxies(cache: Path) -> None:
+    """Two 20-step proxies (the recipes board's rows are honeybee-proxy runs): seconds instead of minutes."""
+    from harness_baselines.honeybee.build import build
+    from harness_baselines.honeybee.recipe import Recipe
+    from harness_baselines.honeybee.train import train
+
+    for seed in (1, 2):
+        recipe = Recipe.model_validate({"name": f"smoke{seed}", "seed": seed,
+                                        "sources": [{"name": "mixed", "size": 16}],
+                                        "train": {"steps": 20, "batch_size": 8}})
+        build(recipe, cache)
+        train(recipe, cache, log=None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def _shot(pg, tmp_path, request, name):
+    path = tmp_path / name
+    pg.screenshot(path=path)
+    target = request.config.getoption("--screenshots")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / name)
+    return path
+
+
+DECODE_ALL = """async () => {
+  const imgs = Array.from(document.images);
+  imgs.forEach(i => i.loading = 'eager');
+  await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+  return imgs.filter(i => !(i.naturalWidth > 0)).map(i => i.getAttribute('src').slice(0, 80));
+}"""
+
+
+def _visible(pg) -> list[str]:
+    return pg.eval_on_selector_all("#samples .sample:not([hidden])", "els => els.map(e => e.dataset.id)")
+
+
+def test_every_page_fits_1400px_decodes_its_images_and_logs_no_error(site, page, tmp_path, request):
+    pages = sorted(site.rglob("*.html"))
+    assert {p.stem for p in site.glob("*.html")} == {"index", *BOARDS, "probe", "answers"}
+    galleries = {p.relative_to(site).as_posix() for p in (site / "galleries").rglob("*.html")}
+    assert {"galleries/edit/edit-scenes.html", "galleries/retrieval/retrieval-i2i.html",
+            "galleries/recipes/reasoning-embedded.html", "galleries/t2i/edit-t2i-scenes.html"} <= galleries
+    for path in pages:
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1] == 1400, (path, width)
+        assert page.evaluate(DECODE_ALL) == [], path
+        assert page.errors == [], (path, page.errors)
+    page.goto((site / "retrieval.html").as_uri())
+    _shot(page, tmp_path, request, "board-retrieval.png")
+    page.goto((site / "edit.html").as_uri())
+    page.locator("#board-0").scroll_into_view_if_needed()
+    _shot(page, tmp_path, request, "board-edit.png")
+
+
+def test_site_of_the_full_embedded_suites_stays_small(site):
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    assert total < 20e6, total
+    thumbs = list((site / "media").glob("*.webp"))
+    from PIL import Image
+
+    assert thumbs and all(max(Image.open(t).size) <= 128 for t in thumbs[:200])
+
+
+def test_edit_gallery_filters_by_subset_and_sorts_by_difference(site, page, tmp_path, request):
+    page.goto((site / "galleries/edit/edit-scenes.html").as_uri())
+    everything = _visible(page)
+    assert len(everything) == 150
+    page.select_option("#ctl-f-edit_type", "edit_type=move")
+    moved = _visible(page)
+    assert len(moved) == 30 and all(i.startswith("scenes-move") for i in moved)
+    labels = page.eval_on_selector_all("#ctl-a option", "os => os.map(o => o.textContent)")
+    page.select_option("#ctl-f-edit_type", "")
+    page.select_option("#ctl-a", str(labels.index("noise")))
+    page.select_option("#ctl-b", str(labels.index("identity")))
+    page.select_option("#ctl-metric", "psnr_keep")
+    assert _visible(page) == everything  # task order
+    page.select_option("#ctl-sort", "b-a")
+    ordered = _visible(page)
+    assert ordered != everything and sorted(ordered) == sorted(everything)
+    # every sample shows source, target, mask and one output per model, images decoded
+    first = page.locator(f'.sample[data-id="{ordered[0]}"]')
+    assert first.locator("img").count() == 3 + len(labels)
+    first.scroll_into_view_if_needed()
+    _shot(page, tmp_path, request, "gallery-edit.png")
+
+
+def test_board_cell_leads_to_its_samples_in_two_clicks(site, page):
+    page.goto((site / "retrieval.html").as_uri())
+    cell = page.locator("table#board-1 tbody tr").first.locator("td a").nth(1)  # i2i, ndcg@10 [subset=audio]
+    cell.click()
+    page.wait_for_load_state("load")
+    assert page.url.split("#")[0].endswith("galleries/retrieval/retrieval-i2i.html")
+    assert page.input_value("#ctl-f-subset") == "subset=audio"
+    visible = _visible(page)
+    assert len(visible) == 96  # the audio subset of 192 queries
+    sample = page.locator(f'.sample[data-id="{visible[0]}"]')
+    assert sample.locator("audio").count() == 1
+    assert sample.locator(".model-cell:not([hidden]) .tile").count() == 2 * 10  # A and B, top 10 each
+    page.select_option("#ctl-f-subset", "")
+    assert len(_visible(page)) == 192
+
+
+def test_reasoning_gallery_shows_responses_and_filters_by_verdict(site, page, tmp_path, request):
+    page.goto((site / "galleries/recipes/reasoning-embedded.html").as_uri())
+    assert len(_visible(page)) == 100
+    page.select_option("#ctl-f-category", "category=clock")
+    clocks = _visible(page)
+    assert len(clocks) == 20 and all(i.startswith("clock-") for i in clocks)
+    cell = page.locator(f'.sample[data-id="{clocks[0]}"] .model-cell:not([hidden])')
+    assert cell.count() == 2 and "gold" in cell.first.inner_text()  # two proxies side by side
+    page.goto((site / "galleries/answers/reasoning-embedded.html").as_uri())
+    labels = page.eval_on_selector_all("#ctl-a option", "os => os.map(o => o.textContent)")
+    assert page.input_value("#ctl-a") == str(labels.index("constant"))  # the board's reference
+    page.select_option("#ctl-verdict", "a-right")
+    right = _visible(page)
+    page.select_option("#ctl-verdict", "a-wrong")
+    wrong = _visible(page)
+    assert right and wrong and len(right) + len(wrong) == 100 and not set(right) & set(wrong)
+    text = page.locator(f'.sample[data-id="{wrong[0]}"] .model-cell[data-model="{labels.index("constant")}"]'
+                        ).inner_text()
+    assert "wrong" in text and "extracted: A" in text and "\\boxed{A}" in text  # response, extraction, verdict
+    page.select_option("#ctl-verdict", "")
+    page.select_option("#ctl-f-difficulty", "difficulty=3")
+    _shot(page, tmp_path, request, "gallery-reasoning.png")
+
+
+def test_xss_probe_in_a_label_and_a_task_description_stays_inert(site, page):
+    for rel in ("probe.html", "galleries/probe/edit-probe.html", "index.html"):
+        page.goto((site / rel).as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__pwned") is None, rel
+        assert page.locator("script").count() == (2 if rel.startswith("galleries") else 1), rel
+    page.goto((site / "galleries/probe/edit-probe.html").as_uri())
+    assert "<script>window.__pwned=1</script>" in page.inner_text("body")  # shown as text
+    page.goto((site / "probe.html").as_uri())
+    assert PROBE in page.inner_text("h1")
