@@ -11,11 +11,6 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def pytest_addoption(parser):
-    parser.addoption("--screenshots", default=None, metavar="DIR",
-                     help="Also copy the report browser test's screenshots into DIR (e.g. docs/screenshots).")
-
-
 def run_cli(*args, cwd=None, pythonpath=None, timeout=600, check_rc=None):
     """Run ``python -m harness ARGS`` in a real subprocess; returns the CompletedProcess."""
     env = dict(os.environ)
@@ -97,6 +92,8 @@ def plugin_dir(tmp_path):
 
 def pytest_addoption(parser):
     parser.addoption("--run-large", action="store_true", help="also run tests marked large (long simulations)")
+    parser.addoption("--screenshots", default=None, metavar="DIR",
+                     help="also copy the report browser test's screenshots into DIR (e.g. leaderboards/screenshots)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -85,8 +84,8 @@ def site(tmp_path_factory):
         ev("reasoning/embedded", model)
     ev("edit/probe", "identity")
     ev("edit/probe", "labelled:Labelled", f"name={PROBE}")
-    run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site", "--include", d / "tasks",
-            check_rc=0)
+    run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site",
+            "--include", d / "tasks", check_rc=0)
     return d / "site"
 
 

@@ -22,7 +22,8 @@ th.model, td.model { position: sticky; left: 0; background: #fff; z-index: 1; te
   max-width: 26em; overflow: hidden; text-overflow: ellipsis; }
 th.model { background: #f3f3f3; z-index: 2; }
 tr.reference td { background: #fff7e6; } tr.reference td.model { background: #fff7e6; font-weight: 600; }
-td .mark { font-weight: bold; } td a { text-decoration: none; color: inherit; } td a:hover { text-decoration: underline; }
+td .mark { font-weight: bold; } td a { text-decoration: none; color: inherit; }
+td a:hover { text-decoration: underline; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 1em; }
 .plots figure { margin: 0; } .plots img { max-width: 100%; height: auto; }
 .controls { position: sticky; top: 0; background: #fafafa; border: 1px solid #ddd; padding: .5em .8em; z-index: 5;
@@ -55,7 +56,10 @@ SCRIPT = r"""
 function sortTable(id, col) {
   const table = document.getElementById(id), body = table.tBodies[0];
   const asc = table.dataset.sortCol == col && table.dataset.sortDir == 'desc';
-  const key = tr => { const v = tr.cells[col].dataset.value; return v === undefined ? tr.cells[col].textContent : parseFloat(v); };
+  const key = tr => {
+    const v = tr.cells[col].dataset.value;
+    return v === undefined ? tr.cells[col].textContent : parseFloat(v);
+  };
   const rows = Array.from(body.rows).sort((a, b) => {
     const x = key(a), y = key(b);
     if (typeof x === 'number' && isNaN(x)) return 1;
@@ -73,14 +77,17 @@ function galleryInit() {
   const list = $('samples'), rows = Array.from(list.querySelectorAll('.sample'));
   const original = rows.slice();
   const hash = new URLSearchParams(location.hash.slice(1));
-  for (const [k, v] of hash) { const el = $('ctl-' + k); if (el && Array.from(el.options).some(o => o.value == v)) el.value = v; }
+  for (const [k, v] of hash) {  // a board cell's link: models, metric, subset filter
+    const el = $('ctl-' + k);
+    if (el && Array.from(el.options).some(o => o.value == v)) el.value = v;
+  }
   function apply() {
     const a = $('ctl-a').value, b = $('ctl-b').value, metric = $('ctl-metric').value, sort = $('ctl-sort').value;
     const show = $('ctl-show').value, verdict = $('ctl-verdict') ? $('ctl-verdict').value : '';
     const filters = Array.from(document.querySelectorAll('select.filter')).filter(s => s.value);
     let shown = 0;
     for (const row of rows) {
-      const subsets = row.dataset.subsets.split(' ');
+      const subsets = JSON.parse(row.dataset.subsets);
       let visible = filters.every(s => subsets.includes(s.value));
       if (visible && verdict) {
         const vm = $('ctl-verdict').dataset.metric;

@@ -63,8 +63,8 @@ def _plots(table: Table, tasks) -> str:
             continue
         spec = METRICS[tasks[task].spec.kind][metric]
         title = f"{task} {short_header(column)}"
-        figures.append(f"<figure>{plots.bar_figure(title, rows, table.board.reference, spec.higher_is_better, spec.cap)}"
-                       "</figure>")
+        figure = plots.bar_figure(title, rows, table.board.reference, spec.higher_is_better, spec.cap)
+        figures.append(f"<figure>{figure}</figure>")
     if table.board.plot_x:
         for j, (task, metric, subset) in enumerate(table.columns):
             if subset:

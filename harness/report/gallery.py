@@ -5,8 +5,9 @@ there with every string escaped; the page script only filters, shows and reorder
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from harness.report.assets import json_script, page
@@ -39,20 +40,46 @@ def scores_text(scores: dict[str, float], metrics: list[str]) -> str:
     return escape(" · ".join(parts)) if parts else '<span class="muted">no scores</span>'
 
 
+def run_records(store, run: dict | None) -> dict:
+    """{sample id: Record} of a run, as a gallery shows it. A judged run (harness/judges/stage.py) stores scores
+    under its own key and the output under ``info["generation_key"]``: the output is taken from there, and each
+    stored judge call's raw reply is added as ``info["judge_replies"]`` ({role: "status: text"})."""
+    if run is None:
+        return {}
+    records = store.get_records(run["cache_key"])
+    generation: dict[str, dict] = {}
+    out = {}
+    for sid, rec in records.items():
+        info = dict(rec.info or {})
+        key = info.get("generation_key")
+        if rec.output is None and key:
+            if key not in generation:
+                generation[key] = store.get_records(key)
+            gen = generation[key].get(sid)
+            rec = replace(rec, output=gen.output if gen else None, error=rec.error or (gen.error if gen else None))
+        calls = info.get("judge_calls")
+        if isinstance(calls, dict) and calls:
+            stored = store.judge_calls(list(calls.values()))
+            info["judge_replies"] = {role: (f"{stored[k]['status']}: {stored[k]['text'] or stored[k]['error'] or ''}"
+                                            if k in stored else "not stored") for role, k in calls.items()}
+        out[sid] = replace(rec, info=info)
+    return out
+
+
 def side_info(info: dict) -> str:
-    """Per-sample side information the adapter or a judge stored (Record.info): judge replies in full, open;
+    """Per-sample side information (Record.info): a judge's raw replies in full and any judge failure, open;
     anything else in a closed details block. Strings are escaped."""
     if not info:
         return ""
     out = []
-    for key, value in info.items():
-        text = value if isinstance(value, str) else repr(value)
-        if "judge" in key.lower():
-            out.append(f'<details open><summary>{escape(key)}</summary><div class="text">{escape(text)}</div>'
-                       "</details>")
-    rest = {k: v for k, v in info.items() if "judge" not in k.lower()}
+    for role, text in (info.get("judge_replies") or {}).items():
+        out.append(f'<details open><summary>judge reply · {escape(str(role))}</summary>'
+                   f'<div class="text">{escape(str(text))}</div></details>')
+    if info.get("judge_failure"):
+        out.append(f'<div class="bad">{escape(str(info["judge_failure"]))}</div>')
+    rest = {k: v for k, v in info.items() if k not in ("judge_replies", "judge_failure")}
     if rest:
-        items = "".join(f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else repr(v))}</li>"
+        items = "".join(f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else json.dumps(v))}</li>"
                         for k, v in rest.items())
         out.append(f"<details><summary>side info</summary><ul>{items}</ul></details>")
     return "".join(out)
@@ -101,7 +128,7 @@ def render_gallery(title: str, description: str, models: GalleryModels, metrics:
         cells = "".join(f'<div class="model-cell" data-model="{i}"><div class="cap">{escape(models.labels[i])}</div>'
                         f'{v.cells.get(i, "<span class=muted>no run of this model</span>")}</div>' for i in range(n))
         tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in [*v.subsets, *v.tags])
-        rows.append(f'<section class="sample" data-id="{escape(v.id)}" data-subsets="{escape(" ".join(v.subsets))}">'
+        rows.append(f'<section class="sample" data-id="{escape(v.id)}" data-subsets="{escape(json.dumps(v.subsets))}">'
                     f'<header><span class="id">{escape(v.id)}</span>{tags}</header>{v.inputs}'
                     f'<div class="models{" compact" if compact else ""}">{cells}</div></section>')
     scores = {v.id: {str(i): s for i, s in v.scores.items()} for v in views}

@@ -168,8 +168,8 @@ def _write(boards, store, tasks, out: Path) -> SiteSummary:
         (out / f"{board.name}.html").write_text(html, encoding="utf-8")
         summary.pages.append(out / f"{board.name}.html")
         index_rows.append(f'<tr><td class="model"><a href="{escape(board.name)}.html">{escape(board.name)}</a></td>'
-                          f"<td>{escape(board.title)}</td><td>{len(table.rows)}</td><td>{listing and '<ul>' + listing + '</ul>'}"
-                          "</td></tr>")
+                          f"<td>{escape(board.title)}</td><td>{len(table.rows)}</td>"
+                          f"<td>{'<ul>' + listing + '</ul>' if listing else ''}</td></tr>")
     notes = "".join(f"<li>{escape(n)}</li>" for n in summary.notes)
     body = ('<div class="scroll"><table><thead><tr><th class="model">board</th><th>what</th><th>rows</th>'
             f'<th>galleries</th></tr></thead><tbody>{"".join(index_rows)}</tbody></table></div>'

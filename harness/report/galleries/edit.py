@@ -1,11 +1,12 @@
-"""Editing gallery: source, instruction, target and the edit mask over the source, then every model's output with
-its scores (and a judge's raw reply when the record has one), side by side."""
+"""Editing gallery: source, instruction(s), target and the edit mask over the source (when the benchmark has
+them), then every model's output with its scores (and a judge's raw replies when the run was judged), side by
+side."""
 
 from __future__ import annotations
 
 from html import escape
 
-from harness.report.gallery import SampleView, clean_scores, scores_text, side_info
+from harness.report.gallery import SampleView, clean_scores, run_records, scores_text, side_info
 from harness.report.media import Media, mask_overlay
 
 SHOW = "all"  # every model's output next to each other: editing is judged by eye
@@ -21,16 +22,20 @@ def tile(url: str, caption: str, detail: str = "", cls: str = "") -> str:
 
 def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
     """runs: one run (or None) per gallery model; prefix: the page's path back to the site root."""
-    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    records = [run_records(store, run) for run in runs]
     out = []
     for s in task.samples:
         if not any(s.id in r for r in records):
             continue
-        inputs = ('<div class="tiles">'
-                  + tile(prefix + media.image(s.source), "source", cls="input")
-                  + tile(prefix + media.image(s.target), "target", cls="input")
-                  + tile(prefix + media.image(mask_overlay(s.source, s.mask)), "edit mask", cls="input")
-                  + f'<div class="text" style="flex:1 1 20em">{escape(s.instruction)}</div></div>')
+        tiles = [tile(prefix + media.image(s.source), "source", cls="input")]
+        if s.target is not None:
+            tiles.append(tile(prefix + media.image(s.target), "target", cls="input"))
+        if s.mask is not None and s.mask.shape == s.source.shape[:2]:
+            tiles.append(tile(prefix + media.image(mask_overlay(s.source, s.mask)), "edit mask", cls="input"))
+        turns = "".join(f"<li>{escape(t)}</li>" for t in s.instructions)
+        text = (f'<ol class="text">{turns}</ol>' if len(s.instructions) > 1
+                else f'<div class="text">{escape(s.instruction)}</div>')
+        inputs = f'<div class="tiles">{"".join(tiles)}<div style="flex:1 1 20em">{text}</div></div>'
         view = SampleView(s.id, task.subsets(s), inputs)
         for i, recs in enumerate(records):
             rec = recs.get(s.id)

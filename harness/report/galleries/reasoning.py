@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from harness.metrics import reasoning
-from harness.report.gallery import SampleView, clean_scores, scores_text, side_info
+from harness.report.gallery import SampleView, clean_scores, run_records, scores_text, side_info
 from harness.report.media import Media
 
 SHOW = "ab"  # full responses are long: two models side by side
@@ -14,7 +14,7 @@ VERDICT_METRIC = "accuracy"
 
 
 def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
-    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    records = [run_records(store, run) for run in runs]
     out = []
     for s in task.samples:
         if not any(s.id in r for r in records):

@@ -12,7 +12,7 @@ from html import escape
 import numpy as np
 
 from harness.metrics import retrieval
-from harness.report.gallery import SampleView, clean_scores, scores_text
+from harness.report.gallery import SampleView, clean_scores, run_records, scores_text
 from harness.report.media import Media
 
 SHOW = "ab"  # ten thumbnails per model: two models at a time
@@ -44,8 +44,9 @@ def rankings(task, embeddings: dict[str, np.ndarray], depth: int) -> dict[str, l
 def _media_block(sample, media: Media, prefix: str, caption: str, audio_used: bool) -> str:
     parts = []
     if sample.image is not None:
-        parts.append(f'<figure class="tile input"><img loading="lazy" src="{escape(prefix + media.image(sample.image))}"'
-                     f' alt="{escape(caption)}"><div class="cap">{escape(caption)}</div></figure>')
+        url = prefix + media.image(sample.image)
+        parts.append(f'<figure class="tile input"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
+                     f'<div class="cap">{escape(caption)}</div></figure>')
     text = []
     if sample.text:
         text.append(f'<div class="text">{escape(sample.text)}</div>')
@@ -60,7 +61,7 @@ def _media_block(sample, media: Media, prefix: str, caption: str, audio_used: bo
 
 def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
     items = {it.id: it for it in task.data.items}
-    records = [store.get_records(run["cache_key"]) if run else {} for run in runs]
+    records = [run_records(store, run) for run in runs]
     ranked = []
     for recs in records:
         emb = {sid: task.decode(r.output) for sid, r in recs.items() if r.output is not None and r.error is None}
