@@ -129,14 +129,18 @@ def report(
     names: Optional[list[str]] = typer.Argument(None, help="Leaderboard names or YAML files (default: every "
                                                            "leaderboards/*.yaml)."),
     output: Path = OutputOpt,
-    to: Path = typer.Option(Path("leaderboards/site"), "--to", help="Folder of the static site (replaced)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder of the static site, replaced (default "
+                                      "leaderboards/site; OUTPUT/leaderboards/site for an installed harness)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Write a static site: an index of the boards, each board page (tables, plots) and per-sample galleries
     (images, audio, responses) linked from every cell. Works offline from the file system."""
     from harness.report.site import shipped_boards, write_site
 
-    summary = write_site(names or shipped_boards(), _open_store(output), _tasks(include), to)
+    from harness import leaderboard as lb
+
+    site = to or lb.default_path("index", "html", output).parent
+    summary = write_site(names or shipped_boards(), _open_store(output), _tasks(include), site)
     for note in summary.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
     err_console.print(f"wrote {len(summary.pages)} pages ({summary.bytes / 1e6:.1f} MB) to {summary.root}; "
