@@ -126,18 +126,17 @@ def leaderboard(
 
 @app.command()
 def report(
-    names: Optional[list[str]] = typer.Argument(None, help="Leaderboard names or YAML files (default: every "
-                                                           "leaderboards/*.yaml)."),
+    names: list[str] | None = typer.Argument(None, help="Leaderboard names or YAML files (default: every "
+                                                      "leaderboards/*.yaml)."),
     output: Path = OutputOpt,
-    to: Optional[Path] = typer.Option(None, "--to", help="Folder of the static site, replaced (default "
-                                      "leaderboards/site; OUTPUT/leaderboards/site for an installed harness)."),
+    to: Path | None = typer.Option(None, "--to", help="Folder of the static site, replaced (default "
+                                   "leaderboards/site; OUTPUT/leaderboards/site for an installed harness)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Write a static site: an index of the boards, each board page (tables, plots) and per-sample galleries
     (images, audio, responses) linked from every cell. Works offline from the file system."""
-    from harness.report.site import shipped_boards, write_site
-
     from harness import leaderboard as lb
+    from harness.report.site import shipped_boards, write_site
 
     site = to or lb.default_path("index", "html", output).parent
     summary = write_site(names or shipped_boards(), _open_store(output), _tasks(include), site)
