@@ -109,3 +109,18 @@ def test_shipped_hub_id_loads_offline_from_its_package():
     assert by_id.fingerprint() == HFText(path=folder).fingerprint()  # the same weights, hashed
     emb = torch.as_tensor(by_id.embed([{"text": "a red circle"}], frozenset({"text"}), [0]))
     assert emb.shape == (1, 384) and abs(float(emb.norm()) - 1) < 1e-5
+
+
+def test_hf_clip_embeds_a_video_as_its_middle_frame_or_the_mean_of_its_frames(models):
+    frames = [np.full((32, 32, 3), v, np.uint8) for v in (0, 90, 180, 250)]
+    middle = HFClip(path=str(models / "clip"))
+    got = torch.as_tensor(middle.embed([{"frames": frames}], ALL, [0]))
+    want = torch.as_tensor(middle.embed([{"image": frames[2]}], ALL, [0]))
+    assert torch.allclose(got, want, atol=1e-6)
+    mean = HFClip(path=str(models / "clip"), frames="mean")
+    per_frame = torch.nn.functional.normalize(torch.as_tensor(mean.embed([{"image": f} for f in frames], ALL,
+                                                                          [0] * 4)), dim=-1)
+    want = torch.nn.functional.normalize(per_frame.mean(0, keepdim=True), dim=-1)
+    got = torch.as_tensor(mean.embed([{"frames": frames}, {"image": frames[0]}], ALL, [0, 0]))
+    assert torch.allclose(got[:1], want, atol=1e-5) and torch.allclose(got[1], per_frame[0], atol=1e-5)
+    assert mean.fingerprint() != middle.fingerprint()

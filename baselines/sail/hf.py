@@ -9,6 +9,8 @@
 
 An item with several modalities a model understands (CLIP: image and title) is the normalised mean of its
 per-modality embeddings; an item with none of them gets the zero vector (it scores 0 against everything).
+A video item (sampled ``frames``, no still image) reaches hf-clip as its middle frame (``frames=middle``, the
+default) or as the normalised mean of its frames' embeddings (``frames=mean``); hf-clap embeds its audio track.
 Texts are told their role: ``query_prefix`` / ``document_prefix`` (E5's "query: " / "passage: ") and the task's
 instruction for the role (joined by ``instruction_format``) are applied to every text before tokenizing.
 ``fingerprint()`` hashes the model folder's files (weights and configs), or the hub id when not local, plus the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +43,9 @@ class HFArgs(BaseModel):
     # How a task's instruction for a role is joined to a text (then the role prefix is prepended). The default
     # suits BGE-style instructions that end in ": "; E5-instruct models want "Instruct: {instruction}\nQuery: {text}".
     instruction_format: str = "{instruction}{text}"
+    # A video item (sampled ``frames``, no still ``image``) for a model that embeds one image: its middle frame, or
+    # the normalised mean of every frame's embedding.
+    frames: Literal["middle", "mean"] = "middle"
 
     @field_validator("instruction_format")
     @classmethod
@@ -53,8 +59,8 @@ class HFArgs(BaseModel):
         return v
 
 
-# Arguments that change what a text becomes, hence the embedding: part of the fingerprint when not at their default.
-_TEXT_ARGS = ("query_prefix", "document_prefix", "instruction_format")
+# Arguments that change what an input becomes, hence the embedding: part of the fingerprint when not at their default.
+_TEXT_ARGS = ("query_prefix", "document_prefix", "instruction_format", "frames")
 
 
 # hub id -> module of a pip package whose get_model_path() is a from_pretrained folder of the same weights
@@ -120,14 +126,15 @@ class _HF(Embedder):
 
         items = [{**it, "text": self.role_text(it["text"], role, instruction)} if it.get("text") is not None
                  else it for it in items]
+        if "image" in self.uses and "image" in modalities:
+            items = self._frames_as_image(items)
         total, count = None, torch.zeros(len(items), 1)
         with torch.no_grad():
             for mod in self.uses:
                 rows = [i for i, it in enumerate(items) if it.get(mod) is not None and mod in modalities]
                 for s in range(0, len(rows), self.args.batch):
                     chunk = rows[s:s + self.args.batch]
-                    emb = torch.nn.functional.normalize(
-                        self._embed_modality(mod, [items[i] for i in chunk]).float(), dim=-1)
+                    emb = self._unit_image_or(mod, [items[i] for i in chunk])
                     if total is None:
                         total = torch.zeros(len(items), emb.shape[1])
                     total[chunk] += emb
@@ -136,12 +143,38 @@ class _HF(Embedder):
             total = torch.zeros(len(items), self.dim())
         return torch.nn.functional.normalize(total / count.clamp(min=1), dim=-1) * (count > 0)
 
+    def _frames_as_image(self, items: list[dict]) -> list[dict]:
+        """Video items (frames, no image): the middle frame as their image, or (frames=mean) all frames kept
+        for ``_unit_image_or`` to average."""
+        out = []
+        for it in items:
+            if it.get("frames") and it.get("image") is None:
+                frames = it["frames"]
+                it = {**it, "image": frames[len(frames) // 2] if self.args.frames == "middle" else frames}
+            out.append(it)
+        return out
+
+    def _unit_image_or(self, mod: str, values: list[dict]):
+        """Unit embeddings of one modality; an 'image' that is a list of frames is the normalised mean of its
+        frames' unit embeddings."""
+        import torch
+
+        norm = torch.nn.functional.normalize
+        if mod != "image" or not any(isinstance(v["image"], list) for v in values):
+            return norm(self._embed_modality(mod, values).float(), dim=-1)
+        flat = [{"image": f} for v in values for f in (v["image"] if isinstance(v["image"], list) else [v["image"]])]
+        per_frame = norm(torch.cat([self._embed_modality("image", flat[s:s + self.args.batch]).float()
+                                    for s in range(0, len(flat), self.args.batch)]), dim=-1)
+        sizes = [len(v["image"]) if isinstance(v["image"], list) else 1 for v in values]
+        return norm(torch.stack([part.mean(0) for part in per_frame.split(sizes)]), dim=-1)
+
     def dim(self) -> int:
         cfg = self.model.config
         return getattr(cfg, "projection_dim", None) or cfg.hidden_size
 
     def fingerprint(self) -> str:
-        changed = {k: getattr(self.args, k) for k in _TEXT_ARGS if getattr(self.args, k) != HFArgs.model_fields[k].default}
+        changed = {k: getattr(self.args, k) for k in _TEXT_ARGS
+                   if getattr(self.args, k) != HFArgs.model_fields[k].default}
         blob = json.dumps([self.name, _folder_hash(resolve(self.args.path))]  # content, not location
                           + ([changed] if changed else []))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "harness.data.edit_benchmarks",
     "harness.data.retrieval_local",
     "harness.data.retrieval_embedded",
+    "harness.data.retrieval_av",
     "harness.data.reasoning_embedded",
     "harness.data.reasoning_public",
 )

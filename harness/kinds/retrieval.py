@@ -47,7 +47,8 @@ from harness.metrics import retrieval
 
 @dataclass(frozen=True, eq=False)
 class RetrievalItem:
-    """A gallery item. image: uint8 (H, W, 3); audio: float32 (samples,) mono in [-1, 1] at ``sample_rate``."""
+    """A gallery item. image: uint8 (H, W, 3); audio: float32 (samples,) mono in [-1, 1] at ``sample_rate``;
+    frames: a video's sampled frames, uint8 (H, W, 3) each, in time order (harness/data/media.py)."""
 
     id: str
     text: str | None = None
@@ -56,6 +57,7 @@ class RetrievalItem:
     sample_rate: int | None = None
     group: str | None = None
     meta: dict = field(default_factory=dict)
+    frames: list[np.ndarray] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +71,7 @@ class RetrievalQuery:
     sample_rate: int | None = None
     relevant: dict[str, int] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    frames: list[np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ class RetrievalTask(Task):
                                  s.sample_rate, getattr(s, "group", None))).encode())
         for arr in (s.image, s.audio):
             h.update(b"-" if arr is None else f"{arr.dtype}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes())
+        for arr in s.frames or ():  # nothing hashed without frames: digests of still items are unchanged
+            h.update(b"frame" + f"{arr.dtype}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes())
         return h.digest()
 
     def _inputs(self, sample) -> dict:
@@ -188,6 +193,8 @@ class RetrievalTask(Task):
             d["text"] = sample.text
         if "image" in mods and sample.image is not None:
             d["image"] = sample.image
+        if "image" in mods and sample.frames:  # the "image" modality is the visual track: a still or frames
+            d["frames"] = list(sample.frames)
         if "audio" in mods and sample.audio is not None:
             d["audio"], d["sample_rate"] = sample.audio, sample.sample_rate
         return d
