@@ -25,6 +25,25 @@ from harness.plugins import Registry
 ENTRY_POINT_GROUP = "harness.adapters"
 
 
+# Marks the field of an adapter's ``Args`` that is a *training* seed: the seed the weights were trained with, as
+# opposed to the run seed (``--seed``) that drives sampling. ``train_seed: int = Field(0, json_schema_extra=
+# TRAINING_SEED)``. Runs that differ only in it are one system trained several times: the run records it in its
+# provenance ("training_seed"), leaderboards and ``harness compare`` pool such runs into one row with a two-level
+# CI (seeds, then samples) and a two-level test (harness/seeds.py).
+TRAINING_SEED = {"training_seed": True}
+
+
+def training_seed_arg(args_model: type[BaseModel]) -> str | None:
+    """The name of the field of ``args_model`` marked ``TRAINING_SEED``, or None. Two marked fields are an error:
+    a run has one training seed."""
+    marked = [name for name, f in args_model.model_fields.items()
+              if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("training_seed")]
+    if len(marked) > 1:
+        raise HarnessError(f"{args_model.__qualname__}: fields {marked} are all marked as the training seed; "
+                           "mark one")
+    return marked[0] if marked else None
+
+
 class NoArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,6 +71,11 @@ class Adapter:
         """Facts about the model worth keeping with each run (recorded in its provenance under "model"), e.g. the
         training-set size of a recipe's proxy model, which leaderboards can plot scores against."""
         return {}
+
+    def training_seed(self) -> dict | None:
+        """{"arg": field name, "value": its value} when ``Args`` marks a training seed (see TRAINING_SEED)."""
+        arg = training_seed_arg(self.Args)
+        return None if arg is None else {"arg": arg, "value": getattr(self.args, arg)}
 
     def fingerprint(self) -> str:
         """Identifies weights and configuration in cache keys. Adapters with weights should hash them."""

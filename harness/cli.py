@@ -193,11 +193,12 @@ def compare(
 
     store = _open_store(output)
     tasks = _tasks(include)
-    pairs = cmp.pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)]) if task else \
-        [cmp.pair_by_run_ids(store, a, b, across_tasks)]
-    for run_a, run_b in pairs:
-        entry = tasks.get(run_a["task"])
-        print(cmp.report(store, run_a, run_b, seed, [entry.spec.primary_metric] if entry else None))
+    # A label whose runs differ only in a training seed pools its seeds (two-level CI and test).
+    pairs = cmp.group_pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)]) if task \
+        else [cmp.group_pair(store, a, b, across_tasks)]
+    for runs_a, runs_b in pairs:
+        entry = tasks.get(runs_a[0]["task"])
+        print(cmp.report_any(store, runs_a, runs_b, seed, [entry.spec.primary_metric] if entry else None))
 
 
 @app.command()

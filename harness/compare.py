@@ -2,6 +2,9 @@
 permutation p-value, then the same per subset. Runs on different task versions (content hash) are refused,
 naming what differs: their samples are not the same samples.
 
+Training seeds (harness/seeds.py): a side named by a label whose runs differ only in their training seed pools the
+newest run of each seed; the difference then has a two-level CI and p-value (seeds, then samples).
+
 ``across_tasks`` compares runs of two tasks that hold the same samples (Task.samples_hash), e.g. one model on
 retrieval/i2i-noaudio vs retrieval/i2i: the audio effect as one paired comparison. A run is named by its id
 (prefix) or as ``LABEL@TASK``, the newest full run of a leaderboard row label on a task."""
@@ -10,9 +13,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from harness.errors import HarnessError
 from harness.leaderboard import row_label
-from harness.metrics.stats import paired_test
+from harness.metrics.stats import paired_test, two_level_ci, two_level_paired_test
+from harness.seeds import group_label, newest_per_seed, score_matrix, training_seed
 
 
 def _one(store, prefix: str) -> dict:
@@ -125,3 +131,83 @@ def _subsets(store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, me
     rows = [(s, m, f"{agg_a[(s, m)]['value']:.4f}", f"{agg_b[(s, m)]['value']:.4f}",
              f"{agg_b[(s, m)]['value'] - agg_a[(s, m)]['value']:+.4f}") for s, m in keys]
     return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A"]) + "\n"
+
+
+def seed_group(store, task: str, label: str) -> list[dict]:
+    """The runs of leaderboard label ``label`` on ``task``: the newest full run of each training seed when the
+    label names a seed group (runs on the task's newest version only), else the newest run with that exact label."""
+    runs = store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
+    current = runs[-1]["task_hash"] if runs else None
+    group = [r for r in runs if r["task_hash"] == current and training_seed(r) and group_label(r) == label]
+    return newest_per_seed(group) if group else [_newest(store, task, label)]
+
+
+def _side(store, name: str) -> list[dict]:
+    if "@" in name:
+        label, task = name.rsplit("@", 1)
+        return seed_group(store, task, label)
+    return [_one(store, name)]
+
+
+def group_pair(store, a: str, b: str, across_tasks: bool = False) -> tuple[list[dict], list[dict]]:
+    """Two sides named by run id or LABEL@TASK; a label of a seed group gives all its seeds."""
+    runs_a, runs_b = _side(store, a), _side(store, b)
+    check_comparable(runs_a[0], runs_b[0], across_tasks)
+    return runs_a, runs_b
+
+
+def group_pairs_by_model(store, a: str, b: str, tasks: list[str]) -> list[tuple[list[dict], list[dict]]]:
+    pairs = []
+    for task in tasks:
+        runs_a, runs_b = seed_group(store, task, a), seed_group(store, task, b)
+        check_comparable(runs_a[0], runs_b[0])
+        pairs.append((runs_a, runs_b))
+    return pairs
+
+
+def report_any(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
+               subset_metrics: list[str] | None = None) -> str:
+    """``report`` for one run per side, ``report_seeds`` when a side pools training seeds."""
+    if len(runs_a) == 1 and len(runs_b) == 1:
+        return report(store, runs_a[0], runs_b[0], seed, subset_metrics)
+    return report_seeds(store, runs_a, runs_b, seed, subset_metrics)
+
+
+def _seed_values(runs: list[dict]) -> str:
+    seeds = [training_seed(r) for r in runs]
+    return ",".join(str(s[1]) if s else "?" for s in seeds)
+
+
+def report_seeds(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
+                 subset_metrics: list[str] | None = None) -> str:
+    """Per metric (then per subset for ``subset_metrics``): each side's mean over its training seeds with the seed
+    sd, B - A with the two-level CI and p-value, N = samples every run of both sides scored."""
+    from tabulate import tabulate
+
+    maps_a, maps_b = [store.run_scores(r) for r in runs_a], [store.run_scores(r) for r in runs_b]
+    metrics = sorted(set.intersection(*({m for s in mp.values() for m in s} for mp in maps_a + maps_b)))
+    head = (f"{runs_a[0]['task']}: A = {group_label(runs_a[0])} ({len(runs_a)} seed(s): {_seed_values(runs_a)}), "
+            f"B = {group_label(runs_b[0])} ({len(runs_b)} seed(s): {_seed_values(runs_b)}); two-level bootstrap "
+            f"(seeds, then samples), seed {seed}")
+    rows = [(m, *_seed_row(maps_a, maps_b, m, seed, None)) for m in metrics]
+    headers = ["A", "A seed sd", "B", "B seed sd", "B - A", "95% CI", "p", "N"]
+    text = f"{head}\n{tabulate(rows, headers=['metric', *headers], disable_numparse=True)}\n"
+    members = [store.run_subsets(r) for r in runs_a + runs_b]
+    if None in members:
+        return text
+    keys = sorted(set.intersection(*(set(m) for m in members)))
+    rows = [(k, m, *_seed_row(maps_a, maps_b, m, seed, sorted(set.intersection(*(set(x[k]) for x in members)))))
+            for k in keys for m in (subset_metrics or metrics)]
+    if rows:
+        text += tabulate(rows, headers=["subset", "metric", *headers], disable_numparse=True) + "\n"
+    return text
+
+
+def _seed_row(maps_a: list[dict], maps_b: list[dict], metric: str, seed: int, ids: list[str] | None) -> tuple:
+    both, _ = score_matrix(maps_a + maps_b, metric, ids)
+    a, b = both[:len(maps_a)], both[len(maps_a):]
+    test = two_level_paired_test(a, b, seed)
+    keep = ~np.isnan(both).any(axis=0)  # the samples the test used
+    agg_a, agg_b = two_level_ci(a[:, keep], seed), two_level_ci(b[:, keep], seed)
+    return (f"{agg_a.mean:.4f}", f"{agg_a.seed_sd:.4f}", f"{agg_b.mean:.4f}", f"{agg_b.seed_sd:.4f}",
+            f"{test.diff:+.4f}", f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]", f"{test.p_value:.4f}", test.n)

@@ -7,6 +7,10 @@ in the notes, so rows measured on different data are never mixed silently.
 
 Significance: each cell of a non-reference row is compared with the reference row's cell by a paired sign-flip
 permutation test on the samples both scored; p-values are Holm-adjusted over every comparison of the board.
+
+Training seeds (harness/seeds.py): runs that differ only in the adapter's training-seed argument are one row (the
+label leaves the seed out); its cells pool the newest run of each seed: mean over seeds, two-level CI, the seed
+spread in ``cell["seeds"]``, and marks from the two-level paired test whenever either side has several seeds.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from harness import resources
 from harness.config import load_yaml_config
 from harness.errors import HarnessError
 from harness.metrics import METRICS
-from harness.metrics.stats import holm, sign_flip_p
+from harness.metrics.stats import holm, sign_flip_p, two_level_paired_test
 from harness.registry import TaskEntry, groups, resolve
+from harness.seeds import group_label, newest_per_seed, score_matrix, seed_cell
 
 LEADERBOARDS_DIR = resources.leaderboards_dir()  # installed as harness_leaderboards (harness/resources.py)
 FORMATS = ("md", "csv", "latex", "html", "json")
@@ -50,8 +55,14 @@ class Row:
     label: str
     model: str
     model_args: str
-    runs: dict[str, dict] = field(default_factory=dict)  # task -> run row
+    runs: dict[str, dict] = field(default_factory=dict)  # task -> run row (the newest, whatever its seed)
     cells: list[dict | None] = field(default_factory=list)  # per column: value, ci_low, ci_high, n, p, mark
+    # task -> the newest run of each training seed, when the row pools several seeds (harness/seeds.py); cells of
+    # those tasks carry "seeds": {"arg", "values", "means", "sd"} and a two-level CI.
+    seed_runs: dict[str, list[dict]] = field(default_factory=dict)
+
+    def seeds_of(self, task: str) -> list[dict]:
+        return self.seed_runs.get(task) or ([self.runs[task]] if task in self.runs else [])
 
 
 @dataclass
@@ -148,15 +159,24 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
         stale = [r for r in runs if r["task_hash"] != current]
         if stale:
             notes.append(f"{task}: {len(stale)} run(s) on an older task version (hash != {current}) left out")
+        by_label: dict[str, list[dict]] = {}
         for run in runs:  # ordered by start time: the newest run of a row wins
             if run["task_hash"] == current:
-                label = row_label(run["model"], run["model_args"])
-                rows.setdefault(label, Row(label, run["model"], run["model_args"])).runs[task] = run
+                by_label.setdefault(group_label(run), []).append(run)
+        for label, group in by_label.items():
+            row = rows.setdefault(label, Row(label, group[-1]["model"], label_args(label, group[-1]["model"])))
+            row.runs[task] = group[-1]
+            if len(per_seed := newest_per_seed(group)) > 1:
+                row.seed_runs[task] = per_seed
     chosen = [r for r in rows.values() if not board.rows or any(fnmatch.fnmatchcase(r.label, g) for g in board.rows)]
     aggregates = {run["run_id"]: {(a["subset"], a["metric"]): a for a in store.aggregates(run["run_id"])}
                   for row in chosen for run in row.runs.values()}
+    scores = _ScoreCache(store)
     for row in chosen:
         for task, metric, subset in cols:
+            if task in row.seed_runs:
+                row.cells.append(_seed_cell(row.seed_runs[task], metric, subset, scores, seed))
+                continue
             run = row.runs.get(task)
             agg = aggregates[run["run_id"]].get((subset, metric)) if run else None
             row.cells.append(None if agg is None or agg["value"] is None else dict(agg, p=None, mark=""))
@@ -173,6 +193,47 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
     return Table(board, cols, chosen, notes)
 
 
+def label_args(label: str, model: str) -> str:
+    """The model-args part of a row label ("model [a=1]" -> "a=1")."""
+    return label[len(model) + 2:-1] if label.startswith(model + " [") else ""
+
+
+class _ScoreCache:
+    """Per-sample scores and subset membership of runs, read once per board."""
+
+    def __init__(self, store):
+        self.store, self.scores, self.subsets = store, {}, {}
+
+    def of(self, run) -> dict:
+        if run["run_id"] not in self.scores:
+            self.scores[run["run_id"]] = self.store.run_scores(run)
+        return self.scores[run["run_id"]]
+
+    def members(self, run) -> dict | None:
+        if run["run_id"] not in self.subsets:
+            self.subsets[run["run_id"]] = self.store.run_subsets(run)
+        return self.subsets[run["run_id"]]
+
+
+def _subset_ids(runs: list[dict], subset: str, scores: _ScoreCache) -> list[str] | None | bool:
+    """Sample ids of ``subset`` every run recorded (None: all samples); False when a run did not record it."""
+    if not subset:
+        return None
+    members = [scores.members(r) for r in runs]
+    if None in members:
+        return False
+    inside = set.intersection(*(set(m.get(subset, ())) for m in members))
+    return sorted(inside)
+
+
+def _seed_cell(runs: list[dict], metric: str, subset: str, scores: _ScoreCache, seed: int) -> dict | None:
+    ids = _subset_ids(runs, subset, scores)
+    if ids is False:
+        return None
+    cell = seed_cell(runs, [scores.of(r) for r in runs], metric, seed, ids)
+    return None if cell is None else dict(cell, subset=subset)
+
+
 def _column_index(board: Leaderboard, header: str, cols) -> int:
     names = [_header(c) for c in cols]
     if header not in names:
@@ -181,13 +242,7 @@ def _column_index(board: Leaderboard, header: str, cols) -> int:
 
 
 def _mark_significance(board, cols, higher, rows, reference, store, seed) -> None:
-    scores: dict[str, dict] = {}
-
-    def per_sample(run):
-        if run["run_id"] not in scores:
-            scores[run["run_id"]] = store.run_scores(run)
-        return scores[run["run_id"]]
-
+    scores = _ScoreCache(store)
     tests = []  # (row, column index, p)
     for row in rows:
         if row is reference:
@@ -195,14 +250,18 @@ def _mark_significance(board, cols, higher, rows, reference, store, seed) -> Non
         for j, (task, metric, subset) in enumerate(cols):
             if row.cells[j] is None or reference.cells[j] is None:
                 continue
-            ref, mine = per_sample(reference.runs[task]), per_sample(row.runs[task])
-            common = [s for s in ref if s in mine and metric in ref[s] and metric in mine[s]]
-            if subset:  # only runs that recorded subset membership (older runs did not) get subset marks
-                members = [store.run_subsets(r) for r in (reference.runs[task], row.runs[task])]
-                if None in members:
-                    continue
-                inside = set(members[0].get(subset, ())) & set(members[1].get(subset, ()))
-                common = [s for s in common if s in inside]
+            ref_runs, my_runs = reference.seeds_of(task), row.seeds_of(task)
+            ids = _subset_ids(ref_runs + my_runs, subset, scores)
+            if ids is False:  # only runs that recorded subset membership (older runs did not) get subset marks
+                continue
+            if len(ref_runs) > 1 or len(my_runs) > 1:  # training seeds on either side: the two-level test
+                both, _ = score_matrix([scores.of(r) for r in ref_runs + my_runs], metric, ids)
+                test = two_level_paired_test(both[:len(ref_runs)], both[len(ref_runs):], seed)
+                tests.append((row, j, test.p_value if test.n else 1.0))
+                continue
+            ref, mine = scores.of(ref_runs[0]), scores.of(my_runs[0])
+            common = [s for s in (ids if ids is not None else ref) if s in ref and s in mine
+                      and metric in ref[s] and metric in mine[s]]
             d = np.array([mine[s][metric] - ref[s][metric] for s in common], dtype=np.float64)
             tests.append((row, j, sign_flip_p(d, seed) if common else 1.0))
     for (row, j, _), p_adj in zip(tests, holm([p for _, _, p in tests])):
@@ -216,12 +275,17 @@ def cell_text(cell) -> str:
     if cell is None:
         return "–"
     half = (cell["ci_high"] - cell["ci_low"]) / 2
-    return f"{cell['value']:.4f} ± {half:.4f} (n={cell['n']}){' ' + cell['mark'] if cell['mark'] else ''}"
+    seeds = cell.get("seeds")
+    spread = f", {len(seeds['means'])} seeds sd={seeds['sd']:.4f}" if seeds else ""
+    return f"{cell['value']:.4f} ± {half:.4f} (n={cell['n']}{spread}){' ' + cell['mark'] if cell['mark'] else ''}"
 
 
 def legend(table: Table) -> str:
     text = (f"Each cell: mean ± 95% bootstrap CI half-width (n = scored samples). Generated by "
             f"`harness leaderboard {table.board.name}` from the results store; do not edit by hand.")
+    if any(row.seed_runs for row in table.rows):
+        text += (" Cells with \"k seeds\" pool k training seeds: mean over seeds, two-level CI (seeds, then "
+                 "samples), sd = spread of the per-seed means; their marks come from a two-level paired test.")
     if table.board.reference:
         text += (f" ▲/▼: significantly better/worse than `{table.board.reference}` (paired permutation test, "
                  f"Holm-adjusted p < {table.board.alpha}).")

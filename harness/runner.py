@@ -186,6 +186,8 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     prov = {**provenance(), "model": adapter.describe(), **({"judge": judge.describe()} if judge else {})}
     if task.data_source:
         prov["dataset"] = task.data_source
+    if (training_seed := adapter.training_seed()) is not None:  # pools this run with its other seeds on boards
+        prov["training_seed"] = training_seed
     if task.skipped:  # rows the loader could not score: listed with the run, never dropped silently
         prov["skipped_rows"] = dict(task.skipped)
     todo_ids, share, reused = None, {}, set()

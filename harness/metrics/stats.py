@@ -170,3 +170,102 @@ def holm(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[i]))
         adjusted[i] = running
     return adjusted.tolist()
+
+
+# --- Training seeds: a (seeds x questions) score matrix per system -------------------------------------------------
+# Rows are training seeds (the same model trained again with another seed), columns the samples, all seeds scored on
+# the same samples. Seeds and samples are crossed, not nested: a hard question is hard for every seed. So one
+# bootstrap replicate resamples the seeds and, once, the samples, applying the same sample draw to every seed;
+# drawing samples independently per seed would average question difficulty away and understate the interval.
+
+
+@dataclass(frozen=True)
+class SeedAggregate:
+    mean: float  # mean over seeds of each seed's mean over samples
+    ci_low: float
+    ci_high: float
+    n: int  # samples every seed scored
+    n_seeds: int
+    seed_means: tuple[float, ...]  # one per seed, in the order given: the seed spread
+    seed_sd: float  # sample standard deviation of seed_means (0 with one seed)
+
+
+def _complete_columns(matrix) -> np.ndarray:
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"expected a (seeds, samples) matrix, got shape {m.shape}")
+    return m[:, ~np.isnan(m).any(axis=0)]
+
+
+def _two_level_means(mats: list[np.ndarray], rng, n_boot: int) -> list[np.ndarray]:
+    """Bootstrap means of each (seeds x samples) matrix of ``mats`` (same sample columns): seeds resampled per
+    matrix, one sample draw per replicate shared by all matrices (pairing). Returns one (n_boot,) array each."""
+    n = mats[0].shape[1]
+    out = [[] for _ in mats]
+    for i in range(0, n_boot, 256):
+        b = min(256, n_boot - i)
+        sample_w = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)  # (b, n) counts
+        for k, m in enumerate(mats):
+            s = m.shape[0]
+            seed_w = rng.multinomial(s, np.full(s, 1.0 / s), size=b).astype(np.float64)  # (b, s) counts
+            # mean over the resampled cells = sum_s sum_j w_s w_j X_sj / (S n)
+            out[k].append(np.einsum("bs,sj,bj->b", seed_w, m, sample_w) / (s * n))
+    return [np.concatenate(o) for o in out]
+
+
+def _two_level_influence(m: np.ndarray) -> np.ndarray:
+    """Jackknife influence of each sample column on the grand mean (for BCa's acceleration): with few seeds the
+    skew of the estimate comes from the samples."""
+    col = m.mean(axis=0)
+    return col - col.mean()
+
+
+def two_level_ci(matrix, seed: int, confidence: float = 0.95, n_boot: int = N_BOOT) -> SeedAggregate:
+    """Mean over training seeds (rows) of per-seed means over samples (columns; a column with a NaN in any seed is
+    left out), with a two-level BCa bootstrap CI (seeds resampled, samples resampled once per replicate for all
+    seeds) and the seed spread. One seed reduces to ``bootstrap_ci`` over its samples."""
+    m = _complete_columns(matrix)
+    s, n = m.shape
+    seed_means = tuple(float(v) for v in m.mean(axis=1)) if n else tuple(float("nan") for _ in range(s))
+    sd = float(np.std(seed_means, ddof=1)) if s > 1 and n else 0.0
+    if n == 0:
+        return SeedAggregate(float("nan"), float("nan"), float("nan"), 0, s, seed_means, sd)
+    if s == 1:
+        agg = bootstrap_ci(m[0], seed, confidence, n_boot)
+        return SeedAggregate(agg.mean, agg.ci_low, agg.ci_high, n, 1, seed_means, 0.0)
+    mean = float(m.mean())
+    means = _two_level_means([m], np.random.default_rng(seed), n_boot)[0]
+    if np.all(means == mean):
+        return SeedAggregate(mean, mean, mean, n, s, seed_means, sd)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, bca_levels(means, mean, _acceleration(_two_level_influence(m)), alpha))
+    return SeedAggregate(mean, float(min(low, mean)), float(max(high, mean)), n, s, seed_means, sd)
+
+
+def two_level_paired_test(a, b, seed: int, n_boot: int = 10000) -> PairedResult:
+    """Compare two systems trained with several seeds each, on the same samples: ``a`` (seeds_a x samples) and
+    ``b`` (seeds_b x samples), columns aligned (a column with a NaN anywhere is dropped). diff = mean(b) - mean(a)
+    over seeds and samples; its CI and p-value come from the two-level bootstrap (each system's seeds resampled on
+    their own, the samples resampled once per replicate for both: paired). p: two-sided, from the bootstrap
+    distribution shifted to the null, (1 + #{|D* - D| >= |D|}) / (B + 1).
+
+    Caveat, stated rather than hidden: with 3 seeds the seed level is resampled from 3 values, which understates the
+    seed variance by the factor (S - 1) / S; more seeds make the test sharper and more honest."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"two_level_paired_test needs (seeds, samples) matrices on the same samples, got "
+                         f"{a.shape} and {b.shape}")
+    keep = ~(np.isnan(a).any(axis=0) | np.isnan(b).any(axis=0))
+    a, b = a[:, keep], b[:, keep]
+    n = int(keep.sum())
+    if n == 0:
+        return PairedResult(float("nan"), float("nan"), float("nan"), 1.0, 0)
+    diff = float(b.mean() - a.mean())
+    ma, mb = _two_level_means([a, b], np.random.default_rng(seed), n_boot)
+    d = mb - ma
+    if np.all(d == diff):
+        return PairedResult(diff, diff, diff, 1.0 if diff == 0 else 1 / (n_boot + 1), n)
+    influence = _two_level_influence(b) - _two_level_influence(a)
+    low, high = np.quantile(d, bca_levels(d, diff, _acceleration(influence), 0.025))
+    p = (1 + int(np.count_nonzero(np.abs(d - diff) >= abs(diff) - 1e-12))) / (n_boot + 1)
+    return PairedResult(diff, float(min(low, diff)), float(max(high, diff)), min(p, 1.0), n)
