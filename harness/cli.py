@@ -232,6 +232,55 @@ def regress(
         raise typer.Exit(1)
 
 
+@app.command()
+def power(
+    task: str = typer.Option(None, "--task", "-t", help="Task(s) or group: N = each task's number of samples."),
+    n: int = typer.Option(None, "--n", min=1, help="Number of questions (instead of --task)."),
+    accuracy: list[float] = typer.Option([0.25, 0.5, 0.75], "--accuracy",
+                                         help="Baseline accuracy (0..1) for the independent-errors discordance."),
+    discordance: float = typer.Option(None, "--discordance", min=0.0, max=1.0,
+                                      help="Share of questions exactly one system gets right (overrides --accuracy)."),
+    runs: str = typer.Option(None, "--from-runs", help="A,B: measure the discordance from two stored runs."),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    target: float = typer.Option(0.8, "--power", help="Power the difference must be detected with."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Training seeds per system."),
+    seed_sd: float = typer.Option(0.0, "--seed-sd", min=0.0, help="Seed-to-seed sd of a system's accuracy (0..1)."),
+    output: Path = OutputOpt,
+    include: list[Path] = IncludeOpt,
+) -> None:
+    """Smallest accuracy difference (points) a paired test detects at --alpha with --power, per suite size and
+    discordance assumption (harness/metrics/power.py)."""
+    from tabulate import tabulate
+
+    from harness import registry
+    from harness.metrics import power as pw
+
+    if (task is None) == (n is None):
+        raise HarnessError("power: give exactly one of --task and --n")
+    sizes = [(str(n), n)] if n else [(e.spec.name, len(registry.build_task(e).samples))
+                                     for e in registry.resolve(task, _tasks(include))]
+    if runs:
+        from harness.compare import pair_by_run_ids
+
+        a, _, b = runs.partition(",")
+        store = _open_store(output)
+        run_a, run_b = pair_by_run_ids(store, a, b)
+        sa, sb = store.run_scores(run_a), store.run_scores(run_b)
+        common = [s for s in sa if s in sb and "accuracy" in sa[s] and "accuracy" in sb[s]]
+        if not common:
+            raise HarnessError(f"--from-runs {runs}: the runs share no scored question")
+        discordance = sum((sa[s]["accuracy"] > 0) != (sb[s]["accuracy"] > 0) for s in common) / len(common)
+    assumptions = [(f"measured psi={discordance:.3f}" if runs else f"psi={discordance:.3f}", discordance)] \
+        if discordance is not None else [(f"p={p:g}, independent errors (psi={pw.independent_discordance(p):.3f})",
+                                          pw.independent_discordance(p)) for p in accuracy]
+    rows = [(name, size, label,
+             f"{100 * pw.minimum_detectable_difference(size, psi, alpha, target, seeds, seed_sd):.1f}")
+            for name, size in sizes for label, psi in assumptions]
+    print(f"minimum detectable accuracy difference, paired two-sided test, alpha={alpha:g}, power={target:g}, "
+          f"{seeds} seed(s) per system" + (f", seed sd {seed_sd:g}" if seed_sd else ""))
+    print(tabulate(rows, headers=["task", "N", "assumption", "MDE (points)"], disable_numparse=True))
+
+
 def _float(name: str, text: str) -> float:
     try:
         return float(text)

@@ -58,7 +58,8 @@ def test_reasoner_through_lm_eval_scores_like_harness_eval_and_lands_on_the_lead
                    model_fingerprint=adapter.fingerprint(), seed=0)
     native = evaluate(task, adapter, spec, store)
     bridged = store.find_run(out["run_id"])[0]
-    assert bridged["status"] == "finished" and bridged["n_samples"] == 100 and bridged["model_args"] == "via=lm-eval"
+    assert bridged["status"] == "finished" and bridged["n_samples"] == len(task.samples) == 1000
+    assert bridged["model_args"] == "via=lm-eval"
     assert store.run_scores(bridged) == store.run_scores(store.find_run(spec.run_id())[0])
     agg = {a["metric"]: a for a in store.aggregates(bridged["run_id"]) if a["subset"] == ""}
     assert agg["accuracy"]["value"] == pytest.approx(native.aggregates[""]["accuracy"].mean)

@@ -201,10 +201,10 @@ def _results(out):
 
 
 def test_constant_scores_the_share_of_mc_answers_that_are_a(cli, tmp_path, suite, text_suite):
-    cli("eval", "--task", "reasoning", "--model", "constant", "-o", tmp_path, "--no-progress", check_rc=0)
+    cli("eval", "--task", "reasoning-quick", "--model", "constant", "-o", tmp_path, "--no-progress", check_rc=0)
     res = _results(tmp_path)
-    assert set(res) == {"reasoning/embedded", "reasoning/text"}
-    for name, samples in (("reasoning/embedded", suite), ("reasoning/text", text_suite)):
+    assert set(res) == {"reasoning/embedded-quick", "reasoning/text-quick"}
+    for name, samples in (("reasoning/embedded-quick", suite), ("reasoning/text-quick", text_suite)):
         agg = res[name]["aggregates"]
         expected = 100 * sum(bool(s.choices) and s.answer == "A" for s in samples) / len(samples)
         assert agg["all"]["accuracy"]["value"] == pytest.approx(expected)
@@ -217,10 +217,10 @@ def test_random_choice_is_independent_of_batch_size(cli, tmp_path):
     stores = []
     for bs in (1, 5):
         out = tmp_path / f"bs{bs}"
-        cli("eval", "--task", "reasoning/embedded", "--model", "random-choice", "--batch_size", bs, "-o", out,
+        cli("eval", "--task", "reasoning/embedded-quick", "--model", "random-choice", "--batch_size", bs, "-o", out,
             "--no-progress", check_rc=0)
         stores.append(out)
-    a, b = (_results(out)["reasoning/embedded"] for out in stores)
+    a, b = (_results(out)["reasoning/embedded-quick"] for out in stores)
     assert a["aggregates"] == b["aggregates"] and a["run_id"] == b["run_id"]
     assert 0 < a["aggregates"]["all"]["accuracy"]["value"] < 50
     rows = [dict(sqlite3.connect(out / "harness.sqlite").execute("SELECT sample_id, output FROM records").fetchall())
@@ -260,9 +260,9 @@ def test_wrong_number_of_completions_is_a_one_line_error(cli, reasoning_plugins,
 
 
 def test_empty_generations_are_extraction_failures_not_dropped(cli, reasoning_plugins, tmp_path):
-    cli("eval", "--task", "reasoning/text", "--model", "reasoning_adapters:Silent", "-o", tmp_path,
+    cli("eval", "--task", "reasoning/text-quick", "--model", "reasoning_adapters:Silent", "-o", tmp_path,
         "--no-progress", pythonpath=reasoning_plugins, check_rc=0)
-    res = _results(tmp_path)["reasoning/text"]
+    res = _results(tmp_path)["reasoning/text-quick"]
     agg = res["aggregates"]["all"]
     assert res["n_failed"] == 0 and res["n_samples"] == 100
     assert agg["extraction_failed"] == {"value": 100.0, "ci_low": 100.0, "ci_high": 100.0, "n": 100}

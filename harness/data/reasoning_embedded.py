@@ -4,7 +4,8 @@ Five categories (counting shapes, arithmetic on handwritten digits, bar charts, 
 multiple-choice (4 options, letter answers) and numeric questions, difficulty 1-3 (more objects, larger numbers).
 ``with_images=False`` gives the text-only twin: the same questions and answers, the image content stated in words.
 
-Sample ``i`` of a category depends only on (seed, category, i): growing ``n_per_type`` keeps earlier samples.
+Sample ``i`` of a category depends only on (seed, category, i) (with ``unique_text``, also on the earlier samples of
+its category): growing ``n_per_type`` keeps earlier samples.
 """
 
 from __future__ import annotations
@@ -46,19 +47,38 @@ class ReasoningSample:
     mcq: bool | None = None
 
 
+# A redraw budget per sample for ``unique_text``: some (category, difficulty) cells have few distinct texts (digit
+# arithmetic at difficulty 3 states ~64 different sums), so a cell can run out; the duplicate is then kept, counted.
+MAX_REDRAWS = 200
+
+
 @register_loader("reasoning_embedded", kind="reasoning")
-def generate(seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: bool = True) -> list[ReasoningSample]:
-    """``n_per_type`` questions per category; difficulty cycles 1, 2, 3 over each category's samples."""
+def generate(seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: bool = True,
+             unique_text: bool = False) -> list[ReasoningSample]:
+    """``n_per_type`` questions per category; difficulty cycles 1, 2, 3 over each category's samples.
+
+    ``unique_text``: redraw a sample whose text twin (described question + answer) already occurs in its category,
+    so the text-only suite holds no repeated question (an image question with the same text still differs in its
+    picture, but both suites keep the same ids and answers). Off, sample ``i`` is exactly the draw of (seed,
+    category, i); on, redraws use (seed, category, i, attempt) and sample ``i`` also depends on the earlier ones."""
     if size < MIN_SIZE:
         raise DataError(f"reasoning_embedded: size must be >= {MIN_SIZE} to keep labels legible, got {size}")
     if n_per_type < 1:
         raise DataError(f"reasoning_embedded: n_per_type must be >= 1, got {n_per_type}")
     samples = []
     for c, (category, make) in enumerate(CATEGORIES.items()):
+        seen: set[tuple[str, str]] = set()
         for i in range(n_per_type):
             difficulty = 1 + i % 3
-            rng = np.random.default_rng([seed, c, i])
-            item = make(rng, i, difficulty, size, with_images)
+            key = [seed, c, i]
+            if unique_text:
+                for attempt in range(MAX_REDRAWS):
+                    key = [seed, c, i] + ([attempt] if attempt else [])
+                    probe = make(np.random.default_rng(key), i, difficulty, size, False)
+                    if (probe.described, probe.answer) not in seen:
+                        break
+                seen.add((probe.described, probe.answer))
+            item = make(np.random.default_rng(key), i, difficulty, size, with_images)
             samples.append(ReasoningSample(
                 id=f"{category}-{i:03d}",
                 question=item.question if with_images else item.described,
