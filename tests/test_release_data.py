@@ -173,3 +173,18 @@ def _pinned_yaml(tmp_path):
                     f"dataset: {{hf_id: HuggingFaceH4/MATH-500, revision: {REV}, files: [test.jsonl]}}\n"
                     "metrics: [accuracy]\nprimary_metric: accuracy\n")
     return path
+
+
+def test_download_failure_is_one_line(env):
+    """--download against a hub that does not answer (a closed port on 127.0.0.1): one line, exit 2."""
+    import socket
+
+    tmp, tasks, e = env
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    e = {k: v for k, v in e.items() if k != "HF_HUB_OFFLINE"}
+    e["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
+                "--data_dir", tmp / "data", "--output", tmp / "out", "--download")
+    one_line_error(proc, "HuggingFaceH4/MATH-500", "download failed")

@@ -20,6 +20,7 @@ Absent data is one error line saying what to download (id, revision, files) and 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import shlex
 from pathlib import Path
 
@@ -44,19 +45,22 @@ def folder_candidates(pin, data_dir: Path) -> list[Path]:
 def _from_cache(pin, download: bool) -> Path | None:
     try:
         from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError:  # pragma: no cover - huggingface_hub is a dependency
         return None
+    # the hub client logs each retry as warnings on stderr; a failure is reported once, as one error line
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
     try:
         path = snapshot_download(pin.hf_id, repo_type=pin.repo_type, revision=pin.revision,
                                  allow_patterns=list(pin.files) or None, local_files_only=not download)
-    except LocalEntryNotFoundError:
-        return None
     except Exception as e:  # noqa: BLE001 — network/hub failures when downloading are one line, not a traceback
-        if not download:
+        if not download:  # not in the cache (LocalEntryNotFoundError) or an incomplete snapshot
             return None
         raise DataError(f"dataset {pin.hf_id} (revision {pin.revision}): download failed "
                         f"({' '.join(str(e).split())[:300]})") from None
+    finally:
+        hub_logger.setLevel(level)
     return Path(path)
 
 
