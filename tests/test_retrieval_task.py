@@ -197,9 +197,9 @@ BREAKAGES = {
                      ["corpus.jsonl:7", "field '_id': duplicate id 'd2'", "line 2"]),
     # dangling judgments (an unknown query or corpus id) are skipped rows, refused with --strict-data
     "unknown query": (lambda d: _append(d / "qrels/test.tsv", "q9\td1\t1\n"),
-                      ["--strict-data", "test.tsv:7", "query 'q9' is not in queries.jsonl"]),
+                      ["--strict-data", "test.tsv:7", "query 'q9' is not in the queries"]),
     "unknown corpus id": (lambda d: _append(d / "qrels/test.tsv", "q1\td99\t1\n"),
-                          ["--strict-data", "test.tsv:7", "corpus id 'd99' is not in corpus.jsonl"]),
+                          ["--strict-data", "test.tsv:7", "corpus id 'd99' is not in the corpus"]),
     "missing qrels": (lambda d: shutil.rmtree(d / "qrels"), ["test.tsv", "file not found"]),
     "missing image": (lambda d: (d / "images/d3.png").unlink(),
                       ["d3.png", "image file not found", "corpus.jsonl:3"]),

@@ -31,6 +31,7 @@ BUILTIN_MODULES = (
     "harness.data.retrieval_local",
     "harness.data.retrieval_embedded",
     "harness.data.retrieval_av",
+    "harness.data.retrieval_mteb",
     "harness.data.reasoning_embedded",
     "harness.data.reasoning_public",
 )

@@ -86,19 +86,37 @@ def _meta(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if k not in ("_id", "title", "text", "image", "audio", "group")}
 
 
-def _qrels(file: Path, queries: set[str], corpus: set[str], dangling: str):
-    """-> ({query id: {corpus id: relevance}}, skipped {row id: reason}, corpus ids judged but absent and kept).
+def judgments(rows, queries: set[str], corpus: set[str], dangling: str):
+    """(where, query id, corpus id, relevance) rows -> ({query id: {corpus id: relevance}}, skipped {row id:
+    reason}, corpus ids judged but absent and kept). Shared by the BEIR (TSV) and MTEB (parquet) readers.
 
-    Judgments naming a query or corpus id that the folder lacks (ArguAna's qrels name a document missing from its
+    Judgments naming a query or corpus id that the data lacks (ArguAna's qrels name a document missing from its
     corpus, beir-cellar/beir#101 and #172; NFCorpus's name query PLAIN-2, absent from its queries, #202) are what
-    BEIR's GenericDataLoader (beir/datasets/data_loader.py, ``_load_qrels``) reads without checking. A judgment of
-    an absent query cannot be scored: skipped. One of an absent document: skipped by default (it can never be
-    retrieved, so it only lowers every model's recall and nDCG alike); ``dangling="keep"`` keeps it, as BEIR +
-    pytrec_eval do, in the query's denominators."""
-    lines = read_lines(file, "file not found (queries.jsonl needs qrels)")
+    BEIR's GenericDataLoader (beir/datasets/data_loader.py, ``_load_qrels``) and MTEB's HF loader read without
+    checking. A judgment of an absent query cannot be scored: skipped. One of an absent document: skipped by
+    default (it can never be retrieved, so it only lowers every model's recall and nDCG alike);
+    ``dangling="keep"`` keeps it, as BEIR + pytrec_eval do, in the query's denominators."""
     qrels: dict[str, dict[str, int]] = {}
     skipped: dict[str, str] = {}
     kept: set[str] = set()
+    for where, qid, cid, rel in rows:
+        if qid not in queries:
+            skipped[where] = f"query {qid!r} is not in the queries"
+            continue
+        if cid not in corpus:
+            if dangling == "skip":
+                skipped[where] = f"corpus id {cid!r} is not in the corpus"
+                continue
+            kept.add(cid)
+        if cid in qrels.setdefault(qid, {}):
+            raise DataError(f"{where}: duplicate judgment for query {qid!r}, corpus id {cid!r}")
+        qrels[qid][cid] = rel
+    return qrels, skipped, kept
+
+
+def _qrels_tsv(file: Path):
+    """(where, query id, corpus id, relevance) per judgment line of a BEIR qrels file."""
+    lines = read_lines(file, "file not found (queries.jsonl needs qrels)")
     for n, line in enumerate(lines, start=1):
         cols = line.rstrip("\r\n").split("\t")
         if not line.strip() or (n == 1 and cols[0].strip().lower() == "query-id"):
@@ -111,19 +129,7 @@ def _qrels(file: Path, queries: set[str], corpus: set[str], dangling: str):
             rel = int(score)
         except ValueError:
             raise DataError(f"{where}: score {score!r} is not an integer") from None
-        row = f"{file.parent.name}/{file.name}:{n}"
-        if qid not in queries:
-            skipped[row] = f"query {qid!r} is not in queries.jsonl"
-            continue
-        if cid not in corpus:
-            if dangling == "skip":
-                skipped[row] = f"corpus id {cid!r} is not in corpus.jsonl"
-                continue
-            kept.add(cid)
-        if cid in qrels.setdefault(qid, {}):
-            raise DataError(f"{where}: duplicate judgment for query {qid!r}, corpus id {cid!r}")
-        qrels[qid][cid] = rel
-    return qrels, skipped, kept
+        yield f"{file.parent.name}/{file.name}:{n}", qid, cid, rel
 
 
 @register_loader("retrieval_folder", kind="retrieval")
@@ -131,7 +137,7 @@ def load_folder(path: str, size: int = 64, split: str = "test",
                 dangling: Literal["skip", "keep"] = "skip") -> RetrievalData:
     """The corpus (gallery) and the judged queries of a folder (layout in the module doc); ``split`` names the
     qrels file (``qrels/{split}.tsv``); ``dangling``: judgments of absent documents skipped (counted and
-    reported) or kept in the denominators as BEIR + pytrec_eval do (see ``_qrels``)."""
+    reported) or kept in the denominators as BEIR + pytrec_eval do (see ``judgments``)."""
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: benchmark folder not found")
@@ -143,7 +149,8 @@ def load_folder(path: str, size: int = 64, split: str = "test",
     if not qfile.is_file() and not qrels_file.is_file():
         return RetrievalData(items, [])
     records = _jsonl(qfile)
-    qrels, skipped, kept = _qrels(qrels_file, {rec["_id"] for _, rec in records}, {it.id for it in items}, dangling)
+    qrels, skipped, kept = judgments(_qrels_tsv(qrels_file), {rec["_id"] for _, rec in records},
+                                     {it.id for it in items}, dangling)
     queries = [RetrievalQuery(rec["_id"], relevant=qrels[rec["_id"]], meta=_meta(rec),
                               **_media(folder, rec, where, size))
                for where, rec in records if rec["_id"] in qrels]  # unjudged queries are dropped, as in BEIR
