@@ -45,7 +45,8 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
              progress: bool | Callable = True, on_result: Callable | None = None,
              data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False,
              judge: str | None = None, judge_args: dict[str, Any] | str | None = None,
-             judge_failure_policy: str = "exclude", judge_protocol: str | None = None) -> Results:
+             judge_failure_policy: str = "exclude", judge_protocol: str | None = None,
+             judge_templates: tuple[str | Path, str] | None = None) -> Results:
     """Evaluate ``model`` (default: the tasks' default_model) on a task, a group or a comma list of them.
 
     Writes per-sample records and aggregates to ``output/harness.sqlite`` and one results JSON per task; a
@@ -56,7 +57,8 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     ``strict_data``: rows a loader cannot score are an error instead of a counted skip.
     ``judge``: a registered judge (harness.judges) with its ``judge_args``; tasks with a judge protocol are then
     judged after generation (``judge_failure_policy``: exclude | official). Without it they are only generated
-    and scored by their reference metrics.
+    and scored by their reference metrics. ``judge_templates``: (file, sha256) replacing the task's official
+    template file (stand-in templates; the protocol identity records the hash, so such runs never mix).
     Returns the RunResults (empty on non-zero ranks of a torchrun launch)."""
     from harness import registry, results
     from harness.distributed import world_from_env
@@ -80,7 +82,8 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     done = Results()
     for entry in entries:
         t = registry.build_task(entry, data_dir=data_dir, strict_data=strict_data, download=download)
-        session = judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t) if judge_obj else None
+        session = judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t, data_dir,
+                                judge_templates) if judge_obj else None
         spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=name, model_args=tuple(sorted(args.items())),
                        model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit,
                        **({} if session is None else {
@@ -121,8 +124,9 @@ def make_judge(judge, judge_args, policy: str, protocol: str | None, entries):
     return instance, jargs
 
 
-def judge_session(entry, judge, policy: str, protocol_name: str | None, task):
-    """The judge + the task's protocol, its templates read from the task's data folder and verified."""
+def judge_session(entry, judge, policy: str, protocol_name: str | None, task, data_dir=None, override=None):
+    """The judge + the task's protocol, its templates read from the task's data folder (or, failing that, the
+    data directory: e.g. a clone of the benchmark's GitHub repository there) and verified."""
     from harness.judges.protocols import PROTOCOLS
     from harness.judges.stage import JudgeSession
 
@@ -133,8 +137,14 @@ def judge_session(entry, judge, policy: str, protocol_name: str | None, task):
     if opts.judge_templates is None:
         raise HarnessError(f"{entry.file}: field 'options.judge_templates': protocol {name!r} needs its official "
                            f"template file (file + sha256)")
-    folder = Path(getattr(task, "data_path", None) or entry.file.parent)
-    return JudgeSession(judge, PROTOCOLS[name](folder / opts.judge_templates.file, opts.judge_templates.sha256),
+    if override is not None:
+        return JudgeSession(judge, PROTOCOLS[name](Path(override[0]), override[1]), policy)
+    from harness import settings
+
+    rel = opts.judge_templates.file
+    candidates = [Path(getattr(task, "data_path", None) or entry.file.parent) / rel, settings.data_dir(data_dir) / rel]
+    path = next((p for p in candidates if p.is_file()), candidates[0])
+    return JudgeSession(judge, PROTOCOLS[name](path, opts.judge_templates.sha256, opts.judge_templates.source),
                         policy)
 
 

@@ -85,6 +85,12 @@ def eval_(
                                                   "official script's fallback, labelled)"),
     judge_protocol: str | None = typer.Option(None, "--judge_protocol", "--judge-protocol",
                                                  help="Override the task's judge protocol (e.g. viescore_tie_qwen)."),
+    judge_templates: Optional[Path] = typer.Option(None, "--judge_templates", "--judge-templates",
+                                                   help="A template file replacing the task's official one "
+                                                        "(with --judge_templates_sha256)."),
+    judge_templates_sha256: Optional[str] = typer.Option(None, "--judge_templates_sha256",
+                                                         "--judge-templates-sha256",
+                                                         help="sha256 the --judge_templates file must have."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
     from harness.api import evaluate
@@ -98,7 +104,8 @@ def eval_(
     evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
              include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
              strict_data=strict_data, download=download, judge=judge, judge_args=judge_args,
-             judge_failure_policy=judge_failure_policy, judge_protocol=judge_protocol)
+             judge_failure_policy=judge_failure_policy, judge_protocol=judge_protocol,
+             judge_templates=_templates_override(judge_templates, judge_templates_sha256))
 
 
 @app.command()
@@ -199,6 +206,44 @@ def compare(
     for runs_a, runs_b in pairs:
         entry = tasks.get(runs_a[0]["task"])
         print(cmp.report_any(store, runs_a, runs_b, seed, [entry.spec.primary_metric] if entry else None))
+
+
+def _templates_override(path: Optional[Path], sha256: Optional[str]):
+    if (path is None) != (sha256 is None):
+        raise HarnessError("--judge_templates and --judge_templates_sha256 go together")
+    if sha256 is not None and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
+        raise HarnessError(f"--judge_templates_sha256: {sha256!r} is not a sha256 hex digest")
+    return None if path is None else (path, sha256)
+
+
+@app.command("judge-agree")
+def judge_agree(
+    a: str = typer.Argument(..., help="Judged run id (or prefix)."),
+    b: str = typer.Argument(..., help="Another judged run of the same edits (another judge, or a re-run)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Per-sample judge metric (default: the task's "
+                                         "primary metric without _macro)."),
+    output: Path = OutputOpt,
+    include: list[Path] = IncludeOpt,
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap CIs."),
+) -> None:
+    """Agreement of two judges on the same edits, per task type: Spearman, Kendall tau-b, mean |A - B|, 95% CIs."""
+    from harness.judges import agree
+
+    store = _open_store(output)
+    runs = []
+    for ref in (a, b):
+        found = store.find_run(ref)
+        if len(found) != 1:
+            raise HarnessError(f"run {ref!r}: " + ("not found in " + str(store.path) if not found
+                                                   else f"ambiguous ({len(found)} runs match)"))
+        runs.append(found[0])
+    if metric is None:
+        entry = _tasks(include).get(runs[0]["task"])
+        if entry is None:
+            raise HarnessError(f"task {runs[0]['task']!r} of run {runs[0]['run_id']} is not defined here: "
+                               f"pass --metric")
+        metric = entry.spec.primary_metric.removesuffix("_macro")
+    print(agree.table(agree.agreement(store, runs[0], runs[1], metric, seed), metric))
 
 
 @app.command()

@@ -51,6 +51,7 @@ class JudgeTemplates(BaseModel):
     model_config = _STRICT
     file: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source: str = ""  # where the official file comes from (repo@commit path), named when it is missing
 
 
 class EditOptions(BaseModel):

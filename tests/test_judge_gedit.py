@@ -134,7 +134,7 @@ def test_unreachable_endpoint_is_one_line_naming_the_url(gedit, cli):
 
     tasks, out = gedit
     proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
-               "--no-progress", "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:9/v1,model=m")
+               "--no-progress", "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:9/v1,model=m,max_retries=1,backoff=0.01")
     one_line_error(proc, "http://127.0.0.1:9/v1/chat/completions", "unreachable")
     # the edits were stored: a later run with a reachable judge generates nothing
     with ScriptedChat(script) as server:
@@ -165,3 +165,29 @@ def test_template_file_differing_from_the_pin_is_one_line(gedit, cli, tmp_path):
     proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
                "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:1/v1,model=m")
     one_line_error(proc, "vie_prompts.py", "differs from the pinned official version")
+
+
+def test_judge_agree_between_two_judges_on_the_same_edits(gedit, cli):
+    tasks, out = gedit
+
+    def harsh(role, text, n, images):  # a second judge that scores everything one point lower where it can
+        status, body, delay = script(role, text, n, images)
+        if isinstance(body, dict) and "choices" in body and body["choices"][0]["message"]["content"]:
+            body = json.loads(json.dumps(body).replace("[9, 9]", "[8, 8]").replace("[4, 7]", "[3, 7]"))
+        return status, body, delay
+
+    runs = []
+    for s in (script, harsh):
+        with ScriptedChat(s) as server:
+            [r] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                           judge="openai-chat", judge_args=judge_args(server.url))
+            runs.append(r.spec.run_id())
+    proc = cli("judge-agree", runs[0], runs[1], "--include", tasks, "--output", out, check_rc=0)
+    lines = proc.stdout.splitlines()
+    assert "Spearman (viescore_o)" in lines[0]
+    row = next(line for line in lines if line.startswith("all "))
+    assert row.split()[1:3] == ["6", "4"]  # 6 samples both judged; 4 judge failures left out
+    proc = cli("judge-agree", runs[0], "ffffffff", "--output", out)
+    from conftest import one_line_error
+
+    one_line_error(proc, "ffffffff", "not found")

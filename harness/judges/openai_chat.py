@@ -90,9 +90,11 @@ class OpenAIChatJudge(Judge):
                 resp = self._session().post(self.url, json=body, headers=headers, timeout=self.args.timeout)
             except requests.exceptions.Timeout:
                 error = f"timeout after {self.args.timeout:g} s"
-            except requests.exceptions.ConnectionError as e:
-                raise JudgeUnreachable(f"judge endpoint {self.url} unreachable ({type(e).__name__}); "
-                                       f"re-run to resume from the stored calls") from None
+            except requests.exceptions.ConnectionError as e:  # refused or reset: retried, then the run stops
+                if attempt == self.args.max_retries:
+                    raise JudgeUnreachable(f"judge endpoint {self.url} unreachable ({type(e).__name__}); "
+                                           f"re-run to resume from the stored calls") from None
+                error = type(e).__name__
             else:
                 if resp.status_code in (401, 403):
                     raise JudgeUnreachable(f"judge endpoint {self.url} refused the credentials (HTTP "

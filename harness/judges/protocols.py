@@ -62,9 +62,9 @@ class Protocol:
     retries = 0  # extra rounds (all roles re-asked) when a reply does not parse
     required: tuple[str, ...] = ()
 
-    def __init__(self, templates_file: Path, sha256: str):
+    def __init__(self, templates_file: Path, sha256: str, source: str = ""):
         self.templates_file, self.sha256 = templates_file, sha256
-        self.templates = tpl.load(templates_file, sha256, self.required)
+        self.templates = tpl.load(templates_file, sha256, self.required, source)
 
     def identity(self) -> dict:
         return {"protocol": self.name, "version": self.version, "templates_sha256": self.sha256}

@@ -15,11 +15,11 @@ from pathlib import Path
 from harness.errors import DataError
 
 
-def read_verified(path: Path, sha256: str) -> bytes:
+def read_verified(path: Path, sha256: str, source: str = "") -> bytes:
     """The file's bytes; a missing file or one whose sha256 differs is a one-line DataError naming it."""
     if not path.is_file():
-        raise DataError(f"{path}: judge template file not found (download the benchmark's official evaluation "
-                        f"files; expected sha256 {sha256[:12]}...)")
+        raise DataError(f"{path}: judge template file not found (put the official "
+                        f"{source or 'evaluation file'} there; expected sha256 {sha256[:12]}...)")
     data = path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
     if got != sha256:
@@ -53,9 +53,9 @@ def json_strings(path: Path, data: bytes) -> dict[str, str]:
     return obj
 
 
-def load(path: Path, sha256: str, required: tuple[str, ...]) -> dict[str, str]:
+def load(path: Path, sha256: str, required: tuple[str, ...], source: str = "") -> dict[str, str]:
     """Verified templates by name; every name in ``required`` must be present."""
-    data = read_verified(path, sha256)
+    data = read_verified(path, sha256, source)
     strings = json_strings(path, data) if path.suffix == ".json" else python_strings(path, data)
     missing = [name for name in required if name not in strings]
     if missing:

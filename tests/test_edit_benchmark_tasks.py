@@ -1,0 +1,70 @@
+"""The shipped benchmark tasks (tasks/edit/benchmarks/) run from the CLI on fixture releases laid out under
+--data_dir exactly as the pinned datasets are, with the identity editor and a judge on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import one_line_error
+from editbench_fixtures import STANDIN_VIESCORE, ScriptedChat, chat, gedit_release
+
+ROWS = [("color_alter", "k1", "make it red", "en", True), ("style_change", "k2", "make it a sketch", "en", False),
+        ("color_alter", "k1", "变成红色", "cn", True)]
+
+
+def reply(role, text, n, images):
+    if role == "SC":
+        return 200, chat('{"score": [8, 2], "reasoning": "x"}'), 0
+    return 200, chat("no scores today"), 0  # PQ never parses: every sample a counted parse failure
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    gedit_release(tmp_path / "data" / "stepfun-ai" / "GEdit-Bench", ROWS)
+    (tmp_path / "standin.py").write_text(STANDIN_VIESCORE)
+    return tmp_path / "data"
+
+
+def test_gedit_bench_task_runs_from_the_cli_and_show_lists_judge_failures(data_dir, tmp_path, cli):
+    import hashlib
+
+    standin = tmp_path / "standin.py"
+    sha = hashlib.sha256(standin.read_bytes()).hexdigest()
+    out = tmp_path / "out"
+    with ScriptedChat(reply) as server:
+        proc = cli("eval", "--task", "edit/gedit-bench", "--data_dir", data_dir, "--model", "identity",
+                   "--output", out, "--no-progress", "--judge", "openai-chat",
+                   "--judge_args", f"base_url={server.url},model=qwen,max_retries=0",
+                   "--judge_templates", standin, "--judge_templates_sha256", sha, check_rc=0)
+    assert "failures by cause transport 0, refusal 0, parse 3" in proc.stdout
+    run_id = proc.stdout.split("run ")[-1].split()[0]
+    show = cli("show", run_id, "--output", out, check_rc=0)
+    assert "en/k1: judge parse: pq: 'no scores today'" in show.stdout
+    # without --judge the same task only generates (reference-free: no judge metric, nothing averaged in)
+    gen = cli("eval", "--task", "edit/gedit-bench", "--data_dir", data_dir, "--model", "identity", "--output", out,
+              "--no-progress", check_rc=0)
+    assert "0 computed" in gen.stdout
+
+
+def test_official_templates_missing_is_one_line_naming_the_file(data_dir, tmp_path, cli):
+    proc = cli("eval", "--task", "edit/gedit-bench", "--data_dir", data_dir, "--model", "identity", "--output",
+               tmp_path / "out", "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:1/v1,model=m")
+    one_line_error(proc, "Step1X-Edit/GEdit-Bench/viescore/vie_prompts.py", "github.com/stepfun-ai/Step1X-Edit")
+
+
+def test_absent_release_names_what_to_download(tmp_path, cli):
+    proc = cli("eval", "--task", "edit/emu-edit", "--data_dir", tmp_path, "--model", "identity",
+               "--output", tmp_path / "out")
+    one_line_error(proc, "facebook/emu_edit_test_set")
+
+
+def test_uncached_encoder_is_one_line(tmp_path, cli, monkeypatch):
+    from editbench_fixtures import image, png_bytes, write_parquet
+
+    write_parquet(tmp_path / "facebook" / "emu_edit_test_set" / "data" / "test-00000-of-00001.parquet",
+                  [{"instruction": "x", "image": {"bytes": png_bytes(image(1)), "path": None}, "task": "style",
+                    "split": "test", "idx": 0, "hash": "h", "input_caption": "a", "output_caption": "b"}])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    proc = cli("eval", "--task", "edit/emu-edit", "--data_dir", tmp_path, "--model", "identity",
+               "--output", tmp_path / "out")
+    one_line_error(proc, "openai/clip-vit-large-patch14", "Hugging Face cache")
