@@ -79,8 +79,8 @@ class ScriptedChat:
     (http status, body dict or raw str, delay seconds); ``images``: the data URLs sent; n counts earlier
     requests with the same content."""
 
-    def __init__(self, script, latency: float = 0.0):
-        self.script, self.latency = script, latency
+    def __init__(self, script, latency: float = 0.0, record: bool = True):
+        self.script, self.latency, self.record = script, latency, record
         self.seen: dict[tuple, int] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -99,10 +99,11 @@ class ScriptedChat:
                 images = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
                 role = text.split("ROLE=", 1)[1].split()[0] if "ROLE=" in text else "?"
                 with outer.lock:
-                    key = (role, text, *images)
+                    key = (role, text, *images) if outer.record else ()
                     n = outer.seen.get(key, 0)
                     outer.seen[key] = n + 1
-                    outer.requests.append(body)
+                    if outer.record:
+                        outer.requests.append(body)
                 status, reply, delay = outer.script(role, text, n, images)
                 time.sleep(delay + outer.latency)
                 data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()

@@ -30,7 +30,8 @@ def test_tiny_vlm_judge_stores_calls_and_counts_parse_failures(tmp_path):
     rec = store.get_records(store.find_run(res.spec.run_id())[0]["cache_key"], ["en/k1"])["en/k1"]
     assert set(rec.info["judge_calls"]) == {"sc", "pq", "sc#1", "pq#1"}  # the protocol's own retry round
     calls = store.judge_calls(list(rec.info["judge_calls"].values()))
-    assert {c["model"] for c in calls.values()} == {str(vlm)} and all(c["status"] != "transport" for c in calls.values())
+    assert {c["model"] for c in calls.values()} == {str(vlm)}
+    assert all(c["status"] != "transport" for c in calls.values())
     # re-judging reads every reply from the store: nothing is generated or asked again
     [again] = evaluate("edit/gedit-vlm", "identity", include=(tmp_path / "tasks",), output=tmp_path / "out",
                        progress=False, judge="hf-vlm", judge_args={"pretrained": str(vlm), "max_new_tokens": 8})

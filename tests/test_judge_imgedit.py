@@ -25,7 +25,8 @@ REPLIES = {  # instruction -> judge reply
 def imgedit_release(root):
     bench = root / "Benchmark"
     items = {"11": ("add/0001.jpg", "add a cat", "add"), "12": ("add/0002.jpg", "add a dog", "add"),
-             "21": ("remove/0003.jpg", "remove the car", "remove"), "31": ("style/0004.jpg", "make it ukiyo-e", "style")}
+             "21": ("remove/0003.jpg", "remove the car", "remove"),
+             "31": ("style/0004.jpg", "make it ukiyo-e", "style")}
     for n, (rel, _, _) in enumerate(items.values()):
         (bench / "singleturn" / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image(400 + n)).save(bench / "singleturn" / rel)

@@ -77,9 +77,10 @@ def table(rows: list[dict], metric: str) -> str:
     def f(x):
         return "nan" if x != x else f"{x:.3f}"
 
-    body = [(r["group"], r["n"], r["excluded"], f"{f(r['spearman'])} [{f(r['spearman_ci'][0])}, {f(r['spearman_ci'][1])}]",
-             f"{f(r['kendall'])} [{f(r['kendall_ci'][0])}, {f(r['kendall_ci'][1])}]",
-             f"{f(r['mad'])} [{f(r['mad_ci'][0])}, {f(r['mad_ci'][1])}]") for r in rows]
+    def cell(r, k):
+        return f"{f(r[k])} [{f(r[k + '_ci'][0])}, {f(r[k + '_ci'][1])}]"
+
+    body = [(r["group"], r["n"], r["excluded"], cell(r, "spearman"), cell(r, "kendall"), cell(r, "mad")) for r in rows]
     return tabulate(body, headers=["group", "N", "excluded", f"Spearman ({metric})", "Kendall tau-b",
                                    "mean |A - B|"])
 
