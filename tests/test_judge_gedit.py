@@ -191,3 +191,44 @@ def test_judge_agree_between_two_judges_on_the_same_edits(gedit, cli):
     from conftest import one_line_error
 
     one_line_error(proc, "ffffffff", "not found")
+
+
+def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    tasks, out = gedit
+    with ScriptedChat(script, latency=0.3) as server:
+        args = [sys.executable, "-m", "harness", "eval", "--task", "edit/gedit-test", "--include", str(tasks),
+                "--model", "identity", "--output", str(out), "--no-progress", "--judge", "openai-chat",
+                "--judge_args", f"base_url={server.url},model=gpt-4.1,concurrency=1,max_retries=1,backoff=0.01,timeout=0.5"]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        db, stored, deadline = out / "harness.sqlite", 0, time.time() + 120
+        while stored < 3 and time.time() < deadline:
+            time.sleep(0.2)
+            if db.is_file():
+                try:
+                    with sqlite3.connect(db) as conn:
+                        stored = conn.execute("SELECT COUNT(*) FROM judge_calls WHERE status='ok'").fetchone()[0]
+                except sqlite3.OperationalError:  # table not created yet
+                    pass
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with sqlite3.connect(db) as conn:
+            settled = conn.execute("SELECT COUNT(*) FROM judge_calls WHERE status != 'transport'").fetchone()[0]
+        assert settled >= 3
+        before = len(server.requests)
+        [res] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                         judge="openai-chat", judge_args=judge_args(server.url) | {"concurrency": 1})
+        asked = [json.dumps(b) for b in server.requests[before:]]
+    assert res.computed == 0  # the edits were stored before judging began
+    # no stored reply is asked again: the resumed run asks only for what the killed one had not settled
+    with sqlite3.connect(db) as conn:
+        total = conn.execute("SELECT COUNT(*) FROM judge_calls WHERE status != 'transport'").fetchone()[0]
+    # + the unsettled transport cases' HTTP attempts (k8, k9: 2 calls x 2 attempts) and the 429s (one per role)
+    assert len(asked) <= total - settled + 10
+    assert res.aggregates["language=en"]["viescore_o"].n == 5

@@ -14,9 +14,8 @@ import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from editbench_fixtures import ScriptedChat, chat, image, png_bytes
+
 from harness.judges.base import JudgeRequest, Part
 from harness.judges.openai_chat import OpenAIChatJudge
 
