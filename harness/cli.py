@@ -85,10 +85,10 @@ def eval_(
                                                   "official script's fallback, labelled)"),
     judge_protocol: str | None = typer.Option(None, "--judge_protocol", "--judge-protocol",
                                                  help="Override the task's judge protocol (e.g. viescore_tie_qwen)."),
-    judge_templates: Optional[Path] = typer.Option(None, "--judge_templates", "--judge-templates",
+    judge_templates: Path | None = typer.Option(None, "--judge_templates", "--judge-templates",
                                                    help="A template file replacing the task's official one "
                                                         "(with --judge_templates_sha256)."),
-    judge_templates_sha256: Optional[str] = typer.Option(None, "--judge_templates_sha256",
+    judge_templates_sha256: str | None = typer.Option(None, "--judge_templates_sha256",
                                                          "--judge-templates-sha256",
                                                          help="sha256 the --judge_templates file must have."),
 ) -> None:
@@ -208,7 +208,7 @@ def compare(
         print(cmp.report_any(store, runs_a, runs_b, seed, [entry.spec.primary_metric] if entry else None))
 
 
-def _templates_override(path: Optional[Path], sha256: Optional[str]):
+def _templates_override(path: Path | None, sha256: str | None):
     if (path is None) != (sha256 is None):
         raise HarnessError("--judge_templates and --judge_templates_sha256 go together")
     if sha256 is not None and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
@@ -220,7 +220,7 @@ def _templates_override(path: Optional[Path], sha256: Optional[str]):
 def judge_agree(
     a: str = typer.Argument(..., help="Judged run id (or prefix)."),
     b: str = typer.Argument(..., help="Another judged run of the same edits (another judge, or a re-run)."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Per-sample judge metric (default: the task's "
+    metric: str | None = typer.Option(None, "--metric", help="Per-sample judge metric (default: the task's "
                                          "primary metric without _macro)."),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
