@@ -188,3 +188,31 @@ def test_download_failure_is_one_line(env):
     proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
                 "--data_dir", tmp / "data", "--output", tmp / "out", "--download")
     one_line_error(proc, "HuggingFaceH4/MATH-500", "download failed")
+
+
+def test_download_fetches_the_pinned_files_then_runs_offline_from_the_cache(env):
+    """--download through snapshot_download against a local stand-in of the hub: only the pinned files are
+    fetched into the HF cache; the next run, offline, reads them from there."""
+    from fake_hub import serve
+
+    tmp, tasks, e = env
+    sha = "b" * 40
+    rows = "".join(json.dumps(r) + "\n" for r in ROWS).encode()
+    files = {"test.jsonl": rows, "big.bin": b"x" * 10}
+    server, url = serve({("dataset", "HuggingFaceH4/MATH-500"): (sha, files)})
+    try:
+        (tasks / "m500.yaml").write_text((tasks / "m500.yaml").read_text().replace(f"revision: {REV}", "revision: main"))
+        online = {k: v for k, v in e.items() if k != "HF_HUB_OFFLINE"}
+        online["HF_ENDPOINT"] = url
+        proc = _cli(online, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
+                    "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", "--download", check_rc=0)
+    finally:
+        server.shutdown()
+    snap = tmp / "hub" / "datasets--HuggingFaceH4--MATH-500" / "snapshots" / sha
+    assert sorted(p.name for p in snap.iterdir()) == ["test.jsonl"]  # allow_patterns: only the pinned file
+    assert (tmp / "hub" / "datasets--HuggingFaceH4--MATH-500" / "refs" / "main").read_text() == sha
+    assert "pinned/math500" in proc.stdout
+    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
+                "--data_dir", tmp / "data", "--output", tmp / "out2", "--no-progress", check_rc=0)
+    result = json.loads(next((tmp / "out2" / "pinned" / "math500").glob("*.json")).read_text())
+    assert result["provenance"]["dataset"]["commit"] == sha and result["n_samples"] == 2
