@@ -201,7 +201,8 @@ def test_download_fetches_the_pinned_files_then_runs_offline_from_the_cache(env)
     files = {"test.jsonl": rows, "big.bin": b"x" * 10}
     server, url = serve({("dataset", "HuggingFaceH4/MATH-500"): (sha, files)})
     try:
-        (tasks / "m500.yaml").write_text((tasks / "m500.yaml").read_text().replace(f"revision: {REV}", "revision: main"))
+        yaml_file = tasks / "m500.yaml"
+        yaml_file.write_text(yaml_file.read_text().replace(f"revision: {REV}", "revision: main"))
         online = {k: v for k, v in e.items() if k != "HF_HUB_OFFLINE"}
         online["HF_ENDPOINT"] = url
         proc = _cli(online, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
