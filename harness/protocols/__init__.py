@@ -8,5 +8,3 @@ evaluation uses, one module per protocol with its source cited, and the prompt c
 A task's protocol (``options.protocol``) and grader (``options.grader``) are part of its hash, and so is the prompt
 text of every sample (harness/kinds/reasoning.py).
 """
-
-PROMPT_PROTOCOLS = ("honeybee", "native", "plain")

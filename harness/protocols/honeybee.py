@@ -25,9 +25,9 @@ GPQA_PROBLEM, GPQA_OPTIONS = "Problem: ", "Options: "
 ANSWER_KEYS = ("Answer: ", "The answer is: ", "The answer is ", "the answer is: ", "--------Summary--------\n",
                "**Answer** ", "the correct answer is ", "**Answer:** ", "answer: ", "**Answer**: ")
 
-# Bumped when our reproduction of score.py changes (part of every task hash that grades with it).
+# Bumped when our reproduction of score.py changes (part of every task hash that grades with it; prompts need no
+# version: their text itself is hashed).
 GRADER_VERSION = 1
-PROMPT_VERSION = 1
 
 # eval/data.py format_instruction: the layout around the hints.
 QUESTION = "Question: "
