@@ -194,7 +194,10 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
 
 
 def label_args(label: str, model: str) -> str:
-    """The model-args part of a row label ("model [a=1]" -> "a=1")."""
+    """The model-args part of a row label ("model [a=1]" -> "a=1"; a judged row's " · judge ..." left out)."""
+    from harness.seeds import JUDGE_MARK
+
+    label = label.split(JUDGE_MARK)[0]
     return label[len(model) + 2:-1] if label.startswith(model + " [") else ""
 
 

@@ -34,7 +34,23 @@ def group_label(run: dict) -> str:
     args = run["model_args"]
     if seed is not None:
         args = ",".join(p for p in args.split(",") if p and p.partition("=")[0].strip() != seed[0])
-    return row_label(run["model"], args)
+    return row_label(run["model"], args) + judge_suffix(run)
+
+
+JUDGE_MARK = " · judge "
+
+
+def judge_suffix(run: dict) -> str:
+    """`` · judge NAME:MODEL`` for a judged run (another judge's scores are another row), else ''."""
+    import json
+
+    spec = json.loads(run["spec"]) if run.get("spec") else {}
+    if not spec.get("judge"):
+        return ""
+    jargs = dict(spec.get("judge_args") or [])
+    who = jargs.get("model") or jargs.get("pretrained") or ""
+    official = " (official failure policy)" if spec.get("judge_failure_policy") == "official" else ""
+    return f"{JUDGE_MARK}{spec['judge']}{':' + who if who else ''}{official}"
 
 
 def newest_per_seed(runs: list[dict]) -> list[dict]:

@@ -205,7 +205,8 @@ def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
     with ScriptedChat(script, latency=0.3) as server:
         args = [sys.executable, "-m", "harness", "eval", "--task", "edit/gedit-test", "--include", str(tasks),
                 "--model", "identity", "--output", str(out), "--no-progress", "--judge", "openai-chat",
-                "--judge_args", f"base_url={server.url},model=gpt-4.1,concurrency=1,max_retries=1,backoff=0.01,timeout=0.5"]
+                "--judge_args",
+                f"base_url={server.url},model=gpt-4.1,concurrency=1,max_retries=1,backoff=0.01,timeout=0.5"]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
         db, stored, deadline = out / "harness.sqlite", 0, time.time() + 120
         while stored < 3 and time.time() < deadline:
@@ -232,3 +233,16 @@ def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
     # + the unsettled transport cases' HTTP attempts (k8, k9: 2 calls x 2 attempts) and the 429s (one per role)
     assert len(asked) <= total - settled + 10
     assert res.aggregates["language=en"]["viescore_o"].n == 5
+
+
+def test_leaderboard_rows_name_the_judge(gedit, cli):
+    tasks, out = gedit
+    with ScriptedChat(script) as server:
+        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                 judge="openai-chat", judge_args=judge_args(server.url))
+        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                 judge="openai-chat", judge_args={**judge_args(server.url), "model": "other-judge"})
+    proc = cli("leaderboard", "edit/gedit-test", "--include", tasks, "--output", out, "--format", "csv",
+               "--to", out / "board.csv", check_rc=0)
+    assert "identity · judge openai-chat:gpt-4.1" in proc.stdout
+    assert "identity · judge openai-chat:other-judge" in proc.stdout
