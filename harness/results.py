@@ -59,9 +59,20 @@ def result_dict(result) -> dict:
             for subset, metrics in result.aggregates.items()
         },
         "failures": result.failures,
+        **_judge_counts(result),
         "n_skipped": len(result.skipped),
         "skipped": result.skipped,  # rows of the data that could not be scored (also in provenance)
     }
+
+
+def _judge_counts(result) -> dict:
+    """A judged run's judge failures by cause (transport, refusal, parse), next to N; nothing for other runs."""
+    if not getattr(result.spec, "judge", None):
+        return {}
+    from harness.judges.stage import failure_counts
+
+    return {"judge_failures": failure_counts(result.failures),
+            "judge_failure_policy": result.spec.judge_failure_policy}
 
 
 def write_result(output_dir: Path, result) -> Path:

@@ -37,6 +37,11 @@ def test_gedit_bench_task_runs_from_the_cli_and_show_lists_judge_failures(data_d
                    "--judge_templates", standin, "--judge_templates_sha256", sha, check_rc=0)
     assert "failures by cause transport 0, refusal 0, parse 3" in proc.stdout
     run_id = proc.stdout.split("run ")[-1].split()[0]
+    import json
+    from pathlib import Path
+
+    doc = json.loads(Path(proc.stdout.strip().split(" · ")[-1]).read_text())  # the results JSON
+    assert doc["judge_failures"] == {"transport": 0, "refusal": 0, "parse": 3} and doc["n_failed"] == 3
     show = cli("show", run_id, "--output", out, check_rc=0)
     assert "en/k1: judge parse: pq: 'no scores today'" in show.stdout
     # without --judge the same task only generates (reference-free: no judge metric, nothing averaged in)
@@ -68,3 +73,42 @@ def test_uncached_encoder_is_one_line(tmp_path, cli, monkeypatch):
     proc = cli("eval", "--task", "edit/emu-edit", "--data_dir", tmp_path, "--model", "identity",
                "--output", tmp_path / "out")
     one_line_error(proc, "openai/clip-vit-large-patch14", "Hugging Face cache")
+
+
+def _gedit_task(tmp_path, rows_or_path):
+    from editbench_fixtures import sha256, task_yaml
+
+    data = gedit_release(tmp_path / "GEdit", rows_or_path) if isinstance(rows_or_path, list) else rows_or_path
+    task_yaml(tmp_path / "tasks", "edit/g", "gedit_bench", {"path": str(data)}, ["viescore_o"], "viescore_o",
+              {"output_size": "any", "judge_protocol": "viescore_tie",
+               "judge_templates": {"file": "viescore/vie_prompts.py",
+                                   "sha256": sha256(data / "viescore/vie_prompts.py")}})
+    return tmp_path / "tasks"
+
+
+def test_rows_without_an_instruction_are_skipped_and_counted(tmp_path, cli):
+    tasks = _gedit_task(tmp_path, [*ROWS, ("color_alter", "k9", "", "en", False)])
+    proc = cli("eval", "--task", "edit/g", "--include", tasks, "--model", "identity", "--output", tmp_path / "out",
+               "--no-progress", check_rc=0)
+    assert "skipped 1 row(s)" in proc.stderr and "en/k9 (empty instruction)" in proc.stderr
+    strict = cli("eval", "--task", "edit/g", "--include", tasks, "--model", "identity", "--output",
+                 tmp_path / "out", "--strict-data")
+    one_line_error(strict, "en/k9")
+
+
+def test_missing_column_and_missing_image_are_one_line(tmp_path, cli):
+    from editbench_fixtures import task_yaml, write_parquet
+    from test_judge_imgedit import imgedit_release
+
+    data = gedit_release(tmp_path / "GEdit", ROWS)
+    write_parquet(data / "data" / "train-00000-of-00001.parquet", [{"task_type": "x", "key": "k"}])
+    proc = cli("eval", "--task", "edit/g", "--include", _gedit_task(tmp_path, data), "--model", "identity",
+               "--output", tmp_path / "out")
+    one_line_error(proc, "train-00000-of-00001.parquet", "no column 'instruction'")
+    img = imgedit_release(tmp_path / "ImgEdit")
+    (img / "Benchmark" / "singleturn" / "add" / "0002.jpg").unlink()
+    task_yaml(tmp_path / "t2", "edit/i", "imgedit", {"path": str(img)}, ["imgedit_score"], "imgedit_score",
+              {"output_size": "any"})
+    proc = cli("eval", "--task", "edit/i", "--include", tmp_path / "t2", "--model", "identity", "--output",
+               tmp_path / "out")
+    one_line_error(proc, "0002.jpg", "image file not found", "key '12'")

@@ -31,6 +31,7 @@ from PIL import Image
 from harness.data import register_loader
 from harness.data.jsonl import one_line, open_image
 from harness.data.samples import EditSample
+from harness.data.skips import with_skips
 from harness.errors import DataError
 
 
@@ -82,21 +83,24 @@ GEDIT_COLUMNS = ["task_type", "key", "instruction", "instruction_language", "inp
 def gedit_bench(path: str, language: str = "all", task_type: str = "", intersection: bool = False) -> list[EditSample]:
     """GEdit-Bench rows (optionally one language, one task type, or the Intersection_exist subset). Subsets:
     edit_type=<task_type>, language=<lang>, language=<lang>/intersection."""
-    samples = []
+    samples, skipped = [], {}
     for where, row in _parquet_rows(Path(path), "train", GEDIT_COLUMNS):
         lang, ttype, inter = row["instruction_language"], row["task_type"], bool(row["Intersection_exist"])
         wanted = (language in ("all", lang)) and (not task_type or ttype == task_type) and (inter or not intersection)
         if not wanted:
             continue
-        if not row["instruction"] or not row["key"]:
-            raise DataError(f"{where}: empty instruction or key")
+        if not row["key"]:
+            raise DataError(f"{where}: empty key")
+        if not (row["instruction"] or "").strip():  # nothing to edit by: skipped, counted and listed
+            skipped[f"{lang}/{row['key']}"] = "empty instruction"
+            continue
         subsets = (f"language={lang}", *((f"language={lang}/intersection",) if inter else ()))
         samples.append(EditSample(id=f"{lang}/{row['key']}", source=_image_cell(row["input_image"], where),
                                   instruction=row["instruction"], edit_type=ttype, subsets=subsets,
                                   meta={"key": row["key"], "language": lang, "intersection": inter}))
     if not samples:
         raise DataError(f"{path}: no GEdit-Bench rows match language={language} task_type={task_type or 'any'}")
-    return samples
+    return with_skips(samples, skipped) if skipped else samples
 
 
 def _read_json(file: Path) -> dict:
@@ -194,7 +198,7 @@ EMU_COLUMNS = ["instruction", "image", "task", "idx", "input_caption", "output_c
 @register_loader("emu_edit", kind="edit")
 def emu_edit(path: str, split: str = "test", task: str = "") -> list[EditSample]:
     """Emu Edit test set rows (optionally one ``task``); captions feed CLIP-dir and CLIP-out."""
-    samples, seen = [], {}
+    samples, seen, skipped = [], {}, {}
     for where, row in _parquet_rows(Path(path), split, EMU_COLUMNS):
         if task and row["task"] != task:
             continue
@@ -202,9 +206,12 @@ def emu_edit(path: str, split: str = "test", task: str = "") -> list[EditSample]
         if sid in seen:
             raise DataError(f"{where}: duplicate idx {sid!r} (first at {seen[sid]})")
         seen[sid] = where
-        samples.append(EditSample(id=sid, source=_image_cell(row["image"], where), instruction=row["instruction"] or "",
+        if not (row["instruction"] or "").strip():  # nothing to edit by: skipped, counted and listed
+            skipped[sid] = "empty instruction"
+            continue
+        samples.append(EditSample(id=sid, source=_image_cell(row["image"], where), instruction=row["instruction"],
                                   edit_type=row["task"] or "unknown", input_caption=row["input_caption"] or "",
                                   output_caption=row["output_caption"] or ""))
     if not samples:
         raise DataError(f"{path}: no Emu Edit rows in split {split!r}" + (f" with task {task!r}" if task else ""))
-    return samples
+    return with_skips(samples, skipped) if skipped else samples
