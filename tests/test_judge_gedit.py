@@ -246,3 +246,26 @@ def test_leaderboard_rows_name_the_judge(gedit, cli):
                "--to", out / "board.csv", check_rc=0)
     assert "identity · judge openai-chat:gpt-4.1" in proc.stdout
     assert "identity · judge openai-chat:other-judge" in proc.stdout
+
+
+def test_a_fixed_parser_rescores_stored_replies_without_asking_again(gedit, monkeypatch):
+    from harness.judges import protocols
+
+    class Lenient(protocols.VIEScoreTIE):  # a "fixed" parser: an unparseable reply counts as [5]
+        name, version = "viescore_tie_lenient", 2
+
+        def parse(self, role, text, give_up=False):
+            return super().parse(role, text, give_up) or [5]
+
+    monkeypatch.setitem(protocols.PROTOCOLS, Lenient.name, Lenient)
+    tasks, out = gedit
+    with ScriptedChat(script) as server:
+        [first] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                           judge="openai-chat", judge_args=judge_args(server.url))
+        n_first = len(server.requests)
+        [fixed] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
+                           judge="openai-chat", judge_args=judge_args(server.url), judge_protocol=Lenient.name)
+        asked = len(server.requests) - n_first
+    assert fixed.spec.run_id() != first.spec.run_id() and fixed.computed == 0
+    assert asked == 8  # only the unsettled transport failures (k8, k9) again; every stored reply re-parsed
+    assert "en/k5" in first.failures and "en/k5" not in fixed.failures

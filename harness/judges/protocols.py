@@ -1,6 +1,8 @@
 """Judge protocols: the official prompt templates (read at run time, see templates.py), the message layout and a
-versioned parser. ``identity()`` — name, version, template file hash, layout — is hashed into every judge cache key,
-so a fixed parser or another template never reuses old replies' scores.
+versioned parser. ``request_identity()`` — template file hash, layout, how requests are built — keys every stored
+judge call, so other templates or another layout never reuse old replies; ``identity()`` adds the protocol's name
+and parser version and goes into the run's spec, so a fixed parser re-scores the stored replies (a new run id)
+without asking the judge again.
 
 - ``viescore_tie`` / ``viescore_tie_qwen``: GEdit-Bench's VIEScore TIE, stepfun-ai/Step1X-Edit
   GEdit-Bench/viescore/__init__.py (``VIEScore.evaluate``) with the prompts of viescore/vie_prompts.py. SC call:
@@ -56,18 +58,23 @@ def _jpeg(image: np.ndarray) -> bytes:
 
 class Protocol:
     name = ""
-    version = 1
+    version = 1  # the parser / scoring version: bump it when parse() or combine() change
+    request_version = 1  # bump it when build() changes what is sent
     metrics: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     retries = 0  # extra rounds (all roles re-asked) when a reply does not parse
     required: tuple[str, ...] = ()
+    family = ""  # protocols of one family build the same requests (they may parse differently)
 
     def __init__(self, templates_file: Path, sha256: str, source: str = ""):
         self.templates_file, self.sha256 = templates_file, sha256
         self.templates = tpl.load(templates_file, sha256, self.required, source)
 
+    def request_identity(self) -> dict:
+        return {"family": self.family, "templates_sha256": self.sha256, "request_version": self.request_version}
+
     def identity(self) -> dict:
-        return {"protocol": self.name, "version": self.version, "templates_sha256": self.sha256}
+        return {"protocol": self.name, "version": self.version, **self.request_identity()}
 
     def build(self, sample, edit: np.ndarray, role: str) -> JudgeRequest:
         raise NotImplementedError
@@ -89,8 +96,10 @@ class VIEScoreTIE(Protocol):
                 "_prompts_0shot_rule_PQ")
     images_first = False
 
-    def identity(self) -> dict:
-        return {**super().identity(), "layout": "images-first-png" if self.images_first else "text-first-jpeg75"}
+    family = "viescore_tie"
+
+    def request_identity(self) -> dict:
+        return {**super().request_identity(), "layout": "images-first-png" if self.images_first else "text-first-jpeg75"}
 
     def prompt(self, role: str, instruction: str) -> str:
         t = self.templates
@@ -176,6 +185,7 @@ def _repair(body: str):
 
 class ImgEditBasic(Protocol):
     name = "imgedit_basic"
+    family = "imgedit"
     metrics = ("imgedit_score",)
     roles = ("rubric",)
 

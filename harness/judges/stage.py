@@ -28,8 +28,14 @@ class JudgeSession:
     policy: str = "exclude"
 
     def key(self) -> str:
-        """Identity of every reply: judge (name + reply-deciding args) and protocol (templates, layout, version)."""
+        """The run's judge identity: judge (name + reply-deciding args) and protocol (templates, layout, parser
+        version). Part of the run spec."""
         return stable_hash([self.judge.name, self.judge.fingerprint(), self.protocol.identity()])[:32]
+
+    def calls_key(self) -> str:
+        """Identity of the replies: the judge and what is sent (not how replies are parsed), so a fixed parser
+        re-scores the stored replies without asking again."""
+        return stable_hash([self.judge.name, self.judge.fingerprint(), self.protocol.request_identity()])[:32]
 
     def describe(self) -> dict:
         return {**self.judge.describe(), **self.protocol.identity(), "failure_policy": self.policy,
@@ -48,7 +54,7 @@ def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: 
     """Judge every successfully generated, scored unit. Returns (records with reference + judge scores, judge
     failures {sample id: "judge <cause>: detail"}). Raises JudgeUnreachable (a HarnessError) when the judge cannot
     be reached; the calls stored so far are kept."""
-    jkey, protocol = session.key(), session.protocol
+    jkey, protocol = session.calls_key(), session.protocol
     items = [(u, gen_records[u.id]) for u in units
              if task.is_scored(u) and u.id in gen_records and gen_records[u.id].error is None]
     digests = {u.id: task.sample_digest(u) for u, _ in items}
