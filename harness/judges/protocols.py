@@ -99,7 +99,8 @@ class VIEScoreTIE(Protocol):
     family = "viescore_tie"
 
     def request_identity(self) -> dict:
-        return {**super().request_identity(), "layout": "images-first-png" if self.images_first else "text-first-jpeg75"}
+        layout = "images-first-png" if self.images_first else "text-first-jpeg75"
+        return {**super().request_identity(), "layout": layout}
 
     def prompt(self, role: str, instruction: str) -> str:
         t = self.templates
