@@ -6,10 +6,17 @@ packages expose their adapter modules through the ``harness.adapters`` entry-poi
 
 Every method takes ``seeds``: one seed per sample, derived from the run seed and the sample id, so a stochastic
 adapter gives the same output for a sample whatever batch it lands in.
+
+Lazy loading: ``__init__`` only validates arguments and locates files; weights are read in ``load()``, which runs
+once, right before the first call of the contract method (``edit`` / ``embed`` / ``generate``). ``fingerprint()``
+must not need the loaded model: it hashes the weight files (``hash_path``) or names a hub id and the commit its
+revision resolves to (``weights_id``). A fully cached re-run therefore never imports torch's model stacks nor
+reads a weight.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -67,6 +74,27 @@ class Adapter:
             field = ".".join(map(str, err["loc"]))
             raise HarnessError(f"--model_args for {self.name or type(self).__name__}: {field}: {err['msg']}") from None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for method in CONTRACT_METHODS:  # every override of a contract method loads the model first
+            fn = cls.__dict__.get(method)
+            if fn is not None and not getattr(fn, "_loads_first", False):
+                setattr(cls, method, _loading_first(fn))
+
+    def load(self) -> None:
+        """Read the weights and build the model. Called once, just before the first batch this adapter must
+        compute (never on a fully cached run); heavy imports belong here, not in ``__init__``."""
+
+    def ensure_loaded(self) -> None:
+        """Run ``load()`` once (the runner calls this before a batch; contract methods call it too)."""
+        if not self.__dict__.get("_loaded", False):
+            self.load()
+            self._loaded = True
+
+    @property
+    def loaded(self) -> bool:
+        return self.__dict__.get("_loaded", False)
+
     def describe(self) -> dict:
         """Facts about the model worth keeping with each run (recorded in its provenance under "model"), e.g. the
         training-set size of a recipe's proxy model, which leaderboards can plot scores against."""
@@ -81,6 +109,19 @@ class Adapter:
         """Identifies weights and configuration in cache keys. Adapters with weights should hash them."""
         blob = json.dumps([type(self).__module__, type(self).__qualname__, self.args.model_dump()], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+CONTRACT_METHODS = ("edit", "embed", "generate")
+
+
+def _loading_first(fn):
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):
+        self.ensure_loaded()
+        return fn(self, *args, **kwargs)
+
+    method._loads_first = True
+    return method
 
 
 class Editor(Adapter):
@@ -183,6 +224,22 @@ def hash_path(path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def weights_id(path_or_id: str, revision: str | None = None) -> str:
+    """What names a checkpoint in a fingerprint, without loading it: a local file or folder -> the sha256 of its
+    bytes (``hash_path``); a hub id -> ``id@commit``, the commit its revision resolves to in the local Hugging Face
+    cache (``id@revision`` when that revision is not cached yet: it is then a commit hash or a branch name)."""
+    path = Path(path_or_id).expanduser()
+    if path.exists():
+        return hash_path(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(path_or_id, revision=revision, local_files_only=True)
+        return f"{path_or_id}@{Path(folder).name}"  # snapshots/<commit>
+    except Exception:  # noqa: BLE001 - not cached (or no huggingface_hub): the id and the asked revision are all we know
+        return f"{path_or_id}@{revision or 'main'}"
 
 
 def parse_model_args(text: str, option: str = "--model_args") -> dict[str, str]:

@@ -44,7 +44,8 @@ def load_task_file(path: Path) -> TaskEntry:
     for i, metric in enumerate([*spec.metrics, spec.primary_metric]):
         if metric not in known:
             field = f"metrics[{i}]" if i < len(spec.metrics) else "primary_metric"
-            raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}{_hint(metric, known)}")
+            raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}"
+                               f"{_hint(metric, known.candidates(metric))}")
     try:
         # a task pinning released data gets its ``path`` from where that data is found (harness/data/release.py)
         args = {"path": ".", **spec.source.args} if spec.dataset else spec.source.args

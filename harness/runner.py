@@ -142,6 +142,7 @@ def _reuse_shared(store: RunStore, cache_key: str, share: dict[str, str]) -> set
 def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> list[Record]:
     """Predict (and score, for per-batch kinds) one batch. A failing batch is retried sample by sample, so one bad
     sample is recorded as that sample's failure instead of sinking its neighbours."""
+    adapter.ensure_loaded()  # weights load only once a batch must be computed; a loading error stops the run
     try:
         outputs = task.predict(adapter, batch, seeds)
         rows = [(u, o, info, None) for u, o, info in zip(batch, outputs, _infos(adapter, len(batch)))]

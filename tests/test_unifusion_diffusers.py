@@ -57,7 +57,7 @@ def test_diffusers_edit_loads_a_saved_pipeline_and_is_batch_invariant(pipelines,
     from harness_baselines.unifusion.diffusers_edit import DiffusersEditor
 
     editor = DiffusersEditor(pretrained=str(pipelines / folder), steps=2)
-    assert editor.kind == kind
+    assert editor.pipeline_kind == kind and editor.kind == "edit" and not editor.loaded  # loads on first edit()
     texts = ["make the red circle blue .", "move the circle to the top left corner .", "make it red ."]
     batched = editor.edit(images, texts, [1, 2, 3])
     alone = [editor.edit([i], [t], [s])[0] for i, t, s in zip(images, texts, [1, 2, 3])]

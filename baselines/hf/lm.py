@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness_baselines.hf import generation as gen
 from harness.adapters import Reasoner, register_adapter
+from harness_baselines.hf import generation as gen
 
 
 class HFLMArgs(gen.HFArgs):
@@ -27,24 +27,35 @@ class HFLM(Reasoner):
         self._fingerprint: str | None = None
         self.last_info: list[dict] = []
 
-    def load(self):
-        if self._model is None:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+    def load_tokenizer(self):
+        """The tokenizer alone (and its chat template): no weights, enough to fingerprint."""
+        if self.tokenizer is None:
+            from transformers import AutoTokenizer
 
             a = self.args
-            common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
-            self.tokenizer = AutoTokenizer.from_pretrained(a.pretrained, **common)
+            self.tokenizer = AutoTokenizer.from_pretrained(a.pretrained, revision=a.revision,
+                                                           trust_remote_code=a.trust_remote_code)
             self.tokenizer.padding_side = "left"
             self.tokenizer.truncation_side = "left"  # keep the question's end and the answer instruction
             if self.tokenizer.pad_token_id is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
+        return self.tokenizer
+
+    def load(self):
+        """Tokenizer and model once, when a batch must be generated (harness.adapters: lazy loading)."""
+        if self._model is None:
+            from transformers import AutoModelForCausalLM
+
+            a = self.args
+            common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
+            self.load_tokenizer()
             extra = {"attn_implementation": a.attn_implementation} if a.attn_implementation else {}
             self._model = AutoModelForCausalLM.from_pretrained(
                 a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra).to(a.device).eval()
         return self._model
 
     def chat_template(self) -> str | None:
-        self.load()
+        self.load_tokenizer()
         if not self.args.use_chat_template:
             return None
         return gen.read_chat_template(self.args.chat_template) or self.tokenizer.chat_template

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness_baselines.hf import generation as gen
 from harness.adapters import Reasoner, register_adapter
+from harness_baselines.hf import generation as gen
 
 
 class HFVLMArgs(gen.HFArgs):
@@ -36,17 +36,27 @@ class HFVLM(Reasoner):
         self.last_info: list[dict] = []  # per prompt of the last generate(): token counts (see module doc)
 
     # --- loading ---------------------------------------------------------------------------------------------
-    def load(self):
-        """Load processor and model once (lazily: `harness list` and arg validation never import torch)."""
-        if self._model is None:
-            from transformers import AutoModelForImageTextToText, AutoProcessor
+    def load_processor(self):
+        """The processor alone (tokenizer, image processor, chat template): no weights, enough to fingerprint."""
+        if self._processor is None:
+            from transformers import AutoProcessor
 
             a = self.args
-            common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
-            self._processor = AutoProcessor.from_pretrained(a.pretrained, **common)
+            self._processor = AutoProcessor.from_pretrained(a.pretrained, revision=a.revision,
+                                                            trust_remote_code=a.trust_remote_code)
             self.tokenizer.padding_side = "left"  # right padding would put pads between prompt and completion
             if self.tokenizer.pad_token_id is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
+        return self._processor
+
+    def load(self):
+        """Load processor and model once, when a batch must be generated (harness.adapters: lazy loading)."""
+        if self._model is None:
+            from transformers import AutoModelForImageTextToText
+
+            a = self.args
+            common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
+            self.load_processor()
             extra = {"attn_implementation": a.attn_implementation} if a.attn_implementation else {}
             self._model = AutoModelForImageTextToText.from_pretrained(
                 a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra).to(a.device).eval()
@@ -58,7 +68,7 @@ class HFVLM(Reasoner):
 
     def chat_template(self) -> str | None:
         """The template in use: the chat_template arg's file, else the processor's, else the tokenizer's."""
-        self.load()
+        self.load_processor()
         return (gen.read_chat_template(self.args.chat_template) or getattr(self._processor, "chat_template", None)
                 or getattr(self.tokenizer, "chat_template", None))
 

@@ -34,14 +34,19 @@ class HoneyBeeProxy(Reasoner):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        from harness_baselines.honeybee.train import checkpoint_path, file_hash, load_model
+        from harness_baselines.honeybee.train import checkpoint_path, file_hash
 
         path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe)
         if not path.is_file():
             raise HarnessError(f"--model_args recipe={self.args.recipe}: no checkpoint at {path} "
                                f"(run `harness recipe train {self.args.recipe}`)")
         self.path, self._hash = path, file_hash(path)
-        self.model, self.vocab = load_model(path)
+
+    def load(self):
+        """torch and the weights only when a batch must be generated (harness.adapters: lazy loading)."""
+        from harness_baselines.honeybee.train import load_model
+
+        self.model, self.vocab = load_model(self.path)
 
     def fingerprint(self) -> str:
         return self._hash[:16]

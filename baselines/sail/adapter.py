@@ -45,9 +45,10 @@ class SailEmbedder(Embedder):
         if not self.path.is_file():
             raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail.train "
                                f"--ablation {self.args.ablation})")
-        self._load()  # a corrupt checkpoint fails before the run starts
 
-    def _load(self):
+    def load(self):
+        """Weights are read only when a batch must be embedded (harness.adapters: lazy loading); a corrupt
+        checkpoint is still one line, before any sample is scored."""
         from safetensors import safe_open
         from safetensors.torch import load_file
 

@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.adapters import Embedder, hash_path, register_adapter
+from harness.adapters import Embedder, hash_path, register_adapter, weights_id
 from harness.errors import HarnessError
 
 
@@ -80,8 +80,8 @@ def resolve(path: str) -> str:
 
 
 def _folder_hash(path: str) -> str:
-    # a hub id: the id (and the revision pinned by the user's cache) is all we know
-    return hash_path(path) if Path(path).is_dir() else path
+    # a folder: its bytes; a hub id: the id (and the commit the user's cache resolves it to), without loading
+    return hash_path(path) if Path(path).is_dir() else weights_id(path)
 
 
 def _pooled(out):
@@ -93,9 +93,10 @@ class _HF(Embedder):
     Args = HFArgs
     uses: tuple[str, ...] = ()  # modalities this model embeds
 
-    def __init__(self, **model_args):
-        super().__init__(**model_args)
-        self._load()  # now, so a bad path is a one-line error before the run starts, not N sample failures
+    def load(self):
+        # only when a batch must be embedded (harness.adapters: lazy loading); a bad path is still one line,
+        # raised outside the per-sample retry, so it stops the run instead of becoming N sample failures
+        self._load()
 
     def _from_pretrained(self, cls_name: str, what: str):
         import transformers

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from harness.adapters import Editor, hash_path, register_adapter
+from harness.adapters import Editor, hash_path, register_adapter, weights_id
 from harness.errors import HarnessError
 from harness.resources import package_dir
 
@@ -68,12 +68,18 @@ class UniFusionEditor(Editor):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
+        a = self.args
+        self.generator_path = Path(a.generator or CHECKPOINTS / a.variant).expanduser()
+        self.vlm_path = a.vlm or str(CHECKPOINTS / "vlm")
+        if not self.generator_path.is_dir():  # a wrong path fails now, before any run starts
+            raise HarnessError(f"generator {self.generator_path}: checkpoint folder does not exist")
+
+    def load(self):
+        """diffusers/transformers are imported and the weights read only here (see harness.adapters)."""
         from harness_baselines.unifusion.encoder import VLMEncoder
         from harness_baselines.unifusion.pipeline import UniFusionPipeline
 
         a = self.args
-        self.generator_path = Path(a.generator or CHECKPOINTS / a.variant).expanduser()
-        self.vlm_path = a.vlm or str(CHECKPOINTS / "vlm")
         transformer, scheduler = load_generator(self.generator_path, a.variant)
         encoder = VLMEncoder.from_pretrained(self.vlm_path, trust_remote_code=a.trust_remote_code)
         cfg = transformer.config
@@ -99,12 +105,7 @@ class UniFusionEditor(Editor):
     def _hash_checkpoints(self) -> str:
         h = hashlib.sha256(super().fingerprint().encode())
         h.update(hash_path(self.generator_path).encode())
-        vlm = Path(self.vlm_path).expanduser()
-        if vlm.is_dir():
-            h.update(hash_path(vlm).encode())
-        else:
-            model = self.pipeline.encoder.model
-            h.update(f"{self.vlm_path}@{getattr(model.config, '_commit_hash', None)}".encode())
+        h.update(weights_id(self.vlm_path).encode())  # a folder's bytes, or a hub id and its cached commit
         return h.hexdigest()[:16]
 
 

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import Editor, register_adapter
+from harness.adapters import Editor, register_adapter, weights_id
 from harness.errors import HarnessError
 
 
@@ -47,11 +47,6 @@ class DiffusersEditor(Editor):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        import torch
-        from diffusers import AutoPipelineForImage2Image, StableDiffusionInstructPix2PixPipeline
-        from diffusers.utils import logging as df_logging
-
-        df_logging.disable_progress_bar()
         a = self.args
         local = Path(a.pretrained).expanduser()
         if a.pretrained.startswith((".", "/", "~")) and not local.is_dir():
@@ -59,7 +54,16 @@ class DiffusersEditor(Editor):
         kind = a.pipeline
         if kind == "auto":
             kind = "instruct-pix2pix" if "InstructPix2Pix" in _pipeline_class_name(a.pretrained) else "img2img"
-        self.kind = kind
+        self.pipeline_kind = kind
+
+    def load(self):
+        """diffusers is imported and the pipeline read only here (see harness.adapters: lazy loading)."""
+        import torch
+        from diffusers import AutoPipelineForImage2Image, StableDiffusionInstructPix2PixPipeline
+        from diffusers.utils import logging as df_logging
+
+        df_logging.disable_progress_bar()
+        a, kind = self.args, self.pipeline_kind
         cls = StableDiffusionInstructPix2PixPipeline if kind == "instruct-pix2pix" else AutoPipelineForImage2Image
         extra = {"safety_checker": None, "requires_safety_checker": False} if kind == "instruct-pix2pix" else {}
         try:
@@ -83,7 +87,7 @@ class DiffusersEditor(Editor):
             kwargs = {"prompt": text, "image": source, "num_inference_steps": a.steps,
                       "guidance_scale": a.guidance_scale, "output_type": "np",
                       "generator": torch.Generator().manual_seed(int(seed) % 2 ** 63)}
-            if self.kind == "instruct-pix2pix":
+            if self.pipeline_kind == "instruct-pix2pix":
                 kwargs["image_guidance_scale"] = a.image_guidance_scale
             else:
                 kwargs["strength"] = a.strength
@@ -93,7 +97,8 @@ class DiffusersEditor(Editor):
         return outputs
 
     def fingerprint(self) -> str:
-        """Arguments + every weight/config file of a local pipeline folder (a hub id: id + resolved commit)."""
+        """Arguments + every weight/config file of a local pipeline folder (a hub id: id + the commit it resolves
+        to in the local cache), read without loading the pipeline."""
         if getattr(self, "_fingerprint", None) is None:
             h = hashlib.sha256(super().fingerprint().encode())
             root = Path(self.args.pretrained).expanduser()
@@ -101,6 +106,6 @@ class DiffusersEditor(Editor):
                 for f in sorted(p for p in root.rglob("*") if p.is_file()):
                     h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
             else:
-                h.update(str(getattr(self.pipe, "_internal_dict", {}).get("_name_or_path", "")).encode())
+                h.update(weights_id(self.args.pretrained).encode())
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint

@@ -8,6 +8,7 @@ the task file is loaded, so a typo fails at once. Loaders of other packages regi
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,22 +70,30 @@ def _loader(name: str) -> Loader:
         raise ValueError(str(e)) from None
 
 
-def check_args(name: str, kind: str, args: dict) -> None:
-    """Raise ValueError naming the offending loader or argument."""
-    loader = _loader(name)
-    if loader.kind != kind:
-        raise ValueError(f"loader {name!r} makes {loader.kind!r} samples, not {kind!r}")
-    params = inspect.signature(loader.function, eval_str=True).parameters
+@functools.cache
+def _args_model(function: Callable):
+    """A pydantic model of a loader's signature, built once per loader (tasks sharing a loader reuse it)."""
+    params = inspect.signature(function, eval_str=True).parameters
     fields = {
         p: (param.annotation if param.annotation is not inspect.Parameter.empty else object,
             ... if param.default is inspect.Parameter.empty else param.default)
         for p, param in params.items()
     }
-    unknown = sorted(set(args) - set(fields))
+    return create_model(f"{function.__name__}_args", **fields)
+
+
+def check_args(name: str, kind: str, args: dict) -> None:
+    """Raise ValueError naming the offending loader or argument."""
+    loader = _loader(name)
+    if loader.kind != kind:
+        raise ValueError(f"loader {name!r} makes {loader.kind!r} samples, not {kind!r}")
+    model = _args_model(loader.function)
+    unknown = sorted(set(args) - set(model.model_fields))
     if unknown:
-        raise ValueError(f"args.{unknown[0]}: not an argument of loader {name!r} (takes: {', '.join(fields)})")
+        raise ValueError(f"args.{unknown[0]}: not an argument of loader {name!r} "
+                         f"(takes: {', '.join(model.model_fields)})")
     try:
-        create_model(f"{name}_args", **fields).model_validate(args)
+        model.model_validate(args)
     except ValidationError as e:
         err = e.errors()[0]
         raise ValueError(f"args.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None

@@ -1,7 +1,13 @@
-"""Metric catalog per task kind. Declarations only (no torch import), so ``harness list metrics`` stays fast."""
+"""Metric catalog per task kind. Declarations only (no torch import), so ``harness list metrics`` stays fast.
+
+Each metric declares its direction once, here; leaderboards, compare and the regression gate read it from the
+catalog. A family with a cutoff (``recall@k``, ``ndcg@k``) is declared once and accepts any positive k.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 
@@ -13,8 +19,56 @@ class Metric:
     cap: float | None = None  # a value the metric saturates at (PSNR of identical images): plots draw it as a break
 
 
-def _catalog(*metrics: Metric) -> dict[str, Metric]:
-    return {m.name: m for m in metrics}
+@dataclass(frozen=True)
+class MetricFamily:
+    """``prefix@k`` for any integer k >= 1; ``description`` may use ``{k}``. ``listed``: the cutoffs shown by
+    ``harness list metrics`` (and offered as close matches), not a limit."""
+
+    prefix: str
+    description: str
+    higher_is_better: bool
+    listed: tuple[int, ...] = ()
+
+    def match(self, name: str) -> Metric | None:
+        m = re.fullmatch(rf"{re.escape(self.prefix)}@([1-9]\d*)", name)
+        return Metric(name, self.description.format(k=m.group(1)), self.higher_is_better) if m else None
+
+
+class Catalog(Mapping):
+    """The metrics of one task kind: fixed names plus families; ``catalog["ndcg@5"]`` works for any cutoff,
+    iteration yields the fixed names and each family's listed cutoffs."""
+
+    def __init__(self, *entries: Metric | MetricFamily):
+        self.fixed = {e.name: e for e in entries if isinstance(e, Metric)}
+        self.families = [e for e in entries if isinstance(e, MetricFamily)]
+
+    def __getitem__(self, name: str) -> Metric:
+        if name in self.fixed:
+            return self.fixed[name]
+        for family in self.families:
+            metric = family.match(name)
+            if metric is not None:
+                return metric
+        raise KeyError(name)
+
+    def candidates(self, name: str) -> list[str]:
+        """Names to suggest for a misspelt ``name``: the listed ones, and each family at ``name``'s own cutoff
+        (``ndcgg@5`` -> ``ndcg@5``)."""
+        _, at, k = name.rpartition("@")
+        own = [f"{f.prefix}@{k}" for f in self.families] if at and k.isdigit() and int(k) >= 1 else []
+        return [*own, *self]
+
+    def __iter__(self) -> Iterator[str]:
+        for family in self.families:
+            yield from (f"{family.prefix}@{k}" for k in family.listed)
+        yield from self.fixed
+
+    def __len__(self) -> int:
+        return len(self.fixed) + sum(len(f.listed) for f in self.families)
+
+
+def _catalog(*metrics: Metric | MetricFamily) -> Catalog:
+    return Catalog(*metrics)
 
 
 def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
@@ -25,7 +79,7 @@ def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
     ]
 
 
-METRICS: dict[str, dict[str, Metric]] = {
+METRICS: dict[str, Catalog] = {
     "edit": _catalog(
         *_image_triplet("the whole image", "", "whole image"),
         *_image_triplet("the edit mask", "_edit", "inside the edit mask (did the edit happen?)"),
@@ -46,8 +100,8 @@ METRICS: dict[str, dict[str, Metric]] = {
                     Metric(f"{name}_macro", f"{what}; macro: unweighted mean of the per-type means", True))),
     ),
     "retrieval": _catalog(
-        *(Metric(f"recall@{k}", f"fraction of relevant items in the top {k}", True) for k in (1, 5, 10, 100)),
-        Metric("ndcg@10", "normalized discounted cumulative gain at 10 (graded relevance)", True),
+        MetricFamily("recall", "fraction of relevant items in the top {k}", True, listed=(1, 5, 10, 100)),
+        MetricFamily("ndcg", "normalized discounted cumulative gain at {k} (graded relevance)", True, listed=(10,)),
         Metric("map", "mean average precision", True),
         Metric("mrr", "reciprocal rank of the first relevant item", True),
     ),
