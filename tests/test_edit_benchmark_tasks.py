@@ -112,3 +112,29 @@ def test_missing_column_and_missing_image_are_one_line(tmp_path, cli):
     proc = cli("eval", "--task", "edit/i", "--include", tmp_path / "t2", "--model", "identity", "--output",
                tmp_path / "out")
     one_line_error(proc, "0002.jpg", "image file not found", "key '12'")
+
+
+@pytest.mark.slow
+def test_imgedit_and_magicbrush_from_the_cli_with_the_local_vlm_judge_and_tiny_encoders(tmp_path, cli):
+    from editbench_fixtures import sha256, task_yaml, tiny_clip, tiny_dino
+    from harness_baselines.hf.tiny import build_llava
+    from test_edit_reference_metrics import MB_METRICS, magicbrush_release
+    from test_judge_imgedit import imgedit_release
+
+    img = imgedit_release(tmp_path / "ImgEdit")
+    task_yaml(tmp_path / "tasks", "edit/imgedit-cli", "imgedit", {"path": str(img)}, ["imgedit_score"],
+              "imgedit_score", {"output_size": "any", "judge_protocol": "imgedit_basic",
+                                "judge_templates": {"file": "Benchmark/Basic/prompts.json",
+                                                    "sha256": sha256(img / "Benchmark/Basic/prompts.json")}})
+    mb = magicbrush_release(tmp_path / "mb")
+    task_yaml(tmp_path / "tasks", "edit/mb-cli", "magicbrush", {"path": str(mb), "setting": "final-turn"},
+              MB_METRICS, "l1_ref", {"output_size": "any", "clip_model": str(tiny_clip(tmp_path / "clip")),
+                                     "dino_model": str(tiny_dino(tmp_path / "dino"))})
+    vlm = build_llava(tmp_path / "llava")
+    judged = cli("eval", "--task", "edit/imgedit-cli", "--include", tmp_path / "tasks", "--model", "identity",
+                 "--output", tmp_path / "out", "--no-progress", "--judge", "hf-vlm",
+                 "--judge_args", f"pretrained={vlm},max_new_tokens=6", check_rc=0)
+    assert "failures by cause transport 0" in judged.stdout  # gibberish replies: parse failures, counted
+    ref = cli("eval", "--task", "edit/mb-cli", "--include", tmp_path / "tasks", "--model", "identity",
+              "--output", tmp_path / "out", "--no-progress", check_rc=0)
+    assert "clip_t" in ref.stdout and "dino" in ref.stdout and "2 computed" in ref.stdout

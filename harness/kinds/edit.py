@@ -31,6 +31,9 @@ class EditTask(Task):
         super().__init__(spec, samples)
         self.pixel_metrics = PIXEL_METRICS & set(spec.metrics)
         self.reference_metrics = set(reference.REFERENCE_METRICS) & set(spec.metrics)
+        if self.pixel_metrics and spec.options.output_size == "any":
+            raise ValueError(f"metrics {', '.join(sorted(self.pixel_metrics))} compare pixels at the source's size: "
+                             f"they need options.output_size: source (use l1_ref / l2_ref for resized edits)")
         for s in samples:
             if min(s.source.shape[:2]) < editing.MIN_SIDE:
                 raise ValueError(f"sample {s.id!r}: images of {s.source.shape[1]}x{s.source.shape[0]} px are "
