@@ -117,9 +117,10 @@ def test_missing_column_and_missing_image_are_one_line(tmp_path, cli):
 @pytest.mark.slow
 def test_imgedit_and_magicbrush_from_the_cli_with_the_local_vlm_judge_and_tiny_encoders(tmp_path, cli):
     from editbench_fixtures import sha256, task_yaml, tiny_clip, tiny_dino
-    from harness_baselines.hf.tiny import build_llava
     from test_edit_reference_metrics import MB_METRICS, magicbrush_release
     from test_judge_imgedit import imgedit_release
+
+    from harness_baselines.hf.tiny import build_llava
 
     img = imgedit_release(tmp_path / "ImgEdit")
     task_yaml(tmp_path / "tasks", "edit/imgedit-cli", "imgedit", {"path": str(img)}, ["imgedit_score"],
