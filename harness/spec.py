@@ -106,6 +106,9 @@ class RetrievalOptions(BaseModel):
     # ``ignore_identical_ids``, MTEB's AbsTaskRetrieval attribute of that name: ArguAna / Quora hold each query
     # in the corpus too).
     ignore_identical_ids: bool = False
+    # Exact search (the default), or a labelled approximate FAISS index; with one, every query's recall of the exact
+    # top-k is stored with its scores ("search_recall") and its mean reported on stderr.
+    search: Literal["exact", "hnsw", "ivf"] = "exact"
 
     @model_serializer(mode="wrap")
     def _omit_unset_additions(self, handler):
@@ -116,6 +119,8 @@ class RetrievalOptions(BaseModel):
             for key in ("instructions", "ignore_identical_ids"):
                 if not out.get(key):
                     out.pop(key, None)
+            if out.get("search") == "exact":
+                out.pop("search")
         return out
 
 

@@ -69,3 +69,33 @@ def test_numpy_and_faiss_backends_agree_on_float_embeddings():
     q, g = _float_data(3, dup=False)
     a, b = search(q, g, 100, backend="numpy"), search(q, g, 100, backend="faiss")
     assert (a[1] == b[1]).mean() > 0.999 and np.allclose(a[0], b[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("index", ["hnsw", "ivf"])
+def test_approximate_index_is_measured_against_exact_search(index):
+    from harness.search import recall_at_k, search_approx
+
+    q, g = _float_data(5, nq=60, ng=4000, d=16, dup=False)
+    exact = search(q, g, 20, backend="faiss")[1]
+    approx = search_approx(q, g, 20, index=index, nprobe=64)[1]
+    recall = recall_at_k(approx, exact)
+    assert recall.shape == (60,) and 0.5 < recall.mean() <= 1.0
+    assert recall_at_k(exact, exact).min() == 1.0 and recall_at_k(np.full_like(exact, -1), exact).max() == 0.0
+
+
+def test_a_task_with_an_approximate_index_reports_its_recall(cli, tmp_path):
+    import json
+    import sqlite3
+
+    from conftest import FIXTURES
+
+    (tmp_path / "t.yaml").write_text(
+        f"name: retrieval/approx\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: "
+        f"'{FIXTURES / 'retrieval_local'}', size: 8}}}}\nmetrics: [recall@1, ndcg@10]\nprimary_metric: ndcg@10\n"
+        f"options: {{mode: q2i, modalities: [text], search: hnsw}}\n")
+    proc = cli("eval", "--task", "retrieval/approx", "--include", tmp_path, "--model", "bow", "-o", tmp_path / "r",
+               "--no-progress", check_rc=0)
+    assert "approximate search (hnsw)" in proc.stderr and "of the exact top" in proc.stderr
+    rows = sqlite3.connect(tmp_path / "r" / "harness.sqlite").execute(
+        "SELECT scores FROM records WHERE sample_id LIKE 'query:%'").fetchall()
+    assert len(rows) == 3 and all(0 <= json.loads(s)["search_recall"] <= 1 for (s,) in rows)

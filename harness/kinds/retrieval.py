@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,7 @@ from harness.data.skips import skipped_of
 from harness.errors import HarnessError
 from harness.kinds.base import AdapterContractError, Task
 from harness.metrics import retrieval
+from harness.search import recall_at_k, search_approx
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,8 +259,16 @@ class RetrievalTask(Task):
             own = [pos.get(q.sample.id, -2) for q in queries]
         else:
             own = None
-        _, index = retrieval.search(unit_norm(queries), unit_norm(gallery), depth + (own is not None),
-                                    backend="auto")
+        q_emb, g_emb, fetch = unit_norm(queries), unit_norm(gallery), depth + (own is not None)
+        _, index = retrieval.search(q_emb, g_emb, fetch, backend="auto")
+        recall = None
+        if self.spec.options.search != "exact":  # labelled approximate search, measured against the exact one
+            exact = index
+            _, index = search_approx(q_emb, g_emb, fetch, index=self.spec.options.search)
+            recall = recall_at_k(index, exact)
+            print(f"note: task {self.name}: approximate search ({self.spec.options.search}) found "
+                  f"{recall.mean():.4f} of the exact top {fetch} (mean over {len(recall)} queries; per query as "
+                  f"'search_recall' in its scores)", file=sys.stderr)
         if own is not None:
             self_at = np.array(own)[:, None]
             keep = np.argsort(index == self_at, axis=1, kind="stable")[:, :depth]
@@ -269,7 +279,11 @@ class RetrievalTask(Task):
         jq, jd, jr = (np.array(c, np.int64) for c in zip(*judged)) if judged else (np.zeros(0, np.int64),) * 3
         values = retrieval.evaluate_ranked(index, (jq, jd, jr), len(queries), list(self.spec.metrics))
         columns = [values[m].tolist() for m in self.spec.metrics]
-        return {q.id: dict(zip(self.spec.metrics, row)) for q, row in zip(queries, zip(*columns))}
+        out = {q.id: dict(zip(self.spec.metrics, row)) for q, row in zip(queries, zip(*columns))}
+        if recall is not None:
+            for q, r in zip(queries, recall.tolist()):
+                out[q.id]["search_recall"] = r
+        return out
 
     def encode(self, output: np.ndarray) -> bytes:
         buf = io.BytesIO()
