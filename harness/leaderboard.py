@@ -60,6 +60,9 @@ class Row:
     # task -> the newest run of each training seed, when the row pools several seeds (harness/seeds.py); cells of
     # those tasks carry "seeds": {"arg", "values", "means", "sd"} and a two-level CI.
     seed_runs: dict[str, list[dict]] = field(default_factory=dict)
+    # Warnings about the row's runs, e.g. "not decontaminated": a run's model facts (Adapter.describe) said
+    # {"decontaminated": false}, i.e. its training data was not checked against the evaluation data.
+    flags: list[str] = field(default_factory=list)
 
     def seeds_of(self, task: str) -> list[dict]:
         return self.seed_runs.get(task) or ([self.runs[task]] if task in self.runs else [])
@@ -169,6 +172,14 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
             if len(per_seed := newest_per_seed(group)) > 1:
                 row.seed_runs[task] = per_seed
     chosen = [r for r in rows.values() if not board.rows or any(fnmatch.fnmatchcase(r.label, g) for g in board.rows)]
+    for row in chosen:
+        if any(json.loads(run["provenance"] or "{}").get("model", {}).get("decontaminated") is False
+               for runs_ in (row.seeds_of(t) for t in row.runs) for run in runs_):
+            row.flags.append("not decontaminated")
+    flagged = [r.label for r in chosen if "not decontaminated" in r.flags]
+    if flagged:
+        notes.append(f"† trained on data not checked against the evaluation data (no decontamination): "
+                     f"{', '.join(flagged)}")
     aggregates = {run["run_id"]: {(a["subset"], a["metric"]): a for a in store.aggregates(run["run_id"])}
                   for row in chosen for run in row.runs.values()}
     scores = _ScoreCache(store)
@@ -295,6 +306,11 @@ def legend(table: Table) -> str:
     return text
 
 
+def display_label(row: Row) -> str:
+    """The row label as printed: "†" marks a row trained on data not checked against the evaluation data."""
+    return row.label + (" †" if "not decontaminated" in row.flags else "")
+
+
 def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | None = None) -> str:
     from tabulate import tabulate
 
@@ -312,8 +328,8 @@ def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | No
     if fmt == "json":
         return json.dumps({"name": board.name, "headers": ["row", *table.headers], "notes": table.notes,
                            "rows": [{"label": r.label, "model": r.model, "model_args": r.model_args,
-                                     "cells": r.cells} for r in table.rows]}, indent=2)
-    text_rows = [[r.label, *map(cell_text, r.cells)] for r in table.rows]
+                                     "flags": r.flags, "cells": r.cells} for r in table.rows]}, indent=2)
+    text_rows = [[display_label(r), *map(cell_text, r.cells)] for r in table.rows]
     headers = ["model", *table.headers]
     if fmt == "csv":
         import csv
@@ -328,7 +344,7 @@ def render(board: Leaderboard, store, fmt: str, tasks: dict[str, TaskEntry] | No
     # MAX_TABLE_COLUMNS value columns.
     parts = [f"# {board.title or board.name}\n\n{legend(table)}\n"]
     for title, cols in column_groups(table):
-        sub_rows = [[r.label, *(cell_text(r.cells[j]) for j in cols)] for r in table.rows]
+        sub_rows = [[display_label(r), *(cell_text(r.cells[j]) for j in cols)] for r in table.rows]
         sub_headers = ["model", *(short_header(table.columns[j]) for j in cols)]
         parts.append(f"\n## {title}\n\n" + tabulate(sub_rows, headers=sub_headers, tablefmt="github") + "\n")
     return "".join(parts) + "".join(f"\n- {n}" for n in table.notes) + ("\n" if table.notes else "")

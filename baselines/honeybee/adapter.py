@@ -61,8 +61,10 @@ class HoneyBeeProxy(Reasoner):
             manifest = json.loads((pointer.parent / folder / "manifest.json").read_text())
         except (OSError, KeyError, ValueError):
             return {}
+        # Builds from before decontamination existed have no such entry: not decontaminated (boards flag them).
         return {"train_rows": manifest.get("rows"), "train_images": manifest.get("images"),
-                "dataset_hash": manifest.get("content_hash")}
+                "dataset_hash": manifest.get("content_hash"),
+                "decontaminated": bool(manifest.get("decontamination", {}).get("enabled", False))}
 
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
         import torch

@@ -3,8 +3,9 @@
 Order of a build (each step counted in the manifest):
 1. plan: which rows of which sources (curation picks top-ranked sources from the store; ``scaling.images``
    multiplies sizes; ``balance_difficulty`` stratifies over a larger pool; ``text_mix`` adds text-only rows);
-2. per row: render the question, drop it if a blind prior solves it (``remove_text_solvable``), add synthesized
-   questions on the same image (``scaling.questions``), apply perception edits and ``more_options``;
+2. per row: render the question, drop (or flag) it when its image or text matches an evaluation sample
+   (``decontamination``, see decontaminate.py), drop it if a blind prior solves it (``remove_text_solvable``),
+   add synthesized questions on the same image (``scaling.questions``), apply perception edits and ``more_options``;
 3. per question: write ``scaling.cots`` CoTs with the generator, drop those whose answer disagrees with the ground
    truth (``answer_filter``) or that are short (``long_cot``), prefix the caption (``caption``);
 4. write the row (JSONL + PNG), hashing as it goes.
@@ -125,6 +126,13 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
     counts: Counter = Counter()
     prior = _fit_prior(planned) if recipe.intervention("remove_text_solvable") else None
     cot_writer = CotWriter(recipe)
+    decon = recipe.decontamination
+    index = None
+    if decon.enabled:
+        from harness_baselines.honeybee.decontaminate import EvalIndex
+
+        index = EvalIndex.build(decon.suites, decon.ngram, cache)
+    matches: Counter = Counter()
     long_cot, caption = recipe.intervention("long_cot"), recipe.intervention("caption")
     hist: Counter = Counter()
     with DatasetWriter(cache, recipe.name) as writer:
@@ -133,6 +141,15 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
             rng = np.random.default_rng([recipe.seed, src.seed, i])
             q = make_question(src, i)
             counts["1_questions"] += 1
+            match = None
+            if index is not None:
+                match = index.image_match(q.image, decon.phash_distance) if q.image is not None else \
+                    index.text_match(q.question, decon.min_overlap)
+                if match is not None:
+                    matches[match.kind] += 1
+                    if decon.action == "drop":
+                        counts["2_dropped_contaminated"] += 1
+                        continue
             if prior is not None and src.with_images and prior.solves(q):
                 counts["2_dropped_text_solvable"] += 1
                 continue
@@ -151,20 +168,34 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                     if caption and qq.caption:
                         cot = f"caption: {qq.caption} {cot}"
                     hist[qq.difficulty] += 1
-                    writer.add({"id": f"{name}-{i}-q{qq.variant}-c{c}", "source": name, "category": qq.category,
-                                "difficulty": qq.difficulty, "qtype": qq.qtype, "question": qq.question,
-                                "choices": qq.choices, "answer": qq.answer,
-                                "prompt": prompt_text(qq.question, qq.choices), "cot": cot, "image": None},
-                               qq.image)
+                    row = {"id": f"{name}-{i}-q{qq.variant}-c{c}", "source": name, "category": qq.category,
+                           "difficulty": qq.difficulty, "qtype": qq.qtype, "question": qq.question,
+                           "choices": qq.choices, "answer": qq.answer,
+                           "prompt": prompt_text(qq.question, qq.choices), "cot": cot, "image": None}
+                    if match is not None:  # action "flag": kept, marked with what it matched
+                        row["contaminated"] = {"kind": match.kind, "eval_id": match.eval_id, "score": match.score}
+                    writer.add(row, qq.image)
         counts["7_rows"] = writer.n_rows
         manifest = {"recipe": recipe.model_dump(mode="json"), "stages": dict(sorted(counts.items())),
                     "per_source": {n: len(ix) for n, ix in planned}, "difficulty_histogram":
-                    {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None, **notes}
+                    {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None,
+                    "decontamination": _decontamination_note(decon, index, matches), **notes}
         manifest["build_seconds"] = round(time.time() - t0, 2)
         path = writer.finish(manifest)
     from harness_baselines.honeybee.dataset import manifest as read_manifest
 
     return path, read_manifest(path)
+
+
+def _decontamination_note(decon, index, matches: Counter) -> dict:
+    """What the manifest says about decontamination: settings, what was compared, how many rows matched."""
+    note = {"enabled": decon.enabled}
+    if index is None:
+        return note
+    return {**note, "action": decon.action, "phash_distance": decon.phash_distance, "ngram": decon.ngram,
+            "min_overlap": decon.min_overlap, "suites": index.suites, "eval_images": len(index.image_ids),
+            "eval_texts": len(index.text_ids), "image_matches": matches["image"], "text_matches": matches["text"],
+            ("dropped" if decon.action == "drop" else "flagged"): matches["image"] + matches["text"]}
 
 
 def _edit(recipe: Recipe, q: Question, rng: np.random.Generator) -> Question:

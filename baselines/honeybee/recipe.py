@@ -123,6 +123,20 @@ class Train(BaseModel):
     lr: float = Field(2e-3, gt=0)
 
 
+class Decontamination(BaseModel):
+    """Training rows matching an evaluation sample (baselines/honeybee/decontaminate.py) are dropped, or with
+    ``action: flag`` kept and marked; counts go into the manifest. ``enabled: false`` builds without the check
+    (leaderboards then flag the recipe's rows)."""
+
+    model_config = _STRICT
+    enabled: bool = True
+    action: Literal["drop", "flag"] = "drop"
+    suites: list[str] = Field(default_factory=lambda: ["reasoning", "reasoning-quick"], min_length=1)
+    phash_distance: int = Field(4, ge=0, le=64)  # Hamming distance between 64-bit pHashes counted as a match
+    ngram: int = Field(8, ge=1)  # word n-gram length of the text comparison
+    min_overlap: float = Field(0.8, gt=0, le=1)  # share of a training question's n-grams in one eval question
+
+
 class Recipe(BaseModel):
     model_config = _STRICT
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
@@ -136,6 +150,7 @@ class Recipe(BaseModel):
     interventions: list[Intervention] = Field(default_factory=list)
     scaling: Scaling = Field(default_factory=Scaling)
     train: Train = Field(default_factory=Train)
+    decontamination: Decontamination = Field(default_factory=Decontamination)
 
     def intervention(self, name: str):
         return next((iv for iv in self.interventions if iv.name == name), None)
