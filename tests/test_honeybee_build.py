@@ -42,6 +42,10 @@ def test_manifest_counts_every_stage(tmp_path):
     assert s["4_cots_generated"] - s.get("5_dropped_answer_disagrees", 0) - s.get("6_dropped_short_cot", 0) \
         == s["7_rows"] == man["rows"] == len(rows)
     assert sum(man["difficulty_histogram"].values()) == len(rows)
+    distinct = man["distinct"]
+    assert distinct["rows"] == len({(r["question"], r["image"], r["cot"]) for r in rows})
+    assert distinct["questions"] == len({(r["question"], r["image"]) for r in rows}) < len(rows)  # 2 CoTs each
+    assert distinct["cots"] == len({r["cot"] for r in rows}) and distinct["question_texts"] <= distinct["questions"]
     on_disk = {r["image"] for r in rows if r["image"]}
     assert len(on_disk) == man["images"] and all((path / rel).is_file() for rel in on_disk)
 
@@ -130,3 +134,53 @@ def test_scaling_axes_multiply_rows(tmp_path):
     assert man["per_source"]["mixed"] == 48 and man["rows"] == 48 * 3 * 2
     variants = Counter(r["id"].rsplit("-q", 1)[1][0] for r in rows)
     assert variants == {"0": 96, "1": 96, "2": 96}
+
+
+def test_caption_is_not_prefixed_to_text_only_rows(tmp_path):
+    rows, _, _ = _build(tmp_path, sources=[{"name": "mixed", "size": 6}, {"name": "text_only", "size": 6}],
+                        interventions=[{"name": "caption"}])
+    assert {r["source"] for r in rows} == {"mixed", "text_only"}
+    for r in rows:  # the text-only question already states the picture in words
+        assert r["cot"].startswith("caption: ") == (r["source"] != "text_only")
+
+
+def _store_with_ranked_runs(path, accuracies):
+    """A real results store holding finished honeybee-proxy runs of the ranked recipes (what `harness recipe eval`
+    writes), so curation can rank them."""
+    from harness.metrics.stats import Aggregate
+    from harness.spec import RunSpec
+    from harness.store import RunStore
+
+    store = RunStore(path)
+    for recipe, acc in accuracies.items():
+        spec = RunSpec(task="reasoning/embedded", task_hash="h", model="honeybee-proxy",
+                       model_args=(("recipe", recipe),), model_fingerprint=recipe)
+        store.start_run(spec, "reasoning", {})
+        store.finish_run(spec.run_id(), {"": {"accuracy": Aggregate(acc, acc, acc, 10)}}, {}, ["s"])
+    store.close()
+
+
+def test_curation_keeps_the_answer_filter_of_the_ranked_recipe(tmp_path, monkeypatch):
+    # ranked recipes: src_noisy is filtered (its proxy was scored on filtered CoTs), src_mixed is not.
+    import yaml
+
+    from harness_baselines.honeybee import recipe as recipe_mod
+
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "r_noisy.yaml").write_text(yaml.safe_dump({"name": "r_noisy", "sources": [{"name": "noisy",
+                                                         "size": 5}], "answer_filter": True}))
+    (folder / "r_mixed.yaml").write_text(yaml.safe_dump({"name": "r_mixed", "sources": [{"name": "mixed",
+                                                         "size": 5}]}))
+    _store_with_ranked_runs(tmp_path / "s.sqlite", {"r_noisy": 40.0, "r_mixed": 30.0})
+    monkeypatch.setattr(recipe_mod, "RECIPES_DIR", folder)  # ranked recipes are looked up by name there
+    curated = Recipe.model_validate({"name": "cur", "seed": 1, "curation": {"rank": ["r_noisy", "r_mixed"],
+                                     "top": 2, "size": 60}, "decontamination": {"enabled": False}})
+    path, man = build(curated, tmp_path / "cache", tmp_path / "s.sqlite")
+    rows = list(iter_rows(path))
+    assert [name for name, _ in man["curation_ranking"]] == ["r_noisy", "r_mixed"]
+    noisy = [r for r in rows if r["source"] == "noisy"]
+    assert noisy and all(grade(r["cot"], r["answer"], r["choices"], grader="strict") for r in noisy)
+    assert man["stages"]["5_dropped_answer_disagrees"] > 0
+    mixed = [r for r in rows if r["source"] == "mixed"]
+    assert len(mixed) == 30  # unfiltered: every CoT of the unfiltered recipe's source is kept

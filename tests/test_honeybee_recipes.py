@@ -70,3 +70,11 @@ def test_cli_bad_recipe_exits_2_with_one_line(cli, tmp_path, text, words):
     proc = cli("recipe", "build", path, "--cache-dir", tmp_path / "cache", check_rc=2)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0] and path in lines[0]
+
+
+def test_training_budget_is_steps_or_epochs():
+    from harness_baselines.honeybee.recipe import Train
+
+    assert Train().steps_for(10_000) == 300  # equal compute, whatever the size
+    assert Train(budget="epochs", epochs=5, batch_size=16).steps_for(1000) == 313  # ceil(5 * 1000 / 16)
+    assert Train(budget="epochs", epochs=5).steps_for(2000) > Train(budget="epochs", epochs=5).steps_for(1000)

@@ -39,32 +39,35 @@ def prompt_text(question: str, choices: list[str] | None) -> str:
     return "\n".join([*lines, PROMPT_SUFFIX])
 
 
-def plan(recipe: Recipe, store_path: Path | None) -> tuple[list[tuple[str, np.ndarray]], dict]:
-    """-> ([(source name, row indices)], notes for the manifest)."""
+def plan(recipe: Recipe, store_path: Path | None) -> tuple[list[tuple[str, np.ndarray, bool]], dict]:
+    """-> ([(source name, row indices, answer filter)], notes for the manifest). A curated source keeps the answer
+    filter of the ranked recipe it comes from (its proxy was scored on filtered data), besides the curating
+    recipe's own ``answer_filter``."""
     notes: dict = {}
-    uses = [(u.name, u.size) for u in recipe.sources]
+    uses = [(u.name, u.size, recipe.answer_filter) for u in recipe.sources]
     if recipe.curation is not None:
         ranking = rank_recipes(recipe.curation.rank, store_path)
         top = [name for name, _ in ranking[:recipe.curation.top]]
         notes["curation_ranking"] = ranking
         per = recipe.curation.size // len(top)
         for r in top:
-            for u in load_recipe(r).sources:
-                uses.append((u.name, per))
+            ranked = load_recipe(r)
+            for u in ranked.sources:
+                uses.append((u.name, per, recipe.answer_filter or ranked.answer_filter))
     rng = np.random.default_rng([recipe.seed, 1])
     out = []
-    for name, size in uses:
+    for name, size, answer_filter in uses:
         size *= recipe.scaling.images
         if recipe.intervention("balance_difficulty"):
             pool = np.arange(4 * size)
             diffs = np.array([describe(SOURCES[name], int(i))[1] for i in pool])
-            out.append((name, pool[iv.balanced_indices(diffs, size, rng)]))
+            out.append((name, pool[iv.balanced_indices(diffs, size, rng)], answer_filter))
         else:
-            out.append((name, np.arange(size)))
+            out.append((name, np.arange(size), answer_filter))
     mix = recipe.intervention("text_mix")
     if mix:
-        n_text = int(round(mix.fraction * sum(len(ix) for _, ix in out)))
-        out.append(("text_only", np.arange(n_text)))
+        n_text = int(round(mix.fraction * sum(len(ix) for _, ix, _ in out)))
+        out.append(("text_only", np.arange(n_text), recipe.answer_filter))
     return out, notes
 
 
@@ -90,11 +93,11 @@ def rank_recipes(names: list[str], store_path: Path | None) -> list[tuple[str, f
 
 def _interleave(planned):
     """Rows of all sources interleaved in proportion, so any prefix of the stream is a fair mix."""
-    def stream(name, ix):
-        return (((k + 0.5) / len(ix), name, int(i)) for k, i in enumerate(ix))
+    def stream(name, ix, answer_filter):
+        return (((k + 0.5) / len(ix), name, int(i), answer_filter) for k, i in enumerate(ix))
 
-    for _, name, i in heapq.merge(*(stream(name, ix) for name, ix in planned)):
-        yield name, i
+    for _, name, i, answer_filter in heapq.merge(*(stream(*use) for use in planned)):
+        yield name, i, answer_filter
 
 
 class CotWriter:
@@ -133,10 +136,13 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
 
         index = EvalIndex.build(decon.suites, decon.ngram, cache)
     matches: Counter = Counter()
+    # Distinct rows, questions (text + image), question texts and CoTs: synthesized questions and extra CoTs are
+    # only worth their count if they differ. Python's str hash is stable within the process: 1M rows ~ 100 MB.
+    distinct: dict[str, set] = {"rows": set(), "questions": set(), "question_texts": set(), "cots": set()}
     long_cot, caption = recipe.intervention("long_cot"), recipe.intervention("caption")
     hist: Counter = Counter()
     with DatasetWriter(cache, recipe.name) as writer:
-        for name, i in _interleave(planned):
+        for name, i, answer_filter in _interleave(planned):
             src = SOURCES[name]
             rng = np.random.default_rng([recipe.seed, src.seed, i])
             q = make_question(src, i)
@@ -159,13 +165,13 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                 qq = _edit(recipe, qq, rng)
                 for c, cot in enumerate(cot_writer(qq, recipe.scaling.cots, rng)):
                     counts["4_cots_generated"] += 1
-                    if recipe.answer_filter and not grade(cot, qq.answer, qq.choices, grader="strict"):
+                    if answer_filter and not grade(cot, qq.answer, qq.choices, grader="strict"):
                         counts["5_dropped_answer_disagrees"] += 1
                         continue
                     if long_cot and len(cot.split()) < long_cot.min_words:
                         counts["6_dropped_short_cot"] += 1
                         continue
-                    if caption and qq.caption:
+                    if caption and qq.caption and qq.image is not None:  # a text-only row states it already
                         cot = f"caption: {qq.caption} {cot}"
                     hist[qq.difficulty] += 1
                     row = {"id": f"{name}-{i}-q{qq.variant}-c{c}", "source": name, "category": qq.category,
@@ -174,12 +180,17 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                            "prompt": prompt_text(qq.question, qq.choices), "cot": cot, "image": None}
                     if match is not None:  # action "flag": kept, marked with what it matched
                         row["contaminated"] = {"kind": match.kind, "eval_id": match.eval_id, "score": match.score}
-                    writer.add(row, qq.image)
+                    writer.add(row, qq.image)  # sets row["image"] to the PNG's content name
+                    distinct["rows"].add(hash((row["question"], row["image"], cot)))
+                    distinct["questions"].add(hash((row["question"], row["image"])))
+                    distinct["question_texts"].add(hash(row["question"]))
+                    distinct["cots"].add(hash(cot))
         counts["7_rows"] = writer.n_rows
         manifest = {"recipe": recipe.model_dump(mode="json"), "stages": dict(sorted(counts.items())),
-                    "per_source": {n: len(ix) for n, ix in planned}, "difficulty_histogram":
+                    "per_source": {n: len(ix) for n, ix, _ in planned}, "difficulty_histogram":
                     {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None,
-                    "decontamination": _decontamination_note(decon, index, matches), **notes}
+                    "decontamination": _decontamination_note(decon, index, matches),
+                    "distinct": {k: len(v) for k, v in distinct.items()}, **notes}
         manifest["build_seconds"] = round(time.time() - t0, 2)
         path = writer.finish(manifest)
     from harness_baselines.honeybee.dataset import manifest as read_manifest
@@ -215,7 +226,7 @@ def _edit(recipe: Recipe, q: Question, rng: np.random.Generator) -> Question:
 def _fit_prior(planned) -> iv.BlindPrior:
     """First, cheap pass (no rendering) over the planned image rows: what a blind model could learn."""
     prior = iv.BlindPrior()
-    for name, ix in planned:
+    for name, ix, _ in planned:
         if SOURCES[name].with_images:
             for i in ix:
                 prior.fit(make_question(SOURCES[name], int(i), with_images=False))

@@ -8,6 +8,7 @@ one-line HarnessError naming the file and the field (the CLI turns it into exit 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -117,10 +118,23 @@ class Scaling(BaseModel):
 
 
 class Train(BaseModel):
+    """The proxy's training budget. ``budget: steps`` (default): ``steps`` optimizer steps whatever the dataset's
+    size, so recipes compare at equal compute; ``budget: epochs``: ``epochs`` passes over the dataset (HoneyBee
+    trains 5 epochs), so a larger recipe also gets more compute. Scaling results answer different questions under
+    the two, so report both."""
+
     model_config = _STRICT
+    budget: Literal["steps", "epochs"] = "steps"
     steps: int = Field(300, ge=1)
+    epochs: float = Field(5, gt=0)
     batch_size: int = Field(16, ge=1)
     lr: float = Field(2e-3, gt=0)
+
+    def steps_for(self, rows: int) -> int:
+        """Optimizer steps for a dataset of ``rows`` rows under this budget."""
+        if self.budget == "steps":
+            return self.steps
+        return max(1, math.ceil(self.epochs * rows / self.batch_size))
 
 
 class Decontamination(BaseModel):

@@ -1,9 +1,10 @@
 """``harness recipe train``: fit the proxy VLM on a built recipe dataset and save a safetensors checkpoint.
 
-Every recipe gets the same budget (``train.steps`` x ``train.batch_size`` examples, default 300 x 16): recipes are
-compared at equal compute, so a bigger dataset means more unique examples, not more steps. Rows stream from the
-shards through a shuffle buffer (memory bounded); decoded images are kept in a bounded cache. Deterministic from
-the recipe seed on one thread.
+By default every recipe gets the same budget (``train.steps`` x ``train.batch_size`` examples, default
+300 x 16): recipes are compared at equal compute, so a bigger dataset means more unique examples, not more
+steps; ``train.budget: epochs`` trains ``train.epochs`` passes instead (the paper's protocol: more data, more
+compute). Rows stream from the shards through a shuffle buffer (memory bounded); decoded images are kept in a
+bounded cache. Deterministic from the recipe seed on one thread.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
 
     t0 = time.time()
     data = dataset_dir(cache, recipe.name)
-    steps = steps or recipe.train.steps
+    steps = steps or recipe.train.steps_for(manifest(data)["rows"])  # the recipe's budget: steps or epochs
     path = checkpoint_path(cache, recipe.name)
     plan = {"recipe": recipe.model_dump(mode="json"), "dataset_hash": manifest(data)["content_hash"], "steps": steps}
     if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done

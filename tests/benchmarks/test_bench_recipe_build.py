@@ -1,0 +1,60 @@
+"""Streaming recipe builds at scale: `harness recipe build` of 10k, 100k and 1M rows, per-row cost and peak RSS.
+
+Each size builds in its own process (peak RSS is that process's ru_maxrss). The per-row cost is the build's
+streaming time; the fixed cost of loading the decontamination index (the eval suites are rendered to check their
+content hashes) is timed apart and reported as ``index_seconds``. Skipped unless ``--run-large`` (1M rows take
+over an hour on 2 shared cores); run e.g. ``pytest tests/benchmarks/test_bench_recipe_build.py --run-large
+--benchmark-enable -k 10000``. Measured figures are in baselines/honeybee/README.md."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+BUILD = textwrap.dedent('''
+    import json, resource, sys, time
+    from pathlib import Path
+    from harness_baselines.honeybee.build import build
+    from harness_baselines.honeybee.decontaminate import EvalIndex
+    from harness_baselines.honeybee.recipe import Recipe
+    rows, cache = int(sys.argv[1]), Path(sys.argv[2])
+    # mixed source, 4 CoTs per question: rows = 4 x images, the shape of the scaling recipes.
+    recipe = Recipe.model_validate({"name": f"bench{rows}", "seed": 5, "sources": [{"name": "mixed",
+                                    "size": rows // 4}], "scaling": {"cots": 4},
+                                    "decontamination": {"action": "flag"}})
+    t0 = time.perf_counter()
+    d = recipe.decontamination
+    EvalIndex.build(d.suites, d.ngram, cache)  # fixed cost (renders the suites for their hashes), timed apart
+    t1 = time.perf_counter()
+    path, manifest = build(recipe, cache)
+    seconds = time.perf_counter() - t1
+    print(json.dumps({"rows": manifest["rows"], "seconds": seconds, "index_seconds": t1 - t0,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+''')
+
+
+def _build(rows: int, cache) -> dict:
+    proc = subprocess.run([sys.executable, "-c", BUILD, str(rows), str(cache)], capture_output=True, text=True,
+                          timeout=4 * 3600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bench-build")
+    _build(4, d)  # the decontamination index, once
+    return d
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("rows", [10_000, 100_000, 1_000_000])
+def test_bench_recipe_build_streams(benchmark, cache, rows):
+    out = benchmark.pedantic(_build, args=(rows, cache), rounds=1, iterations=1)
+    benchmark.extra_info.update(rows=out["rows"], per_row_ms=1000 * out["seconds"] / out["rows"],
+                                peak_rss_mb=out["peak_rss_mb"], index_seconds=out["index_seconds"])
+    print(f"\n{rows} rows: {1000 * out['seconds'] / out['rows']:.3f} ms/row, peak RSS {out['peak_rss_mb']:.0f} MiB")
+    assert out["rows"] == rows  # answer_filter off: every CoT is a row
+    assert out["peak_rss_mb"] <= 1024
