@@ -75,3 +75,16 @@ def test_cached_decoding_matches_full_recomputation():
             with torch.no_grad():
                 seq.append(int(model(images[k:k + 1], has[k:k + 1], torch.tensor([seq]))[0, -1].argmax()))
         assert seq[len(p):] == fast[k]
+
+
+def test_a_second_training_seed_is_its_own_checkpoint_and_adapter_row(trained):
+    recipe, cache, summary = trained
+    other = train(recipe, cache, log=None, train_seed=1)
+    assert other["checkpoint"].endswith("smoke-seed1.safetensors") and other["sha256"] != summary["sha256"]
+    assert train(recipe, cache, log=None, train_seed=1).get("cached")  # up to date per seed
+    proxy = adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache), train_seed="1")
+    assert proxy.fingerprint() == other["sha256"][:16]
+    assert proxy.training_seed() == {"arg": "train_seed", "value": 1}
+    assert adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache)).training_seed()["value"] == 0
+    with pytest.raises(HarnessError, match="harness recipe train smoke --seeds 3"):
+        adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache), train_seed="2")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import Reasoner, register_adapter
+from harness.adapters import TRAINING_SEED, Reasoner, register_adapter
 from harness.errors import HarnessError
 from harness.resources import user_cache_dir
 
@@ -24,6 +24,9 @@ class ProxyArgs(BaseModel):
     recipe: str
     cache_dir: str = str(DEFAULT_CACHE)
     temperature: float = 1.0  # used only when n > 1 (sampling); n == 1 is greedy
+    # Which training run of the recipe (`harness recipe train NAME --seeds N`): runs differing only in it pool on
+    # leaderboards into one row with a two-level CI (harness/seeds.py).
+    train_seed: int = Field(0, ge=0, json_schema_extra=TRAINING_SEED)
 
 
 @register_adapter("honeybee-proxy")
@@ -36,10 +39,11 @@ class HoneyBeeProxy(Reasoner):
         super().__init__(**model_args)
         from harness_baselines.honeybee.train import checkpoint_path, file_hash
 
-        path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe)
+        path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe, self.args.train_seed)
         if not path.is_file():
+            seeds = f" --seeds {self.args.train_seed + 1}" if self.args.train_seed else ""
             raise HarnessError(f"--model_args recipe={self.args.recipe}: no checkpoint at {path} "
-                               f"(run `harness recipe train {self.args.recipe}`)")
+                               f"(run `harness recipe train {self.args.recipe}{seeds}`)")
         self.path, self._hash = path, file_hash(path)
 
     def load(self):

@@ -74,39 +74,51 @@ def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
 def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
           cache_dir: Path = CacheOpt,
           steps: int = typer.Option(None, "--steps", min=1, help="Override the recipe's training steps."),
-          force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists.")) -> None:
-    """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors."""
+          force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists."),
+          seeds: int = typer.Option(1, "--seeds", min=1,
+                                    help="Train with training seeds 0..N-1 (3 for the shipped board): each seed is "
+                                         "its own checkpoint, pooled on leaderboards.")) -> None:
+    """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors (seed 0) and
+    NAME-seedK.safetensors."""
     from harness_baselines.honeybee.train import train as train_recipe
 
     cache = _cache(cache_dir)
     for recipe in _recipes(names):
-        summary = train_recipe(recipe, cache, steps, log=lambda m: print(f"{recipe.name}: {m}", file=sys.stderr),
-                               force=force)
-        if summary.get("cached"):
-            print(f"{recipe.name}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
-            continue
-        _log_timing(cache, recipe.name, "train", summary["seconds"])
-        print(f"{recipe.name}: loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f} in "
-              f"{summary['steps']} steps · {summary['seconds']}s · {summary['checkpoint']} ({summary['sha256'][:16]})")
+        for train_seed in range(seeds):
+            tag = recipe.name + (f" (train_seed={train_seed})" if train_seed else "")
+            summary = train_recipe(recipe, cache, steps, log=lambda m, tag=tag: print(f"{tag}: {m}", file=sys.stderr),
+                                   force=force, train_seed=train_seed)
+            if summary.get("cached"):
+                print(f"{tag}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
+                continue
+            _log_timing(cache, recipe.name, "train", summary["seconds"])
+            print(f"{tag}: loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f} in "
+                  f"{summary['steps']} steps · {summary['seconds']}s · {summary['checkpoint']} "
+                  f"({summary['sha256'][:16]})")
 
 
 @app.command("eval")
 def eval_(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
           cache_dir: Path = CacheOpt, output: Path = OutputOpt,
           task: str = typer.Option(EVAL_TASKS, "--task", "-t", help="Task or group to score the proxy on."),
-          batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1)) -> None:
-    """Score each recipe's proxy (``honeybee-proxy --model_args recipe=NAME``) through the normal runner/store."""
+          batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1),
+          seeds: int = typer.Option(1, "--seeds", min=1, help="Score training seeds 0..N-1.")) -> None:
+    """Score each recipe's proxy (``honeybee-proxy --model_args recipe=NAME[,train_seed=K]``) through the normal
+    runner/store."""
     from harness.api import evaluate_model
 
     cache = _cache(cache_dir)
     for recipe in _recipes(names):
-        args = f"recipe={recipe.name}" + (f",cache_dir={cache}" if cache_dir else "")
-        t0 = time.time()
-        for result in evaluate_model(task, "honeybee-proxy", args, batch_size=batch_size, output=output):
-            agg = result.aggregates[""]["accuracy"]
-            print(f"{recipe.name}: {result.spec.task} accuracy {agg.mean:.2f} [{agg.ci_low:.2f}, {agg.ci_high:.2f}] "
-                  f"n={agg.n} · {len(result.failures)} failed · run {result.spec.run_id()}")
-        _log_timing(cache, recipe.name, "eval", time.time() - t0)
+        for train_seed in range(seeds):
+            args = f"recipe={recipe.name}" + (f",cache_dir={cache}" if cache_dir else "") + \
+                (f",train_seed={train_seed}" if train_seed else "")
+            t0 = time.time()
+            for result in evaluate_model(task, "honeybee-proxy", args, batch_size=batch_size, output=output):
+                agg = result.aggregates[""]["accuracy"]
+                print(f"{recipe.name}{f' (train_seed={train_seed})' if train_seed else ''}: {result.spec.task} "
+                      f"accuracy {agg.mean:.2f} [{agg.ci_low:.2f}, {agg.ci_high:.2f}] n={agg.n} · "
+                      f"{len(result.failures)} failed · run {result.spec.run_id()}")
+            _log_timing(cache, recipe.name, "eval", time.time() - t0)
 
 
 @app.command()
@@ -116,5 +128,5 @@ def run(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YA
     order = [r.name for r in _recipes(names)] if names == ["all"] else names
     for name in order:
         build([name], cache_dir, output)
-        train([name], cache_dir, None, False)
-        eval_([name], cache_dir, output, EVAL_TASKS, 16)
+        train([name], cache_dir, None, False, 1)
+        eval_([name], cache_dir, output, EVAL_TASKS, 16, 1)

@@ -26,8 +26,10 @@ SHUFFLE_BUFFER = 4096
 IMAGE_CACHE = 8192
 
 
-def checkpoint_path(cache: Path, name: str) -> Path:
-    return cache / "checkpoints" / f"{name}.safetensors"
+def checkpoint_path(cache: Path, name: str, train_seed: int = 0) -> Path:
+    """Training seed 0 keeps the plain name (the checkpoints trained before seeds were an axis)."""
+    stem = name if train_seed == 0 else f"{name}-seed{train_seed}"
+    return cache / "checkpoints" / f"{stem}.safetensors"
 
 
 def _shuffled_rows(path: Path, rng: random.Random):
@@ -54,9 +56,13 @@ def encode_example(vocab: Vocab, prompt: str, cot: str, room: int) -> tuple[list
     return p + target, len(p)
 
 
-def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False) -> dict:
+def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False,
+          train_seed: int = 0) -> dict:
     """Train on the newest build of ``recipe``; returns a summary (losses, seconds, checkpoint path and hash).
-    A checkpoint trained from the same recipe, dataset hash and steps is reused unless ``force``."""
+    A checkpoint trained from the same recipe, dataset hash, steps and training seed is reused unless ``force``.
+
+    ``train_seed`` (the training-seed axis, harness/seeds.py): another initialisation and data order on the same
+    dataset; 0 is the recipe's own seed, as before seeds were an axis."""
     import torch
     from safetensors.torch import save_file
 
@@ -65,19 +71,21 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
     t0 = time.time()
     data = dataset_dir(cache, recipe.name)
     steps = steps or recipe.train.steps_for(manifest(data)["rows"])  # the recipe's budget: steps or epochs
-    path = checkpoint_path(cache, recipe.name)
-    plan = {"recipe": recipe.model_dump(mode="json"), "dataset_hash": manifest(data)["content_hash"], "steps": steps}
+    path = checkpoint_path(cache, recipe.name, train_seed)
+    plan = {"recipe": recipe.model_dump(mode="json"), "dataset_hash": manifest(data)["content_hash"], "steps": steps,
+            **({"train_seed": train_seed} if train_seed else {})}
+    seed = recipe.seed if train_seed == 0 else recipe.seed + 1_000_003 * train_seed  # distinct per training seed
     if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done
         return {"checkpoint": str(path), "sha256": file_hash(path), "steps": steps, "first_loss": float("nan"),
                 "final_loss": float("nan"), "seconds": round(time.time() - t0, 1), "cached": True}
     torch.set_num_threads(1)  # the machine is shared; one thread also makes runs bit-reproducible
-    torch.manual_seed(recipe.seed)
+    torch.manual_seed(seed)
     vocab = Vocab(build_vocab())
     cfg = ProxyConfig(vocab_size=len(vocab))
     model = ProxyVLM(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.train.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
-    rows = _shuffled_rows(data, random.Random(recipe.seed))
+    rows = _shuffled_rows(data, random.Random(seed))
     images: dict[str, np.ndarray] = {}
     room = cfg.max_len - N_IMAGE_TOKENS
     losses = []
