@@ -132,3 +132,30 @@ def test_html_plots_scores_against_a_model_fact(store, tmp_path):
     prov = sqlite3.connect(store / "r" / "harness.sqlite").execute(
         "SELECT provenance FROM runs WHERE model='tagged:Tagged'").fetchone()[0]
     assert json.loads(prov)["model"] == {"train_rows": 1234}
+
+
+def test_markdown_splits_wide_boards_into_tables_of_at_most_eight_value_columns(store, tmp_path):
+    metrics = "[success, l1, psnr, ssim, l1_edit, psnr_edit, ssim_edit, l1_keep, psnr_keep, ssim_keep]"
+    (tmp_path / "b.yaml").write_text(BOARD.replace("metrics: [success, psnr_keep, l1_edit]", f"metrics: {metrics}"))
+    out = tmp_path / "b.md"
+    run_cli("leaderboard", tmp_path / "b.yaml", "-o", store / "r", "--to", out, check_rc=0)
+    text = out.read_text()
+    assert text.count("Holm-adjusted") == 1  # one shared legend
+    assert "## edit/scenes (1/2)" in text and "## edit/scenes (2/2)" in text
+    headers = [line for line in text.splitlines() if line.startswith("| model")]
+    assert [h.count("|") - 2 for h in headers] == [8, 2]  # value columns per table, every metric kept
+    assert "ssim_keep" in headers[1]
+
+
+def test_plots_are_horizontal_bars_with_capped_values_as_an_annotated_break(store):
+    import base64
+    import re
+
+    html = _render(store, "html")
+    svgs = {alt: base64.b64decode(data).decode() for alt, data in
+            re.findall(r'<img alt="([^"]+)" loading="lazy" src="data:image/svg\+xml;base64,([^"]+)"', html)}
+    assert set(svgs) == {"edit/scenes success plot", "edit/scenes psnr_keep plot", "edit/scenes l1_edit plot"}
+    keep = svgs["edit/scenes psnr_keep plot"]
+    # oracle, identity and the tagged copy keep the region exactly: 100 dB, each drawn as a break, noise is not
+    assert keep.count("(cap)") == 3
+    assert "noise" in keep and "lower is better" in svgs["edit/scenes l1_edit plot"]

@@ -164,6 +164,27 @@ def test_every_page_fits_1400px_decodes_its_images_and_logs_no_error(site, page,
     _shot(page, tmp_path, request, "board-edit.png")
 
 
+def test_committed_site_pages_fit_1400px_and_decode_their_images(page, tmp_path, request):
+    """The pages shipped under leaderboards/site (rebuilt from real runs by `harness report`) pass the same checks."""
+    from harness.resources import leaderboards_dir
+
+    pages = sorted((leaderboards_dir() / "site").rglob("*.html"))
+    if not pages:
+        pytest.skip("no committed site pages")
+    for path in pages:
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1] == 1400, (path, width)
+        assert page.evaluate(DECODE_ALL) == [], path
+        assert page.errors == [], (path, page.errors)
+    gallery = leaderboards_dir() / "site" / "galleries" / "retrieval" / "retrieval-i2i.html"
+    if gallery.is_file():
+        page.goto(gallery.as_uri() + "#f-subset=subset%3Daudio")
+        page.wait_for_load_state("load")
+        _shot(page, tmp_path, request, "gallery-retrieval.png")
+
+
 def test_site_of_the_full_embedded_suites_stays_small(site):
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     assert total < 20e6, total

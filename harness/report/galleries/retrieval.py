@@ -74,7 +74,7 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         if doc not in thumbs:
             thumbs[doc] = "" if it.image is None else prefix + media.image(it.image)
         img = f'<img loading="lazy" src="{escape(thumbs[doc])}" alt="{escape(doc)}">' if thumbs[doc] else ""
-        rel = "not judged" if grade is None else f"relevance {grade}"
+        rel = f"relevance {grade}" if grade else "not relevant"  # unjudged counts as non-relevant (trec_eval)
         cls = " relevant" if grade else ""
         return (f'<figure class="tile{cls}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
                 f'<div class="scores">{escape(rel)}</div><div class="muted">{escape((it.text or "")[:60])}</div>'
