@@ -178,11 +178,15 @@ def test_committed_site_pages_fit_1400px_and_decode_their_images(page, tmp_path,
         assert width[0] <= width[1] == 1400, (path, width)
         assert page.evaluate(DECODE_ALL) == [], path
         assert page.errors == [], (path, page.errors)
+    board = leaderboards_dir() / "site" / "retrieval.html"
+    if board.is_file():
+        page.goto(board.as_uri())
+        _shot(page, tmp_path, request, "site-board-retrieval.png")
     gallery = leaderboards_dir() / "site" / "galleries" / "retrieval" / "retrieval-i2i.html"
     if gallery.is_file():
         page.goto(gallery.as_uri() + "#f-subset=subset%3Daudio")
         page.wait_for_load_state("load")
-        _shot(page, tmp_path, request, "gallery-retrieval.png")
+        _shot(page, tmp_path, request, "site-gallery-retrieval.png")
 
 
 def test_site_of_the_full_embedded_suites_stays_small(site):
