@@ -49,7 +49,7 @@ class Labelled(Editor):
         return [i.copy() for i in images]
 """
 REASONING_BOARD = """name: answers
-tasks: [reasoning/embedded]
+tasks: [reasoning/embedded-quick]
 metrics: [accuracy]
 reference: constant
 """
@@ -81,7 +81,7 @@ def site(tmp_path_factory):
     for seed in (1, 2):
         ev("reasoning", "honeybee-proxy", f"recipe=smoke{seed},cache_dir={d / 'honeybee'}")
     for model in ("constant", "random-choice"):  # some right answers, unlike 20-step proxies
-        ev("reasoning/embedded", model)
+        ev("reasoning/embedded-quick", model)
     ev("edit/probe", "identity")
     ev("edit/probe", "labelled:Labelled", f"name={PROBE}")
     run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site",
@@ -189,13 +189,21 @@ def test_committed_site_pages_fit_1400px_and_decode_their_images(page, tmp_path,
         _shot(page, tmp_path, request, "site-gallery-retrieval.png")
 
 
-def test_site_of_the_full_embedded_suites_stays_small(site):
-    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    assert total < 20e6, total
-    thumbs = list((site / "media").glob("*.webp"))
+def test_every_page_of_the_full_embedded_suites_weighs_under_20_mb(site):
+    """A page's weight: its HTML and every media file it references (what a browser fetches to show it all)."""
+    import re
+
     from PIL import Image
 
-    assert thumbs and all(max(Image.open(t).size) <= 128 for t in thumbs[:200])
+    weights = {}
+    for path in site.rglob("*.html"):
+        text = path.read_text()
+        media = {(path.parent / m).resolve() for m in re.findall(r'src="([^"]*media/[^"]+)"', text)}
+        weights[path.relative_to(site).as_posix()] = path.stat().st_size + sum(m.stat().st_size for m in media)
+    heaviest = max(weights, key=weights.get)
+    assert weights[heaviest] < 20e6, (heaviest, weights[heaviest])
+    thumbs = list((site / "media").glob("*.webp"))
+    assert thumbs and all(max(Image.open(t).size) <= 128 for t in thumbs[:300])
 
 
 def test_edit_gallery_filters_by_subset_and_sorts_by_difference(site, page, tmp_path, request):
@@ -239,20 +247,22 @@ def test_board_cell_leads_to_its_samples_in_two_clicks(site, page):
 
 def test_reasoning_gallery_shows_responses_and_filters_by_verdict(site, page, tmp_path, request):
     page.goto((site / "galleries/recipes/reasoning-embedded.html").as_uri())
-    assert len(_visible(page)) == 100
+    n = len(_visible(page))
+    assert n >= 100 and n % 5 == 0  # five categories of equal size
     page.select_option("#ctl-f-category", "category=clock")
     clocks = _visible(page)
-    assert len(clocks) == 20 and all(i.startswith("clock-") for i in clocks)
+    assert len(clocks) == n // 5 and all(i.startswith("clock-") for i in clocks)
     cell = page.locator(f'.sample[data-id="{clocks[0]}"] .model-cell:not([hidden])')
     assert cell.count() == 2 and "gold" in cell.first.inner_text()  # two proxies side by side
-    page.goto((site / "galleries/answers/reasoning-embedded.html").as_uri())
+    page.goto((site / "galleries/answers/reasoning-embedded-quick.html").as_uri())
+    n = len(_visible(page))
     labels = page.eval_on_selector_all("#ctl-a option", "os => os.map(o => o.textContent)")
     assert page.input_value("#ctl-a") == str(labels.index("constant"))  # the board's reference
     page.select_option("#ctl-verdict", "a-right")
     right = _visible(page)
     page.select_option("#ctl-verdict", "a-wrong")
     wrong = _visible(page)
-    assert right and wrong and len(right) + len(wrong) == 100 and not set(right) & set(wrong)
+    assert right and wrong and len(right) + len(wrong) == n and not set(right) & set(wrong)
     text = page.locator(f'.sample[data-id="{wrong[0]}"] .model-cell[data-model="{labels.index("constant")}"]'
                         ).inner_text()
     assert "wrong" in text and "extracted: A" in text and "\\boxed{A}" in text  # response, extraction, verdict

@@ -237,19 +237,41 @@ class RetrievalTask(Task):
             if outputs[u.id].shape != dim:
                 raise AdapterContractError(f"returned an embedding of shape {outputs[u.id].shape} for sample "
                                            f"{u.id!r}, but {dim} for {done[0].id!r}")
-        # Gallery sorted by id DESCENDING: search() puts the lower index first among equal scores, trec_eval the
-        # higher doc id, so with this order the depth cut keeps exactly the documents trec_eval would rank first.
-        gallery = sorted((u for u in done if u.gallery_id is not None), key=lambda u: u.gallery_id, reverse=True)
-        queries = [u for u in done if u.relevant is not None]
+        cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
+        depth = max(100, *self.spec.options.cutoffs, *cutoffs)
+        queries, gallery, index, recall = self.rank(done, outputs, depth)
         if not queries:
             return {}
+        pos = {u.gallery_id: n for n, u in enumerate(gallery)}
+        # A judged item without an embedding (its unit failed) still counts in recall / MAP denominators and the
+        # ideal DCG, as in trec_eval: it gets an index no ranking contains.
+        judged = [(n, pos.get(d, len(gallery)), r) for n, q in enumerate(queries) for d, r in q.relevant.items()]
+        jq, jd, jr = (np.array(c, np.int64) for c in zip(*judged)) if judged else (np.zeros(0, np.int64),) * 3
+        values = retrieval.evaluate_ranked(index, (jq, jd, jr), len(queries), list(self.spec.metrics))
+        columns = [values[m].tolist() for m in self.spec.metrics]
+        out = {q.id: dict(zip(self.spec.metrics, row)) for q, row in zip(queries, zip(*columns))}
+        if recall is not None:
+            for q, r in zip(queries, recall.tolist()):
+                out[q.id]["search_recall"] = r
+        return out
+
+    def rank(self, units: list[Unit], outputs: dict[str, np.ndarray], depth: int):
+        """The rankings ``score_all`` scores (a report shows the same): -> (query units, gallery units in search
+        order, index [n_queries, depth] into the gallery, best first, -1 where a query's own entry was dropped,
+        per-query recall of the exact top-k under approximate search or None). ``units``: embedded units;
+        ``outputs``: their embeddings, all of one shape."""
+        # Gallery sorted by id DESCENDING: search() puts the lower index first among equal scores, trec_eval the
+        # higher doc id, so with this order the depth cut keeps exactly the documents trec_eval would rank first.
+        gallery = sorted((u for u in units if u.gallery_id is not None), key=lambda u: u.gallery_id, reverse=True)
+        queries = [u for u in units if u.relevant is not None]
+        if not queries:
+            return [], gallery, np.zeros((0, depth), np.int64), None
+        dim = outputs[units[0].id].shape
 
         def unit_norm(rows: list[Unit]) -> np.ndarray:  # cosine similarity = inner product of unit vectors
             x = np.stack([outputs[u.id] for u in rows]) if rows else np.zeros((0, dim[0]), np.float32)
             return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # a zero vector stays zero
 
-        cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
-        depth = max(100, *self.spec.options.cutoffs, *cutoffs)
         pos = {u.gallery_id: n for n, u in enumerate(gallery)}
         # Each query's own entry is dropped from its ranking (wherever ties put it): always in i2i, and in q2i
         # with ignore_identical_ids (a document whose id is the query's id).
@@ -273,17 +295,7 @@ class RetrievalTask(Task):
             self_at = np.array(own)[:, None]
             keep = np.argsort(index == self_at, axis=1, kind="stable")[:, :depth]
             index = np.take_along_axis(np.where(index == self_at, -1, index), keep, 1)
-        # A judged item without an embedding (its unit failed) still counts in recall / MAP denominators and the
-        # ideal DCG, as in trec_eval: it gets an index no ranking contains.
-        judged = [(n, pos.get(d, len(gallery)), r) for n, q in enumerate(queries) for d, r in q.relevant.items()]
-        jq, jd, jr = (np.array(c, np.int64) for c in zip(*judged)) if judged else (np.zeros(0, np.int64),) * 3
-        values = retrieval.evaluate_ranked(index, (jq, jd, jr), len(queries), list(self.spec.metrics))
-        columns = [values[m].tolist() for m in self.spec.metrics]
-        out = {q.id: dict(zip(self.spec.metrics, row)) for q, row in zip(queries, zip(*columns))}
-        if recall is not None:
-            for q, r in zip(queries, recall.tolist()):
-                out[q.id]["search_recall"] = r
-        return out
+        return queries, gallery, index, recall
 
     def encode(self, output: np.ndarray) -> bytes:
         buf = io.BytesIO()

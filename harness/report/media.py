@@ -1,4 +1,5 @@
-"""Media files of a report site: image thumbnails (at most 128 px, lossless WebP) and speech clips (16-bit WAV),
+"""Media files of a report site: image thumbnails (at most 128 px, WebP: lossless when small) and speech clips
+(16-bit WAV),
 written once per content under ``media/`` and referenced by relative URL, so a gallery page stays small and its
 images load lazily. Identical content (a source image shown in every model's row) is one file."""
 
@@ -13,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 THUMB_MAX_SIDE = 128
+LOSSLESS_MAX_BYTES = 4096  # rendered scenes and charts stay pixel-exact; heavier thumbnails are re-encoded lossy
 AUDIO_MAX_RATE = 16000  # speech stays intelligible; halves the bytes of espeak-ng's 22.05 kHz
 MASK_TINT = np.array([230, 40, 40], np.float32)
 
@@ -40,6 +42,9 @@ class Media:
             img.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
         img.save(buf, format="WEBP", lossless=True, method=4)
+        if buf.tell() > LOSSLESS_MAX_BYTES:  # photo- or noise-like: lossless buys nothing a preview needs
+            buf = io.BytesIO()
+            img.save(buf, format="WEBP", quality=85, method=4)
         return self._put(buf.getvalue(), ".webp")
 
     def audio(self, samples: np.ndarray, sample_rate: int) -> str:

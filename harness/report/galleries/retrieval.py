@@ -1,9 +1,8 @@
 """Retrieval gallery: each query (image, text, a player for its speech) and, per model, the top 10 retrieved
 items with thumbnails and relevance grades, and the rank of the first relevant item.
 
-Rankings are recomputed from the stored embeddings exactly as ``RetrievalTask.score_all`` ranks (harness/kinds/
-retrieval.py): unit vectors, the gallery ordered by id descending so ties break the trec_eval way, the query's
-own item dropped in i2i mode."""
+Rankings are recomputed from the stored embeddings by ``RetrievalTask.rank`` (harness/kinds/retrieval.py), the
+same call ``score_all`` scores, so the gallery shows exactly the ranking behind each query's metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from html import escape
 
 import numpy as np
 
-from harness.metrics import retrieval
 from harness.report.gallery import SampleView, clean_scores, run_records, scores_text
 from harness.report.media import Media
 
@@ -20,31 +18,29 @@ VERDICT_METRIC = None
 TOP = 10
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def rankings(task, embeddings: dict[str, np.ndarray], depth: int) -> dict[str, list[str]]:
-    """{query unit id: the top ``depth`` gallery ids}, for the query units with an embedding."""
+    """{query unit id: its top ``depth`` gallery ids}, ranked by ``task.rank`` (what ``score_all`` scores)."""
     units = [u for u in task.units() if u.id in embeddings]
-    gallery = sorted((u for u in units if u.gallery_id is not None), key=lambda u: u.gallery_id, reverse=True)
-    queries = [u for u in units if u.relevant is not None]
-    if not gallery or not queries:
+    if not units:
         return {}
-    i2i = task.spec.options.mode == "i2i"
-    _, index = retrieval.search(_unit(np.stack([embeddings[u.id] for u in queries])),
-                                _unit(np.stack([embeddings[u.id] for u in gallery])), depth + int(i2i))
-    out = {}
-    for q, row in zip(queries, index):
-        ids = [gallery[k].gallery_id for k in row if k >= 0]
-        out[q.id] = [d for d in ids if not (i2i and d == q.gallery_id)][:depth]
-    return out
+    queries, gallery, index, _ = task.rank(units, embeddings, depth)
+    return {q.id: [gallery[k].gallery_id for k in row if k >= 0] for q, row in zip(queries, index)}
+
+
+def picture(sample):
+    """What a thumbnail shows: the item's image, else the middle frame of its video, else None."""
+    if sample.image is not None:
+        return sample.image
+    frames = getattr(sample, "frames", None)
+    return frames[len(frames) // 2] if frames else None
 
 
 def _media_block(sample, media: Media, prefix: str, caption: str, audio_used: bool) -> str:
     parts = []
-    if sample.image is not None:
-        url = prefix + media.image(sample.image)
+    if picture(sample) is not None:
+        if getattr(sample, "frames", None) and sample.image is None:
+            caption += " (video, middle frame)"
+        url = prefix + media.image(picture(sample))
         parts.append(f'<figure class="tile input"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
                      f'<div class="cap">{escape(caption)}</div></figure>')
     text = []
@@ -72,7 +68,7 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
     def item_tile(doc: str, grade: int | None, rank: int) -> str:
         it = items[doc]
         if doc not in thumbs:
-            thumbs[doc] = "" if it.image is None else prefix + media.image(it.image)
+            thumbs[doc] = "" if picture(it) is None else prefix + media.image(picture(it))
         img = f'<img loading="lazy" src="{escape(thumbs[doc])}" alt="{escape(doc)}">' if thumbs[doc] else ""
         rel = f"relevance {grade}" if grade else "not relevant"  # unjudged counts as non-relevant (trec_eval)
         cls = " relevant" if grade else ""
