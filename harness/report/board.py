@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from html import escape
 
-from harness.leaderboard import Table, column_groups, legend, short_header
+from harness.leaderboard import Table, column_groups, display_label, legend, short_header
 from harness.metrics import METRICS
 from harness.report import plots
 from harness.report.assets import page
@@ -30,7 +30,7 @@ def _tables(table: Table, link: LinkFn | None) -> str:
         for i, row in enumerate(table.rows):
             cls = ' class="reference"' if row.label == reference else ""
             cells = [(f'<td class="model" data-value="{escape(row.label)}" title="{escape(row.label)}">'
-                      f'{escape(row.label)}</td>')]
+                      f'{escape(display_label(row))}</td>')]
             for j in cols:
                 cell = row.cells[j]
                 value = "NaN" if cell is None else repr(float(cell["value"]))
@@ -51,7 +51,9 @@ def _cell_html(cell) -> str:
         return "–"
     half = (cell["ci_high"] - cell["ci_low"]) / 2
     mark = f' <span class="mark">{escape(cell["mark"])}</span>' if cell["mark"] else ""
-    return f'{cell["value"]:.4f} ± {half:.4f} <span class="n">n={cell["n"]}</span>{mark}'
+    seeds = cell.get("seeds")
+    spread = f", {len(seeds['means'])} seeds sd={seeds['sd']:.4f}" if seeds else ""  # pooled training seeds
+    return f'{cell["value"]:.4f} ± {half:.4f} <span class="n">n={cell["n"]}{escape(spread)}</span>{mark}'
 
 
 def _plots(table: Table, tasks) -> str:

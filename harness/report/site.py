@@ -83,6 +83,9 @@ def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Medi
     stale = sum(1 for row, run in zip(table.rows, runs) if run is None and task_name in row.runs)
     page_notes = [f"{stale} row(s) were run on another version of this task: their samples are not shown"] \
         if stale else []
+    pooled = [row.label for row in table.rows if task_name in row.seed_runs]
+    if pooled:  # the board pools training seeds; a gallery shows one run's samples
+        page_notes.append(f"rows pooling several training seeds show the newest seed's run: {', '.join(pooled)}")
     if not any(runs):
         notes.append(f"{board.name} · {task_name}: no gallery (no run on the task's current version {current})")
         return None
