@@ -184,3 +184,30 @@ def test_curation_keeps_the_answer_filter_of_the_ranked_recipe(tmp_path, monkeyp
     assert man["stages"]["5_dropped_answer_disagrees"] > 0
     mixed = [r for r in rows if r["source"] == "mixed"]
     assert len(mixed) == 30  # unfiltered: every CoT of the unfiltered recipe's source is kept
+
+
+def test_majority_vote_labels_synthesized_questions_by_the_generators_vote(tmp_path):
+    vote = [{"name": "majority_vote", "votes": 5, "min_share": 0.6}]
+    rows, man, _ = _build(tmp_path, "noisy", sources=[{"name": "noisy", "size": 30}], scaling={"questions": 3},
+                          interventions=vote)
+    s = man["stages"]
+    assert s["3a_votes_cast"] == 5 * 60  # two synthesized questions per image
+    assert s["3b_dropped_no_majority"] > 0  # a teacher wrong half the time often splits its votes
+    assert s["3c_majority_disagrees_with_truth"] > 0  # and sometimes agrees on a wrong answer: kept, mislabelled
+    assert s["4_cots_generated"] == 30 + 60 - s["3b_dropped_no_majority"]
+    clean, man_clean, _ = _build(tmp_path, "clean", sources=[{"name": "mixed", "size": 30}], scaling={"questions": 3},
+                                 generator={"error_rate": 0.0}, interventions=vote)
+    assert man_clean["stages"].get("3c_majority_disagrees_with_truth", 0) == 0
+    assert man_clean["stages"].get("3b_dropped_no_majority", 0) == 0 and len(clean) == 90
+
+
+def test_synthesized_questions_and_cots_vary_and_stay_in_the_proxy_vocabulary(tmp_path):
+    from harness_baselines.honeybee.vocab import UNK, Vocab, build_vocab, tokenize
+
+    rows, man, _ = _build(tmp_path, sources=[{"name": "mixed", "size": 40}], scaling={"questions": 4, "cots": 3})
+    synthesized = {r["question"] for r in rows if "-q0-" not in r["id"]}
+    assert len(synthesized) >= 12  # several templates per category, not one or two
+    assert man["distinct"]["cots"] > 0.8 * len(rows)  # extra CoTs differ in wording, not only in length
+    vocab = Vocab(build_vocab())
+    unknown = {t for r in rows for t in tokenize(r["prompt"] + " " + r["cot"]) if vocab.index.get(t) is None}
+    assert not unknown and UNK not in unknown

@@ -5,7 +5,8 @@ Order of a build (each step counted in the manifest):
    multiplies sizes; ``balance_difficulty`` stratifies over a larger pool; ``text_mix`` adds text-only rows);
 2. per row: render the question, drop (or flag) it when its image or text matches an evaluation sample
    (``decontamination``, see decontaminate.py), drop it if a blind prior solves it (``remove_text_solvable``),
-   add synthesized questions on the same image (``scaling.questions``), apply perception edits and ``more_options``;
+   add synthesized questions on the same image (``scaling.questions``; labelled by ``majority_vote`` when set),
+   apply perception edits and ``more_options``;
 3. per question: write ``scaling.cots`` CoTs with the generator, drop those whose answer disagrees with the ground
    truth (``answer_filter``) or that are short (``long_cot``), prefix the caption (``caption``);
 4. write the row (JSONL + PNG), hashing as it goes.
@@ -13,6 +14,7 @@ Order of a build (each step counted in the manifest):
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from collections import Counter
@@ -26,7 +28,7 @@ from harness_baselines.honeybee.recipe import Recipe, load_recipe
 from harness_baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
 from harness_baselines.honeybee.teacher import write_cot
 from harness.errors import HarnessError
-from harness.metrics.reasoning import grade
+from harness.metrics.reasoning import extract_answer, grade, grade_extracted, majority_answer
 from harness.spec import ReasoningOptions
 
 PROMPT_SUFFIX = ReasoningOptions().prompt_suffix  # the eval suites' suffix: train and test prompts look alike
@@ -140,6 +142,7 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
     # only worth their count if they differ. Python's str hash is stable within the process: 1M rows ~ 100 MB.
     distinct: dict[str, set] = {"rows": set(), "questions": set(), "question_texts": set(), "cots": set()}
     long_cot, caption = recipe.intervention("long_cot"), recipe.intervention("caption")
+    vote = recipe.intervention("majority_vote")
     hist: Counter = Counter()
     with DatasetWriter(cache, recipe.name) as writer:
         for name, i, answer_filter in _interleave(planned):
@@ -163,6 +166,10 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
             counts["3_questions_after_synthesis"] += len(questions)
             for qq in questions:
                 qq = _edit(recipe, qq, rng)
+                if vote and qq.variant > 0:
+                    qq = _majority_label(qq, cot_writer, vote, rng, counts)
+                    if qq is None:
+                        continue
                 for c, cot in enumerate(cot_writer(qq, recipe.scaling.cots, rng)):
                     counts["4_cots_generated"] += 1
                     if answer_filter and not grade(cot, qq.answer, qq.choices, grader="strict"):
@@ -196,6 +203,23 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
     from harness_baselines.honeybee.dataset import manifest as read_manifest
 
     return path, read_manifest(path)
+
+
+def _majority_label(q: Question, cot_writer, vote, rng: np.random.Generator, counts: Counter) -> Question | None:
+    """A synthesized question labelled by the generator's majority answer (None: no answer reached min_share).
+    Counted: dropped, and kept with a label that disagrees with the scene's truth (known here, unlike in the
+    paper's setting: how often the vote mislabels)."""
+    extracted = [extract_answer(c) for c in cot_writer(q, vote.votes, rng)]
+    counts["3a_votes_cast"] += vote.votes
+    top = majority_answer(extracted, q.choices)
+    share = 0.0 if top is None else sum(e is not None and grade_extracted(e, top, q.choices)
+                                        for e in extracted) / vote.votes
+    if top is None or share < vote.min_share:
+        counts["3b_dropped_no_majority"] += 1
+        return None
+    if not grade_extracted(top, q.answer, q.choices):
+        counts["3c_majority_disagrees_with_truth"] += 1
+    return dataclasses.replace(q, answer=top)
 
 
 def _decontamination_note(decon, index, matches: Counter) -> dict:

@@ -104,10 +104,21 @@ class TextMix(BaseModel):
     fraction: float = Field(0.3, gt=0, le=1)  # text-only rows added, relative to the image rows
 
 
+class MajorityVote(BaseModel):
+    """Synthesized questions (``scaling.questions``) get their label the way HoneyBee's do, without ground truth:
+    the generator answers ``votes`` times; the question is kept when the most frequent answer has at least
+    ``min_share`` of the votes, and that answer becomes its label."""
+
+    model_config = _STRICT
+    name: Literal["majority_vote"]
+    votes: int = Field(5, ge=2)
+    min_share: float = Field(0.6, gt=0, le=1)
+
+
 Intervention = Annotated[Union[Caption, Rotate, Distractors, QuestionInImage, RemoveTextSolvable, MoreOptions,
-                               LongCot, BalanceDifficulty, TextMix], Field(discriminator="name")]
+                               LongCot, BalanceDifficulty, TextMix, MajorityVote], Field(discriminator="name")]
 INTERVENTIONS = ("caption", "rotate", "distractors", "question_in_image", "remove_text_solvable", "more_options",
-                 "long_cot", "balance_difficulty", "text_mix")
+                 "long_cot", "balance_difficulty", "text_mix", "majority_vote")
 
 
 class Scaling(BaseModel):

@@ -104,7 +104,14 @@ def synthesize(q: Question, k: int, rng: np.random.Generator) -> Question:
     if cat == "counting":
         target = str(rng.choice(sorted(set(f["objects"]))))
         color, shape = target.split()
-        text, ans, qt = f"How many {color} {shape}s are there in the image?", f["objects"].count(target), "counting"
+        pick = int(rng.integers(0, 3))
+        if pick == 0:
+            text, ans, qt = f"How many {color} {shape}s are there in the image?", f["objects"].count(target), "counting"
+        elif pick == 1:
+            text, ans, qt = "How many shapes are there in the image in total?", len(f["objects"]), "counting_total"
+        else:
+            ans = sum(o.split()[1] == shape for o in f["objects"])
+            text, qt = f"How many {shape}s of any colour are there in the image?", "counting_shape"
         facts = {**f, "target": target}
     elif cat == "digits":
         pick = int(rng.integers(0, 3))
@@ -114,13 +121,18 @@ def synthesize(q: Question, k: int, rng: np.random.Generator) -> Question:
         facts = f
     elif cat == "bar_chart":
         bar = str(rng.choice(sorted(f["values"])))
-        text, ans, qt, facts = f"What is the value of bar {bar} in the chart?", f["values"][bar], "bar_value", \
-            {**f, "bar": bar}
+        values = list(f["values"].values())
+        text, ans, qt = [(f"What is the value of bar {bar} in the chart?", f["values"][bar], "bar_value"),
+                         ("What is the difference between the tallest and the shortest bar?",
+                          max(values) - min(values), "bar_range"),
+                         ("What is the sum of all the bar values in the chart?", sum(values), "bar_sum"),
+                         ][int(rng.integers(0, 3))]
+        facts = {**f, "bar": bar}
     elif cat == "clock":
-        if rng.integers(0, 2):
-            text, ans, qt = "What hour does the clock show?", f["hour"], "clock_hour"
-        else:
-            text, ans, qt = "How many minutes past the hour does the clock show?", f["minute"], "clock_minute"
+        text, ans, qt = [("What hour does the clock show?", f["hour"], "clock_hour"),
+                         ("How many minutes past the hour does the clock show?", f["minute"], "clock_minute"),
+                         ("How many minutes are left until the next full hour?", (60 - f["minute"]) % 60,
+                          "clock_to_hour")][int(rng.integers(0, 3))]
         facts = f
     elif f.get("shape") == "rectangle":
         pick = int(rng.integers(0, 3))
@@ -131,6 +143,9 @@ def synthesize(q: Question, k: int, rng: np.random.Generator) -> Question:
                           "rectangle?", 2 * (w + h), "rect_perimeter")][pick]
         facts = f
     else:
-        a, b, _ = f["angles"]
-        text, ans, qt, facts = "What is the sum of the two labelled angles, in degrees?", a + b, "triangle_sum", f
+        a, b, c = f["angles"]
+        text, ans, qt = [("What is the sum of the two labelled angles, in degrees?", a + b, "triangle_sum"),
+                         ("What is the largest of the triangle's three angles, in degrees?", max(a, b, c),
+                          "triangle_max")][int(rng.integers(0, 2))]
+        facts = f
     return Question(q.source, q.index, cat, q.difficulty, qt, text, str(ans), None, q.image, q.caption, facts, k)

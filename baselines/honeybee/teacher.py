@@ -32,7 +32,14 @@ def write_cot(q: Question, rng: np.random.Generator, error_rate: float, long_sha
         final = letter
     else:
         final = value
-    return " ".join(steps) + f" so the answer is {final}. \\boxed{{{final}}}"
+    # Phrasing variety: extra CoTs of one question differ in wording, not only in length (cots scaling axis).
+    opener = OPENERS[int(rng.integers(0, len(OPENERS)))]
+    closer = CLOSERS[int(rng.integers(0, len(CLOSERS)))]
+    return opener + " ".join(steps) + f" {closer} {final}. \\boxed{{{final}}}"
+
+
+OPENERS = ("", "let me look at the image. ", "first, i read the picture. ", "looking carefully: ")
+CLOSERS = ("so the answer is", "therefore the answer is", "hence the answer is")
 
 
 def _value(q: Question) -> str:
@@ -134,6 +141,38 @@ def _triangle_sum(f, value, long):
     return ([f"the labelled angles are {a} and {b} degrees."] if long else []) + [f"{a} + {b} = {value}."]
 
 
+def _counting_total(f, value, long):
+    return ([f"the shapes are: {', '.join(f['objects'])}."] if long else []) + [f"there are {value} shapes in all."]
+
+
+def _counting_shape(f, value, long):
+    shape = f["target"].split()[1]
+    return ([f"the shapes are: {', '.join(f['objects'])}.", f"i count every {shape}, whatever its colour."]
+            if long else []) + [f"there are {value} {shape}s."]
+
+
+def _bar_range(f, value, long):
+    values = f["values"].values()
+    return _bars(f, long) + [f"the tallest bar reaches {max(values)} and the shortest {min(values)}.",
+                             f"{max(values)} - {min(values)} = {value}."]
+
+
+def _bar_sum(f, value, long):
+    return _bars(f, long) + [f"{' + '.join(map(str, f['values'].values()))} = {value}."]
+
+
+def _clock_to_hour(f, value, long):
+    steps = _clock(f, f["time"], long)[:-1] if long else []
+    return steps + [f"the minute hand is at {f['minute']} minutes, and 60 - {f['minute']} leaves {value} minutes."
+                    if f["minute"] else "the clock shows a full hour, so 0 minutes are left."]
+
+
+def _triangle_max(f, value, long):
+    a, b, c = f["angles"]
+    return ([f"the labelled angles are {a} and {b} degrees, so the third is 180 - {a} - {b} = {c}."] if long
+            else [f"the angles are {a}, {b} and {c} degrees."]) + [f"the largest is {value}."]
+
+
 def _generic(f, value, long):
     return [f"the answer is {value}."]
 
@@ -144,5 +183,6 @@ _STEPS = {
     "bar_tallest": _bar_tallest, "bar_value": _bar_value, "clock": _clock, "clock_hour": _clock_part("hour"),
     "clock_minute": _clock_part("minute"), "rectangle": _rectangle, "rect_width": _rect_part("width"),
     "rect_height": _rect_part("height"), "rect_perimeter": _rect_part("perimeter"), "triangle": _triangle,
-    "triangle_sum": _triangle_sum,
+    "triangle_sum": _triangle_sum, "counting_total": _counting_total, "counting_shape": _counting_shape,
+    "bar_range": _bar_range, "bar_sum": _bar_sum, "clock_to_hour": _clock_to_hour, "triangle_max": _triangle_max,
 }

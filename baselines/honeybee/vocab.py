@@ -32,9 +32,10 @@ def build_vocab() -> tuple[str, ...]:
     from harness_baselines.honeybee.build import prompt_text
     from harness_baselines.honeybee.interventions import GENERIC_QUESTION
     from harness_baselines.honeybee.sources import SOURCES, make_question, synthesize
-    from harness_baselines.honeybee.teacher import write_cot
+    from harness_baselines.honeybee.teacher import CLOSERS, OPENERS, write_cot
 
-    words: set[str] = set(tokenize(GENERIC_QUESTION + " caption: " + "".join("PQRSTUVWXYZ")))
+    words: set[str] = set(tokenize(" ".join([GENERIC_QUESTION, "caption:", "".join("PQRSTUVWXYZ"), *OPENERS,
+                                             *CLOSERS])))
     rng = np.random.default_rng(0)
     for src in SOURCES.values():
         for i in range(30):
