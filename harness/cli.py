@@ -63,8 +63,8 @@ def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
 @app.command("eval")
 def eval_(
     task: str = typer.Option(..., "--task", "-t", help="Task or group name(s), comma-separated."),
-    model: str | None = typer.Option(None, "--model", "-m",
-                                        help="Registered model name, or module:Class (default: the tasks' default_model)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Registered model name, or module:Class "
+                                     "(default: the tasks' default_model)."),
     model_args: str = typer.Option("", "--model_args", "--model-args", help="key=value,... for the adapter."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
     seed: int = typer.Option(0, "--seed", help="Run seed: stochastic models and bootstrap CIs."),
@@ -113,7 +113,8 @@ def leaderboard(
     name: str = typer.Argument(..., help="Leaderboard name (leaderboards/NAME.yaml) or task group."),
     output: Path = OutputOpt,
     fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html | json"),
-    to: Path | None = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; OUTPUT/leaderboards/ for an installed harness)."),
+    to: Path | None = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; "
+                                   "OUTPUT/leaderboards/ for an installed harness)."),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Regenerate a leaderboard table from the results store."""
@@ -167,8 +168,8 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     print(f"run {run['run_id']}  status={run['status']}  samples={run['n_samples']}  failed={run['n_failed']}")
     print("spec:", json.dumps(json.loads(run["spec"]), indent=2))
     print("provenance:", json.dumps(json.loads(run["provenance"]), indent=2))
-    rows = [(a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]", a["n"])
-            for a in store.aggregates(run["run_id"])]
+    rows = [(a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]",
+             a["n"]) for a in store.aggregates(run["run_id"])]
     print(tabulate(rows, headers=["subset", "metric", "value", "95% CI", "N"]))
     failures = store.failures(run["run_id"])
     print(f"failures: {len(failures)}")
@@ -271,7 +272,7 @@ def regress(
         print(f"wrote baseline {baseline}: {doc['model']} on {', '.join(doc['tasks'])}")
         return
     print(gate_mod.table(lines))
-    bad = [l for l in lines if l.status == "REGRESSED"]
+    bad = [line for line in lines if line.status == "REGRESSED"]
     print(f"{len(bad)} regression(s) at alpha={doc.get('alpha', gate_mod.DEFAULT_ALPHA) if alpha is None else alpha}")
     if bad:
         raise typer.Exit(1)

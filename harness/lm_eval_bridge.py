@@ -136,7 +136,8 @@ def record_lm_eval_results(results: dict, store, lm: HarnessLM, harness_task: st
         sid = str(entry["doc"]["id"])
         response = entry["filtered_resps"][0] if entry.get("filtered_resps") else entry["resps"][0][0]
         scores = {m: float(entry[m]) for m in entry.get("metrics", []) if m in entry}  # all, as harness eval stores
-        records[sid] = Record(sid, json.dumps([response], ensure_ascii=False).encode(), scores, {"via": "lm-eval"}, None)
+        output = json.dumps([response], ensure_ascii=False).encode()
+        records[sid] = Record(sid, output, scores, {"via": "lm-eval"}, None)
     units = [u for u in task.units(limit) if u.id in records]
     unknown = sorted(set(records) - {u.id for u in task.units(limit)})
     if unknown:

@@ -1,5 +1,6 @@
 """Task registry: every ``*.yaml`` under ``tasks/`` (and any extra folder given with ``--include``) is a task,
-except those in ``lm_eval/`` folders (lm-eval's format), validated when loaded; a task's ``groups`` make it selectable by group name (``--task edit``).
+except those in ``lm_eval/`` folders (lm-eval's format), validated when loaded; a task's ``groups`` make it
+selectable by group name (``--task edit``).
 
 Adapters register in ``harness.adapters``; this module re-exports the lookups so the CLI has one place to ask.
 """
@@ -66,7 +67,8 @@ def discover_tasks(include: tuple[Path, ...] = ()) -> dict[str, TaskEntry]:
                 continue
             entry = load_task_file(path)
             if entry.spec.name in found:
-                raise HarnessError(f"{path}: task name {entry.spec.name!r} already defined in {found[entry.spec.name].file}")
+                raise HarnessError(f"{path}: task name {entry.spec.name!r} already defined in "
+                                   f"{found[entry.spec.name].file}")
             found[entry.spec.name] = entry
     return found
 

@@ -127,8 +127,8 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
 def table(lines: list[Line]) -> str:
     from tabulate import tabulate
 
-    rows = [(l.task, l.metric, f"{l.baseline:.4f}", f"{l.current:.4f}", f"{l.delta:+.4f}", f"{l.p_value:.4f}",
-             l.tolerance, l.n, l.status) for l in lines]
+    rows = [(x.task, x.metric, f"{x.baseline:.4f}", f"{x.current:.4f}", f"{x.delta:+.4f}", f"{x.p_value:.4f}",
+             x.tolerance, x.n, x.status) for x in lines]
     return tabulate(rows, headers=["task", "metric", "baseline", "current", "Δ (± = better/worse)", "p (worse)",
                                    "tolerance", "N", "status"])
 

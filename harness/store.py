@@ -117,7 +117,8 @@ class RunStore:
         sample_ids: the scored samples of this run, in task order (what paired comparisons align on).
         subsets: {subset: its sample ids}, so subsets can be compared pair by pair too.
         samples_hash: the task's Task.samples_hash() (which runs of other tasks hold the same samples)."""
-        stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)), ("DELETE FROM failures WHERE run_id=?", (run_id,))]
+        stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)),
+                 ("DELETE FROM failures WHERE run_id=?", (run_id,))]
         for subset, metrics in aggregates.items():
             for metric, agg in metrics.items():
                 stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",

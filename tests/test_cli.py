@@ -46,7 +46,7 @@ def _results(out, model):
 
 
 def test_oracle_is_perfect_everywhere(baseline_runs):
-    for task, res in _results(baseline_runs, "oracle").items():
+    for res in _results(baseline_runs, "oracle").values():
         agg = res["aggregates"]["all"]
         assert agg["success"]["value"] == 1.0
         for region in ("", "_edit", "_keep"):
@@ -57,7 +57,7 @@ def test_oracle_is_perfect_everywhere(baseline_runs):
 
 
 def test_identity_keeps_the_rest_but_makes_no_edit(baseline_runs):
-    for task, res in _results(baseline_runs, "identity").items():
+    for res in _results(baseline_runs, "identity").values():
         agg = res["aggregates"]["all"]
         assert agg["l1_keep"]["value"] == 0.0 and agg["psnr_keep"]["value"] == 100.0
         assert agg["ssim_keep"]["value"] == 1.0
@@ -69,7 +69,7 @@ def test_identity_keeps_the_rest_but_makes_no_edit(baseline_runs):
 
 
 def test_noise_is_poor_on_both_regions(baseline_runs):
-    for task, res in _results(baseline_runs, "noise").items():
+    for res in _results(baseline_runs, "noise").values():
         agg = res["aggregates"]["all"]
         assert agg["success"]["value"] == 0.0
         assert agg["psnr_edit"]["value"] < 12 and agg["psnr_keep"]["value"] < 12
@@ -88,7 +88,7 @@ def test_store_holds_runs_with_provenance(baseline_runs):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     runs = db.execute("SELECT model, status, task_hash, fingerprint, provenance, n_samples FROM runs").fetchall()
     assert {r[0] for r in runs} == {"identity", "oracle", "noise"} and len(runs) == 6
-    for model, status, task_hash, fingerprint, prov, n in runs:
+    for _model, status, task_hash, fingerprint, prov, n in runs:
         assert status == "finished" and task_hash and fingerprint and n > 0
         prov = json.loads(prov)
         assert prov["git_sha"] and "torch" in prov["packages"] and "numpy" in prov["packages"]
@@ -136,7 +136,8 @@ def test_local_magicbrush_style_folder_is_scored(cli, tmp_path):
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     (tasks / "local.yaml").write_text(
-        f"name: edit/local\nkind: edit\nsource: {{loader: edit_folder, args: {{path: {FIXTURES / 'edit_local'}, size: 16}}}}\n"
+        "name: edit/local\nkind: edit\n"
+        f"source: {{loader: edit_folder, args: {{path: {FIXTURES / 'edit_local'}, size: 16}}}}\n"
         "metrics: [success, l1_edit]\nprimary_metric: success\n")
     out = cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r",
               "--no-progress", check_rc=0).stdout
@@ -193,7 +194,8 @@ def test_missing_and_corrupt_images_are_named(cli, tmp_path):
     meta = '{"id": "s1", "source": "a.png", "instruction": "x", "target": "%s"}\n'
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    (tasks / "t.yaml").write_text(f"name: edit/local\nkind: edit\nsource: {{loader: edit_folder, args: {{path: {data}}}}}\n"
+    (tasks / "t.yaml").write_text("name: edit/local\nkind: edit\n"
+                                  f"source: {{loader: edit_folder, args: {{path: {data}}}}}\n"
                                   "metrics: [success]\nprimary_metric: success\n")
     (data / "metadata.jsonl").write_text(meta % "missing.png")
     one_line_error(cli("eval", "--task", "edit/local", "--model", "identity", "--include", tasks, "-o", tmp_path / "r"),

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import one_line_error
 from editbench_fixtures import STANDIN_VIESCORE, ScriptedChat, chat, gedit_release
+
+from conftest import one_line_error
 
 ROWS = [("color_alter", "k1", "make it red", "en", True), ("style_change", "k2", "make it a sketch", "en", False),
         ("color_alter", "k1", "变成红色", "cn", True)]

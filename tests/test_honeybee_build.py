@@ -7,10 +7,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from harness.metrics.reasoning import grade
 from harness_baselines.honeybee.build import build
 from harness_baselines.honeybee.dataset import DatasetWriter, iter_rows, load_image
 from harness_baselines.honeybee.recipe import Recipe
-from harness.metrics.reasoning import grade
 
 
 def _build(tmp_path, cache="cache", **fields):

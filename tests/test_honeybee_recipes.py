@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from harness_baselines.honeybee.recipe import all_recipes, load_recipe
 from harness.errors import HarnessError
+from harness_baselines.honeybee.recipe import all_recipes, load_recipe
 
 
 def _write(tmp_path, text, name="r.yaml"):

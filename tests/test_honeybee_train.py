@@ -4,11 +4,11 @@ that serves it."""
 import numpy as np
 import pytest
 
+from harness.adapters import adapter_class
+from harness.errors import HarnessError
 from harness_baselines.honeybee.build import build, prompt_text
 from harness_baselines.honeybee.recipe import Recipe
 from harness_baselines.honeybee.train import train
-from harness.adapters import adapter_class
-from harness.errors import HarnessError
 
 
 @pytest.fixture(scope="module")

@@ -101,9 +101,9 @@ def test_runs_on_another_task_version_are_left_out_and_named(store, tmp_path):
 
 def test_compare_reports_difference_ci_and_p_value(store):
     out = run_cli("compare", "identity", "oracle", "--task", "edit/scenes", "-o", store / "r", check_rc=0).stdout
-    line = next(l for l in out.splitlines() if l.startswith("success"))
+    line = next(x for x in out.splitlines() if x.startswith("success"))
     assert line.split()[1:4] == ["0.0000", "1.0000", "+1.0000"] and "150 paired samples" in out
-    move = next(l for l in out.splitlines() if l.startswith("edit_type=move") and " success " in l).split()
+    move = next(x for x in out.splitlines() if x.startswith("edit_type=move") and " success " in x).split()
     assert move[2:5] == ["0.0000", "1.0000", "+1.0000"] and float(move[-2]) < 0.001 and move[-1] == "30"  # paired
     run_id = json.loads(next((store / "r").glob("edit/scenes/noise_*.json")).read_text())["run_id"]
     out2 = run_cli("compare", run_id[:10], "oracle", "-o", store / "r")

@@ -7,11 +7,10 @@ import textwrap
 
 import pytest
 
+from conftest import FIXTURES
 from harness.data import reasoning_public as rp
 from harness.errors import DataError
 from harness.kinds.reasoning import build_prompt
-
-from conftest import FIXTURES
 
 PUBLIC = FIXTURES / "reasoning_public"
 

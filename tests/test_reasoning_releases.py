@@ -173,6 +173,7 @@ def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
     import json
 
     import yaml
+
     from conftest import REPO, run_cli
 
     forms = {"math500": "github", "gpqa": "github"}

@@ -6,6 +6,7 @@ import os
 import textwrap
 
 import pytest
+
 from conftest import one_line_error, run_cli
 
 REV = "0123456789abcdef0123456789abcdef01234567"

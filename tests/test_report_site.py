@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,10 +4,9 @@ scores a query without its own item."""
 
 import numpy as np
 import pytest
+import pytrec_eval  # noqa: F401  (dev dependency; evaluate is checked against it in test_retrieval_metrics.py)
 
 from harness.metrics.retrieval import evaluate, evaluate_ranked, search
-
-import pytrec_eval  # noqa: F401  (dev dependency; evaluate is checked against it in test_retrieval_metrics.py)
 
 METRICS = ["recall@1", "recall@5", "recall@10", "recall@100", "ndcg@10", "map", "mrr"]
 

@@ -10,6 +10,7 @@ import wave
 
 import numpy as np
 import pytest
+
 from conftest import one_line_error
 
 av = pytest.importorskip("av")

@@ -9,6 +9,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+
 from conftest import one_line_error
 
 pytrec_eval = pytest.importorskip("pytrec_eval")

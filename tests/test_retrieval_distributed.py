@@ -5,8 +5,9 @@ single-process run's exactly."""
 import json
 import sqlite3
 
-from conftest import FIXTURES, run_cli
 from test_distributed import torchrun
+
+from conftest import FIXTURES, run_cli
 
 TASKS = FIXTURES / "retrieval_tasks"
 

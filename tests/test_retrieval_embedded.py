@@ -1,7 +1,6 @@
 """The embedded retrieval suites: deterministic from the seed, twins that only speech tells apart, graded q2i
 relevance, cached espeak-ng speech, the four task YAMLs, one-line errors when espeak-ng is missing."""
 
-import os
 import subprocess
 import sys
 

@@ -5,10 +5,9 @@ Needs pytrec-eval-terrier (``pip install pytrec-eval-terrier``)."""
 
 import numpy as np
 import pytest
+import pytrec_eval  # dev dependency (pytrec-eval-terrier): the reference these metrics must equal
 
 from harness.metrics.retrieval import evaluate, search
-
-import pytrec_eval  # dev dependency (pytrec-eval-terrier): the reference these metrics must equal
 
 METRICS = {"recall@1": "recall_1", "recall@5": "recall_5", "recall@10": "recall_10", "recall@100": "recall_100",
            "ndcg@10": "ndcg_cut_10", "ndcg@3": "ndcg_cut_3", "map": "map", "mrr": "recip_rank"}

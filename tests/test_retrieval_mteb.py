@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+
 from conftest import one_line_error
 
 pa = pytest.importorskip("pyarrow")

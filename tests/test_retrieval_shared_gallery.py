@@ -6,6 +6,7 @@ import json
 import textwrap
 
 import pytest
+
 from conftest import FIXTURES
 
 DATA = FIXTURES / "retrieval_local"

@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-from conftest import REPO
 from harness import registry
 from harness.adapters import adapter_class
 from harness.runner import evaluate, sample_seed
@@ -136,7 +135,7 @@ def test_concurrent_writers_to_one_store_lose_nothing(tmp_path):
 def test_killed_transaction_leaves_no_partial_batch(tmp_path):
     store = RunStore(tmp_path / "s.sqlite")
     bad = [Record("a", b"1", {}, {}, None), Record("b", object(), {}, {}, None)]  # second row cannot be bound
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.Error):
         store.put_records("k", bad)
     assert store.get_records("k") == {}
 
@@ -151,8 +150,8 @@ def test_adapter_side_information_is_stored_and_scored(tmp_path):
             return [["\\boxed{A}"] * n for _ in prompts]
 
     entry = registry.discover_tasks()["reasoning/text"]
-    task = registry.build_task(entry.__class__(entry.spec.model_copy(update={"metrics": ["accuracy", "generated_tokens"]}),
-                                               entry.file))
+    spec = entry.spec.model_copy(update={"metrics": ["accuracy", "generated_tokens"]})
+    task = registry.build_task(entry.__class__(spec, entry.file))
     adapter = Counting()
     spec = _spec(task, "counting", adapter, limit=6)
     store = RunStore(tmp_path / "s.sqlite")

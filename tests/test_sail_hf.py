@@ -16,8 +16,17 @@ ALL = frozenset({"text", "image", "audio"})
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from transformers import (BertConfig, BertModel, BertTokenizer, ClapConfig, ClapFeatureExtractor, ClapModel,
-                              CLIPConfig, CLIPImageProcessor, CLIPModel)
+    from transformers import (
+        BertConfig,
+        BertModel,
+        BertTokenizer,
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+    )
 
     root = tmp_path_factory.mktemp("hf")
     (root / "vocab.txt").write_text("\n".join(WORDS) + "\n")

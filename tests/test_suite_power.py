@@ -4,8 +4,8 @@ by simulating the paired permutation test the leaderboards use, and `harness pow
 
 import numpy as np
 import pytest
-from conftest import one_line_error, run_cli
 
+from conftest import one_line_error, run_cli
 from harness import registry
 from harness.data.reasoning_embedded import generate
 from harness.metrics.power import independent_discordance, minimum_detectable_difference

@@ -7,8 +7,8 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from harness.metrics.stats import sign_flip_p, two_level_ci, two_level_paired_test
 
 # An editor whose output depends on the seed it was "trained" with: noise of amplitude amp * (1 + 0.5 u) where u is

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from harness.data import edit_scenes, edit_t2i
+from harness.errors import HarnessError
 from harness_baselines.unifusion import tiny_vlm
 from harness_baselines.unifusion.conditioning import VARIANTS, evenly_mapped, strided
 from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
 from harness_baselines.unifusion.generator import UniFusionTransformer
 from harness_baselines.unifusion.train_generator import flow_matching_loss
-from harness.data import edit_scenes, edit_t2i
-from harness.errors import HarnessError
 
 TINY_GEN = dict(sample_size=16, patch_size=4, num_layers=2, num_attention_heads=2, attention_head_dim=8, lap_dim=8)
 
@@ -113,7 +113,8 @@ def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
         alone = [editor.edit([i], [t], [s])[0] for i, t, s in zip(images, texts, seeds)]
         assert all(o.shape == (32, 32, 3) and o.dtype == np.uint8 for o in batched)
         assert all(np.array_equal(a, b) for a, b in zip(batched, alone))
-        assert not np.array_equal(editor.edit(images[:1], texts[:1], [1])[0], editor.edit(images[:1], texts[:1], [2])[0])
+        one, two = editor.edit(images[:1], texts[:1], [1])[0], editor.edit(images[:1], texts[:1], [2])[0]
+        assert not np.array_equal(one, two)
 
 
 def test_fingerprint_hashes_checkpoint_files(checkpoints, tmp_path):

@@ -23,11 +23,11 @@ def compare(pretrained: str, task: str = "reasoning/embedded", limit: int = 10, 
             top_p: float = 0.95, batch_size: int = 4, seed: int = 0) -> dict[str, dict]:
     """-> {mode: {accuracy, maj@n, pass@n, extraction_failed, generated_tokens_per_question, caption_tokens_per_
     question, seconds, n}} for mode in (plain, shared_caption)."""
-    from harness_baselines.hf.vlm import HFVLM
     from harness import registry
     from harness.kinds.reasoning import build_prompt
     from harness.metrics.reasoning import score_completions
     from harness.runner import sample_seed
+    from harness_baselines.hf.vlm import HFVLM
 
     entry = registry.resolve(task, registry.discover_tasks())[0]
     samples = registry.build_task(entry).units(limit)

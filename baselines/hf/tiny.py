@@ -55,8 +55,13 @@ def _llama(vocab_size: int, tok, seed_scale: float = 0.2):
 def build_llava(out: str | Path, image_size: int = 32, patch_size: int = 8, seed: int = 0) -> Path:
     """LlavaForConditionalGeneration (2-layer CLIP tower, 2-layer Llama) + LlavaProcessor, saved to ``out``."""
     import torch
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration,
-                              LlavaProcessor)
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
 
     tok = build_tokenizer()
     image_proc = CLIPImageProcessor(size={"height": image_size, "width": image_size}, do_center_crop=False,

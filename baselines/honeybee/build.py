@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.errors import HarnessError
+from harness.metrics.reasoning import extract_answer, grade, grade_extracted, majority_answer
+from harness.spec import ReasoningOptions
 from harness_baselines.honeybee import interventions as iv
 from harness_baselines.honeybee.dataset import DatasetWriter
 from harness_baselines.honeybee.recipe import Recipe, load_recipe
 from harness_baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
 from harness_baselines.honeybee.teacher import write_cot
-from harness.errors import HarnessError
-from harness.metrics.reasoning import extract_answer, grade, grade_extracted, majority_answer
-from harness.spec import ReasoningOptions
 
 PROMPT_SUFFIX = ReasoningOptions().prompt_suffix  # the eval suites' suffix: train and test prompts look alike
 LETTERS = "ABCDEFGH"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import typer
 
-
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HoneyBee-style CoT data recipes: build a dataset, train a proxy VLM, evaluate it.")
 
-CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints (default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).")
+CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints "
+                        "(default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).")
 OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
 EVAL_TASKS = "reasoning"
 
@@ -57,8 +57,8 @@ def list_() -> None:
 def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
           cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
     """Materialize each recipe's CoT dataset (JSONL shards + PNGs, content-hashed) and print its manifest."""
-    from harness_baselines.honeybee.build import build as build_recipe
     from harness.api import STORE_NAME
+    from harness_baselines.honeybee.build import build as build_recipe
 
     cache = _cache(cache_dir)
     for recipe in _recipes(names):
@@ -86,8 +86,10 @@ def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
     for recipe in _recipes(names):
         for train_seed in range(seeds):
             tag = recipe.name + (f" (train_seed={train_seed})" if train_seed else "")
-            summary = train_recipe(recipe, cache, steps, log=lambda m, tag=tag: print(f"{tag}: {m}", file=sys.stderr),
-                                   force=force, train_seed=train_seed)
+            def log(message, tag=tag):
+                print(f"{tag}: {message}", file=sys.stderr)
+
+            summary = train_recipe(recipe, cache, steps, log=log, force=force, train_seed=train_seed)
             if summary.get("cached"):
                 print(f"{tag}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
                 continue

@@ -15,8 +15,8 @@ from collections import Counter
 import numpy as np
 from PIL import Image, ImageDraw
 
-from harness_baselines.honeybee.sources import Question
 from harness.data.reasoning_common import font
+from harness_baselines.honeybee.sources import Question
 
 LETTERS = "ABCDEFGH"
 GENERIC_QUESTION = "Answer the question written in the image."

@@ -79,7 +79,8 @@ def _attend(layer, h: torch.Tensor, cache: list, at: torch.Tensor | None, valid:
     attn = layer.self_attn
     b, t, d = h.shape
     heads = attn.num_heads
-    q, k, v = F.linear(h, attn.in_proj_weight, attn.in_proj_bias).view(b, t, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias).view(b, t, 3, heads, d // heads)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)
     if at is None:
         cache[:] = [k, v]
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -115,8 +115,8 @@ class MajorityVote(BaseModel):
     min_share: float = Field(0.6, gt=0, le=1)
 
 
-Intervention = Annotated[Union[Caption, Rotate, Distractors, QuestionInImage, RemoveTextSolvable, MoreOptions,
-                               LongCot, BalanceDifficulty, TextMix, MajorityVote], Field(discriminator="name")]
+Intervention = Annotated[Caption | Rotate | Distractors | QuestionInImage | RemoveTextSolvable | MoreOptions | LongCot
+                         | BalanceDifficulty | TextMix | MajorityVote, Field(discriminator="name")]
 INTERVENTIONS = ("caption", "rotate", "distractors", "question_in_image", "remove_text_solvable", "more_options",
                  "long_cot", "balance_difficulty", "text_mix", "majority_vote")
 

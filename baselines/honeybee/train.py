@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.adapters import hash_path
 from harness_baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
 from harness_baselines.honeybee.recipe import Recipe
 from harness_baselines.honeybee.vocab import Vocab, build_vocab
-from harness.adapters import hash_path
 
 SHUFFLE_BUFFER = 4096
 IMAGE_CACHE = 8192

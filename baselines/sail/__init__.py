@@ -5,5 +5,7 @@ Importing the package registers ``sail`` and ``hf-text``, ``hf-clip``, ``hf-clap
 transformers are imported only when an adapter embeds.
 """
 
-from harness_baselines.sail import adapter  # noqa: F401  (registers sail)
-from harness_baselines.sail import hf  # noqa: F401  (registers hf-text, hf-clip, hf-clap, composite)
+from harness_baselines.sail import (
+    adapter,  # noqa: F401  (registers sail)
+    hf,  # noqa: F401  (registers hf-text, hf-clip, hf-clap, composite)
+)

@@ -43,8 +43,8 @@ class SailEmbedder(Embedder):
         super().__init__(**model_args)
         self.path = Path(self.args.checkpoint or CHECKPOINTS / f"sail-{self.args.ablation}.safetensors")
         if not self.path.is_file():
-            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail.train "
-                               f"--ablation {self.args.ablation})")
+            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: "
+                               f"python -m harness_baselines.sail.train --ablation {self.args.ablation})")
 
     def load(self):
         """Weights are read only when a batch must be embedded (harness.adapters: lazy loading); a corrupt

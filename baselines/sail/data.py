@@ -90,7 +90,7 @@ def build(size: int = 32) -> tuple[Pool, dict[str, np.ndarray], dict[str, list[i
     web: dict[str, list[int]] = {}
     for plan in gen.groups(104, 0, 24, concept_pool=shapes):
         g_rng = np.random.default_rng([104, int(plan["group"][1:])])
-        for m in range(4):
+        for _ in range(4):
             word = gen.WORDS[int(g_rng.integers(len(gen.WORDS)))]
             it = gen.make_item("w", plan["group"], plan["kind"], plan["key"], word, g_rng, size, 0.0, {})
             web.setdefault(plan["group"], []).append(pool.add(_item_dict(it), 3000 + int(plan["group"][1:])))

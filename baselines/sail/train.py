@@ -1,6 +1,6 @@
 """Train the SAIL reference ablations on 1 CPU thread, deterministically:
 
-    python -m harness_baselines.sail.train --ablation all        # -> baselines/sail/checkpoints/sail-<ablation>.safetensors
+    python -m harness_baselines.sail.train --ablation all   # -> baselines/sail/checkpoints/sail-<ablation>.safetensors
 
 Two phases. Warm-up: InfoNCE with in-batch negatives, sources sampled uniformly; its result is the *initial model*
 both training ideas need. Main phase, per ablation (ABLATIONS):
@@ -27,7 +27,8 @@ from harness_baselines.sail.model import SailModel
 
 CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package data of the wheel
 ABLATIONS = {"full": dict(audio=True, hnm=True, balance=True), "no_audio": dict(audio=False, hnm=True, balance=True),
-             "no_hnm": dict(audio=True, hnm=False, balance=True), "no_balance": dict(audio=True, hnm=True, balance=False)}
+             "no_hnm": dict(audio=True, hnm=False, balance=True),
+             "no_balance": dict(audio=True, hnm=True, balance=False)}
 ALL = frozenset({"text", "image", "audio"})
 
 

@@ -6,5 +6,7 @@ name per variant (``unifusion-last_layer``, ``unifusion-kv_fusion``, ``unifusion
 and the generic ``diffusers-edit``. Heavy imports (torch, transformers, diffusers) happen when an adapter is built.
 """
 
-from harness_baselines.unifusion import adapter  # noqa: F401,E402  (registers unifusion, unifusion-<variant>)
-from harness_baselines.unifusion import diffusers_edit  # noqa: F401,E402  (registers diffusers-edit)
+from harness_baselines.unifusion import (
+    adapter,  # noqa: F401,E402  (registers unifusion, unifusion-<variant>)
+    diffusers_edit,  # noqa: F401,E402  (registers diffusers-edit)
+)

@@ -39,7 +39,7 @@ class VLMEncoder:
 
     @classmethod
     def from_pretrained(cls, path: str, layers: list[int] | None = None, trust_remote_code: bool = False,
-                        **kwargs) -> "VLMEncoder":
+                        **kwargs) -> VLMEncoder:
         """Load model + processor by hub id or folder; every failure is a one-line HarnessError."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
         from transformers.utils import logging as hf_logging

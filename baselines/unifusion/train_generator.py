@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from harness.data import edit_scenes
 from harness_baselines.unifusion import tiny_vlm
 from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
 from harness_baselines.unifusion.generator import UniFusionTransformer
 from harness_baselines.unifusion.pipeline import to_tensor
-from harness.data import edit_scenes
 
 GRAY = (128, 128, 128)  # the t2i task's blank source (harness/data/edit_t2i.py)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness_baselines.unifusion import tiny_vlm
 from harness.data import edit_scenes
+from harness_baselines.unifusion import tiny_vlm
 
 
 def _batch(processor, pixel_pool: torch.Tensor, scenes: list[dict], idx: np.ndarray, rng, size: int, n_img: int,
@@ -103,7 +103,8 @@ def answer_accuracy(model, processor, seed: int, size: int, n_img: int, n: int =
     hits: dict[str, list[float]] = {}
     for start in range(0, n, 64):
         idx = np.arange(start, min(n, start + 64))
-        batch = _batch(processor, pixels, scenes, idx, None, size, n_img, [np.random.default_rng([seed, i]) for i in idx])
+        rngs = [np.random.default_rng([seed, i]) for i in idx]
+        batch = _batch(processor, pixels, scenes, idx, None, size, n_img, rngs)
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits[:, :-1]
         labels = batch["labels"][:, 1:]
         for row, i in enumerate(idx):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import ImageFont
@@ -42,7 +42,7 @@ def multiple_choice(rng: np.random.Generator, correct: str, distractors: list[st
     return choices, LETTERS[choices.index(correct)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def font(px: int) -> ImageFont.FreeTypeFont:
     """PIL's bundled font at ``px`` pixels (needs Pillow's FreeType support, present in the standard wheels)."""
     return ImageFont.load_default(size=max(6, px))

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from harness.data.reasoning_common import Item, font, fmt_number, multiple_choice
+from harness.data.reasoning_common import Item, fmt_number, font, multiple_choice
 
 COLORS = {"red": (220, 30, 30), "green": (30, 160, 50), "blue": (40, 70, 230), "yellow": (235, 200, 20)}
 SHAPES = ("circle", "square", "triangle")

@@ -75,7 +75,8 @@ def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
     return [
         Metric(f"l1{suffix}", f"mean |output - target| on 0..1, {what}", False),
         Metric(f"psnr{suffix}", f"PSNR in dB (capped at 100), {what}", True, cap=100.0),  # editing.PSNR_CAP_DB
-        Metric(f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target", True),
+        Metric(f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target",
+               True),
     ]
 
 
