@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import one_line_error, run_cli
 
+from conftest import one_line_error, run_cli
 from harness import registry
 from harness_baselines.honeybee.dataset import iter_rows, load_image
 from harness_baselines.honeybee.decontaminate import ngrams, phash64
