@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from pydantic import BaseModel, ConfigDict
+
+from harness.adapters import Editor
+from harness.api import evaluate
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if os.environ.get("CI") == "true":  # CI must run this test, never skip it
@@ -38,17 +42,22 @@ tasks: [edit/probe]
 metrics: [success, psnr_keep]
 reference: identity
 """
-LABELLED = """
-from pydantic import BaseModel, ConfigDict
-from harness.adapters import Editor
+
+
 class Args(BaseModel):
-    model_config = ConfigDict(extra='forbid')
-    name: str = ''
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+
+
 class Labelled(Editor):
+    """Returns the source; its ``name`` arg puts the XSS probe into the row label."""
+
     Args = Args
+
     def edit(self, images, instructions, seeds):
         return [i.copy() for i in images]
-"""
+
+
 REASONING_BOARD = """name: answers
 tasks: [reasoning/embedded-quick]
 metrics: [accuracy]
@@ -61,16 +70,13 @@ BOARDS = ("edit", "retrieval", "recipes", "t2i")
 def site(tmp_path_factory):
     d = tmp_path_factory.mktemp("site")
     r = d / "r"
-    (d / "plugins").mkdir()
-    (d / "plugins" / "labelled.py").write_text(LABELLED)
     (d / "tasks").mkdir()
     (d / "tasks" / "probe.yaml").write_text(XSS_TASK)
     (d / "probe.yaml").write_text(XSS_BOARD)
     (d / "answers.yaml").write_text(REASONING_BOARD)
 
-    def ev(task, model, args=""):
-        run_cli("eval", "--task", task, "--model", model, "--model_args", args, "-o", r, "--no-progress",
-                "--include", d / "tasks", "--batch_size", "32", pythonpath=d / "plugins", check_rc=0)
+    def ev(task, model, args=""):  # in-process runs build the store; the report itself runs through the CLI
+        evaluate(task, model, args, output=r, include=(d / "tasks",), progress=False, batch_size=32)
 
     for model in ("identity", "oracle", "noise"):
         ev("edit", model)
@@ -84,7 +90,7 @@ def site(tmp_path_factory):
     for model in ("constant", "random-choice"):  # some right answers, unlike 20-step proxies
         ev("reasoning/embedded-quick", model)
     ev("edit/probe", "identity")
-    ev("edit/probe", "labelled:Labelled", f"name={PROBE}")
+    ev("edit/probe", Labelled, {"name": PROBE})
     run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site",
             "--include", d / "tasks", check_rc=0)
     return d / "site"
@@ -99,7 +105,8 @@ def _train_proxies(cache: Path) -> None:
     for seed in (1, 2):
         recipe = Recipe.model_validate({"name": f"smoke{seed}", "seed": seed,
                                         "sources": [{"name": "mixed", "size": 16}],
-                                        "train": {"steps": 20, "batch_size": 8}})
+                                        "train": {"steps": 20, "batch_size": 8},
+                                        "decontamination": {"enabled": False}})  # rows then carry the † mark
         build(recipe, cache)
         train(recipe, cache, log=None)
 
@@ -255,6 +262,8 @@ def test_reasoning_gallery_shows_responses_and_filters_by_verdict(site, page, tm
     assert len(clocks) == n // 5 and all(i.startswith("clock-") for i in clocks)
     cell = page.locator(f'.sample[data-id="{clocks[0]}"] .model-cell:not([hidden])')
     assert cell.count() == 2 and "gold" in cell.first.inner_text()  # two proxies side by side
+    page.goto((site / "recipes.html").as_uri())
+    assert page.inner_text("#board-0 tbody").count("†") == 2  # trained without decontamination: marked
     page.goto((site / "galleries/answers/reasoning-embedded-quick.html").as_uri())
     n = len(_visible(page))
     labels = page.eval_on_selector_all("#ctl-a option", "os => os.map(o => o.textContent)")
