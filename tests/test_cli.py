@@ -106,10 +106,15 @@ def test_leaderboard_renders_rows_from_the_store(baseline_runs, cli, tmp_path):
     target = tmp_path / "edit.md"
     cli("leaderboard", "edit", "--output", baseline_runs, "--to", target, check_rc=0)
     text = target.read_text()
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
-    assert len(lines) == 1 + 3  # header, three models
-    assert lines[1].startswith("| oracle") and "1.0000 ± 0.0000 (n=150)" in lines[1]
-    assert "edit/scenes success" in lines[0] and "edit/photos psnr_keep" in lines[0]
+    # One table per task (boards stay narrow): a "## TASK" heading, then a header row and the three models.
+    sections = {part.splitlines()[0]: [line for line in part.splitlines() if line.startswith("| ")]
+                for part in text.split("\n## ")[1:]}
+    assert set(sections) == {"edit/photos", "edit/scenes"}
+    for task, lines in sections.items():
+        assert len(lines) == 1 + 3, task  # header, three models
+        assert "success" in lines[0] and "psnr_keep" in lines[0]
+        assert lines[1].startswith("| oracle") and "1.0000 ± 0.0000" in lines[1]
+    assert "(n=150)" in sections["edit/scenes"][1] and "(n=210)" in sections["edit/photos"][1]
     csv_text = cli("leaderboard", "edit", "--output", baseline_runs, "--format", "csv", "--to", tmp_path / "e.csv",
                    check_rc=0).stdout
     assert csv_text.splitlines()[0].startswith("model,edit/photos success,")
