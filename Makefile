@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 DEMO_TOOLS := espeak-ng
 TEST_TOOLS := espeak-ng chromium
 
-.PHONY: install demo test lint bench clean system-tools
+.PHONY: install demo test lint bench fuzz clean system-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable
+
+# Hypothesis fuzzing of every loader and of answer extraction (13k examples; not part of `make test`).
+fuzz: install
+	$(BIN)/python -m pytest -q --run-fuzz tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .benchmarks

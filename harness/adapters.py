@@ -67,12 +67,7 @@ class Adapter:
     last_info: list[dict] | None = None
 
     def __init__(self, **model_args: Any):
-        try:
-            self.args = self.Args(**model_args)
-        except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(map(str, err["loc"]))
-            raise HarnessError(f"--model_args for {self.name or type(self).__name__}: {field}: {err['msg']}") from None
+        self.args = validate_args(type(self), model_args)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -240,6 +235,50 @@ def weights_id(path_or_id: str, revision: str | None = None) -> str:
         return f"{path_or_id}@{Path(folder).name}"  # snapshots/<commit>
     except Exception:  # noqa: BLE001 - not cached (or no huggingface_hub): the id and the asked revision are all we know
         return f"{path_or_id}@{revision or 'main'}"
+
+
+def validate_args(cls: type[Adapter], model_args: dict) -> BaseModel:
+    """``cls.Args`` validated from ``model_args``; a bad value is a HarnessError naming the field."""
+    try:
+        return cls.Args(**model_args)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(map(str, err["loc"]))
+        raise HarnessError(f"--model_args for {cls.name or cls.__name__}: {field}: {err['msg']}") from None
+    except TypeError as e:  # an Args that is not a pydantic model
+        raise HarnessError(f"--model_args for {cls.name or cls.__name__}: {e}") from None
+
+
+def _arg_text(value) -> str:
+    """Canonical text of a validated arg value: strings as they are, a whole float like an int (``amp=14`` for
+    14.0, as typed), everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return json.dumps(value, sort_keys=True)
+
+
+def normalise_model_args(cls: type[Adapter], model_args: dict[str, str]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """``canonical_model_args`` of ``model_args`` validated through the adapter's Args."""
+    return canonical_model_args(cls, validate_args(cls, model_args))
+
+
+def canonical_model_args(cls: type[Adapter], args: BaseModel) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(every arg, defaults included, as canonical text, sorted; the label: "key=value,..." of the args that differ
+    from their defaults). ``low=00`` and ``low=0`` and omitting ``low`` (default 0) give one value, so one
+    configuration is one run id, one cache and one leaderboard row."""
+    from pydantic_core import to_jsonable_python
+
+    values = args.model_dump(mode="json")
+    fields = getattr(type(args), "model_fields", {})
+    label = []
+    for key in sorted(values):
+        info = fields.get(key)
+        required = info is None or info.is_required()
+        if required or to_jsonable_python(info.get_default(call_default_factory=True)) != values[key]:
+            label.append(f"{key}={_arg_text(values[key])}")
+    return tuple((k, _arg_text(values[k])) for k in sorted(values)), ",".join(label)
 
 
 def parse_model_args(text: str, option: str = "--model_args") -> dict[str, str]:

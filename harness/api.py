@@ -46,7 +46,8 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
              data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False,
              judge: str | None = None, judge_args: dict[str, Any] | str | None = None,
              judge_failure_policy: str = "exclude", judge_protocol: str | None = None,
-             judge_templates: tuple[str | Path, str] | None = None) -> Results:
+             judge_templates: tuple[str | Path, str] | None = None,
+             batch_timeout: float | None = None, recompute: bool = False) -> Results:
     """Evaluate ``model`` (default: the tasks' default_model) on a task, a group or a comma list of them.
 
     Writes per-sample records and aggregates to ``output/harness.sqlite`` and one results JSON per task; a
@@ -59,9 +60,14 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     judged after generation (``judge_failure_policy``: exclude | official). Without it they are only generated
     and scored by their reference metrics. ``judge_templates``: (file, sha256) replacing the task's official
     template file (stand-in templates; the protocol identity records the hash, so such runs never mix).
+    ``batch_timeout``: seconds one batch may take; ``recompute``: drop the stored samples of each run first.
+    Model args are normalised through the adapter's Args (defaults included) before they are hashed, so one
+    configuration is one run id, one cache and one leaderboard row (labelled by its non-default args).
     Returns the RunResults (empty on non-zero ranks of a torchrun launch)."""
     from harness import registry, results
+    from harness.adapters import canonical_model_args, validate_args
     from harness.distributed import world_from_env
+    from harness.runner import effective_limit
     from harness.runner import evaluate as run
     from harness.spec import RunSpec
     from harness.store import RunStore
@@ -71,6 +77,8 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     for entry in entries:  # refuse a kind mismatch before loading anything heavy
         if entry.spec.kind != cls.kind:
             raise HarnessError(f"model {name!r} is a {cls.kind} adapter; task {entry.spec.name!r} is {entry.spec.kind}")
+    # one configuration = one run id, cache and row, however its args were spelled (validated before any work)
+    canonical_args, label = canonical_model_args(cls, adapter.args if adapter is not None else validate_args(cls, args))
     for entry in entries:  # absent released data fails before any output is written
         registry.locate_data(entry, data_dir, download=download)
     world = world_from_env()  # torchrun / accelerate launch: shard samples, rank 0 writes
@@ -84,14 +92,15 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
         t = registry.build_task(entry, data_dir=data_dir, strict_data=strict_data, download=download)
         session = judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t, data_dir,
                                 judge_templates) if judge_obj else None
-        spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=name, model_args=tuple(sorted(args.items())),
-                       model_fingerprint=adapter.fingerprint(), seed=seed, limit=limit,
+        spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=name, model_args=canonical_args,
+                       model_args_label=label, model_fingerprint=adapter.fingerprint(), seed=seed,
+                       limit=effective_limit(t, limit),
                        **({} if session is None else {
                            "judge": judge, "judge_args": tuple(sorted(jargs.items())),
                            "judge_fingerprint": session.key(), "judge_failure_policy": judge_failure_policy}))
         with (bar(t.name) if bar and world.is_main else contextlib.nullcontext()) as advance:
             result = run(t, adapter, spec, store, batch_size=batch_size, progress=advance, world=world,
-                         judge=session)
+                         judge=session, batch_timeout=batch_timeout, recompute=recompute)
         if result is None:
             continue
         path = results.write_result(out, result)
@@ -227,12 +236,14 @@ def get_task(name: str, include: tuple = (), data_dir: str | Path | None = None)
 
 
 def open_store(output: str | Path = "results"):
-    """The results store of a results folder (or the ``.sqlite`` file itself); a HarnessError if there is none
-    (never creates an empty one)."""
+    """The results store of a results folder (or the ``.sqlite`` file itself), opened read-only (a folder nobody
+    may write still reads); a HarnessError if there is none (never creates an empty one)."""
     from harness.store import RunStore
 
     path = Path(output)
     path = path if path.suffix == ".sqlite" else path / STORE_NAME
+    if path.is_dir():
+        raise HarnessError(f"{path}: is a directory, not a results store file")
     if not path.is_file():
         raise HarnessError(f"{path}: no results store (run `harness eval` first, or pass --output)")
-    return RunStore(path)
+    return RunStore(path, readonly=True)

@@ -1,10 +1,17 @@
 """``harness`` command line. Heavy modules (torch, runner, models) are imported inside the commands that need
-them, so ``harness --help`` and ``harness list`` stay fast."""
+them, so ``harness --help`` and ``harness list`` stay fast.
+
+Exit codes (README "Exit codes"): 0 ok; 1 a regression found (``harness regress`` only); 2 a usage or input error
+(one stderr line ``error: ...`` naming the culprit); 3 an internal error (a bug: traceback shown); 130 interrupted
+(Ctrl-C, SIGTERM, SIGHUP: the run is marked interrupted and resumes with the same command)."""
 
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -12,6 +19,13 @@ import typer
 from rich.console import Console
 
 from harness.errors import HarnessError
+
+try:  # typer >= 0.16 raises the exceptions of the click copy it bundles, not those of the click package
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Benchmark and evaluation harness for multimodal models.")
@@ -91,21 +105,64 @@ def eval_(
     judge_templates_sha256: str | None = typer.Option(None, "--judge_templates_sha256",
                                                          "--judge-templates-sha256",
                                                          help="sha256 the --judge_templates file must have."),
+    batch_timeout: float | None = typer.Option(None, "--batch-timeout", "--batch_timeout", min=0.001,
+                                                  help="Seconds one batch may take; longer fails the run "
+                                                       "(resumable)."),
+    max_failures: str | None = typer.Option(None, "--max-failures", "--max_failures",
+                                               help="Failed samples allowed per task: a count (5) or a fraction "
+                                                    "(0.1 or 10%); more exits 2 after storing the run."),
+    recompute: bool = typer.Option(False, "--recompute",
+                                   help="Drop the stored samples of these runs first (a bad cached record "
+                                        "otherwise poisons every resume)."),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
     from harness.api import evaluate
 
+    allowed = _max_failures(max_failures)
+    too_many = []
+
     def report(result, task_spec, path, n_processes):
         _print_result(result, task_spec.primary_metric)
         shared = f" ({result.shared} shared with other tasks)" if result.shared else ""
+        n_failed = len(result.failures)
         print(f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
-              f"{shared}{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}")
+              f"{shared}{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}"
+              + (f" · {n_failed} of {result.n_samples} samples FAILED" if n_failed else ""))
+        if allowed is not None and n_failed > allowed(result.n_samples):
+            too_many.append(f"{result.spec.task}: {n_failed} of {result.n_samples} samples failed, more than "
+                            f"--max-failures {max_failures} (see `harness show {result.spec.run_id()}`)")
 
     evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
              include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
              strict_data=strict_data, download=download, judge=judge, judge_args=judge_args,
              judge_failure_policy=judge_failure_policy, judge_protocol=judge_protocol,
-             judge_templates=_templates_override(judge_templates, judge_templates_sha256))
+             judge_templates=_templates_override(judge_templates, judge_templates_sha256),
+             batch_timeout=batch_timeout, recompute=recompute)
+    if too_many:
+        raise HarnessError("; ".join(too_many))
+
+
+def _max_failures(text: str | None):
+    """``--max-failures``: "5" (a count), "0.1" or "10%" (a fraction of the scored samples) -> callable(n) -> the
+    largest allowed number of failures, or None when not given."""
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            frac = float(t[:-1]) / 100
+        elif t.isdigit():
+            count = int(t)
+            return lambda n: count
+        else:
+            frac = float(t)
+    except ValueError:
+        raise HarnessError(f"--max-failures {text!r}: not a count (5), fraction (0.1) or percentage (10%)") from None
+    if not 0 <= frac <= 1:
+        raise HarnessError(f"--max-failures {text!r}: a fraction must lie in [0, 1]")
+    return lambda n: frac * n
+
+
 
 
 @app.command()
@@ -165,7 +222,7 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
         raise HarnessError(f"run {run_id!r}: " + ("not found in " + str(store.path) if not runs
                                                    else f"ambiguous ({len(runs)} runs match)"))
     run = runs[0]
-    print(f"run {run['run_id']}  status={run['status']}  samples={run['n_samples']}  failed={run['n_failed']}")
+    print(f"run {run['run_id']}  status={_status(run)}  samples={run['n_samples']}  failed={run['n_failed']}")
     print("spec:", json.dumps(json.loads(run["spec"]), indent=2))
     print("provenance:", json.dumps(json.loads(run["provenance"]), indent=2))
     rows = [(a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]",
@@ -327,6 +384,22 @@ def power(
     print(tabulate(rows, headers=["task", "N", "assumption", "MDE (points)"], disable_numparse=True))
 
 
+def _status(run: dict) -> str:
+    """A run's status, telling a live "running" run (its owner process exists) from a dead one."""
+    import time
+
+    from harness.store import owner_alive
+
+    if run["status"] != "running":
+        return run["status"]
+    pid, host, beat = run.get("owner_pid"), run.get("owner_host"), run.get("heartbeat")
+    since = f", last batch {time.time() - beat:.0f}s ago" if beat else ""
+    if owner_alive(pid, host, beat):
+        return f"running (live: pid {pid} on {host}{since})"
+    who = f"pid {pid} on {host} is gone" if pid else "no owner recorded"
+    return f"dead (was running: {who}{since}; the same `harness eval` resumes it)"
+
+
 def _float(name: str, text: str) -> float:
     try:
         return float(text)
@@ -361,16 +434,57 @@ def _add_plugin_commands() -> None:
         app.add_typer(sub, name=ep.name)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C: the run is marked interrupted and resumes later."""
+
+
+_signal_name = {"name": "SIGINT"}
+
+
+def _on_signal(signum, frame):
+    _signal_name["name"] = signal.Signals(signum).name
+    raise Interrupted(_signal_name["name"])
+
+
+def _error(message: str, code: int) -> None:
+    err_console.print(f"error: {' '.join(str(message).split())}", markup=False, highlight=False, emoji=False,
+                      soft_wrap=True)
+    sys.exit(code)
+
+
+def _usage_message(e) -> str:
+    """A click usage error as one line naming the command and the culprit option."""
+    ctx = getattr(e, "ctx", None)
+    where = ctx.command_path if ctx is not None else "harness"
+    return f"{where}: {e.format_message()} (see `{where} --help`)"
+
+
 def main() -> None:
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, _on_signal)
     try:
         _add_plugin_commands()
-        rc = app(standalone_mode=False)
+        rc = app(standalone_mode=False, prog_name="harness")
     except HarnessError as e:
-        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
+        _error(str(e), EXIT_USAGE)
+    except (_typer_click.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
+        print(e.ctx.get_help() if e.ctx is not None else "")
+        _error(f"{e.ctx.command_path if e.ctx is not None else 'harness'}: no command given (see the list above)",
+               EXIT_USAGE)
+    except (_typer_click.ClickException, click.ClickException) as e:
+        _error(_usage_message(e) if isinstance(e, (_typer_click.UsageError, click.UsageError)) else e.format_message(),
+               EXIT_USAGE)
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
+        rc = EXIT_INTERRUPTED
+    except sqlite3.Error as e:  # the store wraps its own errors; this is a last line of defence
+        _error(f"results store: {e}", EXIT_USAGE)
+    except OSError as e:
+        _error(f"{e.filename or 'I/O'}: {e.strerror or e}", EXIT_USAGE)
+    except Exception:  # noqa: BLE001 — a bug: show where, with a distinct exit code
+        traceback.print_exc()
+        sys.exit(EXIT_INTERNAL)
+    if rc == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+        _error(f"interrupted ({_signal_name['name']}): stopped; the same command resumes where it stopped",
+               EXIT_INTERRUPTED)
     sys.exit(rc if isinstance(rc, int) else 0)

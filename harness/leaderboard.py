@@ -1,8 +1,9 @@
 """Leaderboards rendered from the results store: one row per (model, model args), one column per task/metric,
 each cell ``mean ± CI half-width (n=N)``, rows that differ significantly from the reference row marked.
 
-Which runs count: finished runs over the whole task (no ``--limit``), the newest per row and task. Runs made on
-another version of a task (a different content hash than the newest run of that task) are left out and counted
+Which runs count: finished runs over the whole task (no ``--limit``), the newest (first finished) per row and
+task. Runs made on another version of a task (a different content hash than the newest run of that task) are left
+out and counted
 in the notes, so rows measured on different data are never mixed silently.
 
 Significance: each cell of a non-reference row is compared with the reference row's cell by a paired sign-flip
@@ -156,6 +157,8 @@ def build(board: Leaderboard, store, tasks: dict[str, TaskEntry], seed: int = 0)
     rows: dict[str, Row] = {}
     for task in dict.fromkeys(t for t, _, _ in cols):
         runs = store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
+        # "newest" = first finished: a later cached re-run of an old run (e.g. on older data) changes nothing
+        runs.sort(key=lambda r: r.get("first_finished") or r.get("finished") or r["started"])
         if not runs:
             continue
         current = runs[-1]["task_hash"]

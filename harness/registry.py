@@ -47,6 +47,9 @@ def load_task_file(path: Path) -> TaskEntry:
             field = f"metrics[{i}]" if i < len(spec.metrics) else "primary_metric"
             raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}"
                                f"{_hint(metric, known.candidates(metric))}")
+    if spec.primary_metric not in spec.metrics:
+        raise HarnessError(f"{path}: field 'primary_metric': {spec.primary_metric!r} is not one of the task's metrics "
+                           f"({', '.join(spec.metrics)})")
     try:
         # a task pinning released data gets its ``path`` from where that data is found (harness/data/release.py)
         args = {"path": ".", **spec.source.args} if spec.dataset else spec.source.args

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import HarnessError
 from harness.metrics import METRICS
@@ -82,18 +83,55 @@ def decide(old, new, tolerance: float, alpha: float, seed: int = 0) -> tuple[str
     return "ok", delta, p_worse
 
 
+class _MetricBaseline(BaseModel):
+    value: float
+    tolerance: float = Field(ge=0)
+    higher_is_better: bool
+    scores: dict[str, float]
+
+
+class _TaskBaseline(BaseModel):
+    task_hash: str
+    n_failed: int = Field(0, ge=0)
+    metrics: dict[str, _MetricBaseline]
+
+
+class _Baseline(BaseModel):
+    """The baseline file's schema, validated before any evaluation (a partial file must not fail after the gate
+    ran the whole evaluation)."""
+
+    format: int
+    model: str = Field(min_length=1)
+    model_args: str = ""
+    seed: int = 0
+    limit: int | None = Field(None, ge=1)
+    alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1)
+    tasks: dict[str, _TaskBaseline] = Field(min_length=1)
+
+
 def read_baseline(path: Path) -> dict:
     try:
-        doc = json.loads(Path(path).read_text())
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise HarnessError(f"--baseline {path}: is a directory, not a baseline file") from None
     except OSError as e:
         raise HarnessError(f"--baseline {path}: cannot read ({e.strerror}); create it with --update") from None
+    except UnicodeDecodeError as e:
+        raise HarnessError(f"--baseline {path}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise HarnessError(f"--baseline {path}: not JSON (line {e.lineno}: {e.msg})") from None
+    if not isinstance(doc, dict):
+        raise HarnessError(f"--baseline {path}: expected a JSON object, got {type(doc).__name__}")
     for field in ("format", "model", "tasks"):
         if field not in doc:
             raise HarnessError(f"--baseline {path}: missing field {field!r}")
     if doc["format"] != FORMAT_VERSION:
         raise HarnessError(f"--baseline {path}: format {doc['format']} is not {FORMAT_VERSION}")
+    try:
+        _Baseline.model_validate(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise HarnessError(f"--baseline {path}: field {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
     return doc
 
 

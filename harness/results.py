@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,17 @@ def ensure_writable_dir(path: Path) -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file + rename: a reader never sees half a file. An unwritable
+    place or a full disk is a HarnessError naming ``path`` (nothing is left behind)."""
+    try:
+        _atomic_write(Path(path), text)
+    except OSError as e:
+        raise HarnessError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -75,11 +87,18 @@ def _judge_counts(result) -> dict:
             "judge_failure_policy": result.spec.judge_failure_policy}
 
 
+def safe_name(text: str, max_len: int = 80) -> str:
+    """``text`` as one file-name component: only letters, digits, '.', '-', '_' (a free-text model arg such as
+    ``variant=x/../../escaped`` cannot reach outside the results folder)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "_"
+    return name[:max_len]
+
+
 def write_result(output_dir: Path, result) -> Path:
     spec = result.spec
-    name = f"{spec.model.replace(':', '_').replace('/', '_')}{'-' + spec.variant if spec.variant else ''}"
-    path = output_dir / spec.task / f"{name}_{spec.run_id()}.json"
-    atomic_write_text(path, json.dumps(result_dict(result), indent=2, sort_keys=True))
+    name = safe_name(f"{spec.model}{'-' + spec.variant if spec.variant else ''}")
+    path = output_dir.joinpath(*[safe_name(part) for part in spec.task.split("/")], f"{name}_{spec.run_id()}.json")
+    atomic_write_text(path, json.dumps(result_dict(result), indent=2, sort_keys=True, allow_nan=False))
     return path
 
 
@@ -95,7 +114,7 @@ def result_table(result, primary: str | None = None, tablefmt: str = "simple") -
     overall = result.aggregates.get("", {})
     primary = primary or result.primary_metric or next(iter(overall), "")
     spec = result.spec
-    lines = [f"{spec.task} · {spec.model}{' (' + spec.model_args_str() + ')' if spec.model_args else ''}"
+    lines = [f"{spec.task} · {spec.model}{' (' + spec.label_args_str() + ')' if spec.label_args_str() else ''}"
              f" · seed {spec.seed}"]
     rows = [(m, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for m, a in overall.items()]
     lines.append(tabulate(rows, headers=["metric", "value", "95% CI", "N"], tablefmt=tablefmt))
@@ -126,7 +145,7 @@ def results_table(results, tablefmt: str = "simple") -> str:
     for r in results:
         metric = r.primary_metric or next(iter(r.aggregates.get("", {})), "")
         a = r.aggregates.get("", {}).get(metric)
-        label = r.spec.model + (f" ({r.spec.model_args_str()})" if r.spec.model_args else "")
+        label = r.spec.model + (f" ({r.spec.label_args_str()})" if r.spec.label_args_str() else "")
         rows.append((r.spec.task, label, metric, _fmt(a.mean if a else None),
                      f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]" if a else "", a.n if a else 0, len(r.failures)))
     return tabulate(rows, headers=["task", "model", "metric", "value", "95% CI", "N", "failed"], tablefmt=tablefmt)

@@ -186,12 +186,16 @@ class RunSpec(BaseModel):
     judge_args: tuple[tuple[str, str], ...] = ()
     judge_fingerprint: str = ""
     judge_failure_policy: Literal["exclude", "official"] = "exclude"
+    # Display only (leaderboard rows, results file names): the model args that differ from the adapter's defaults.
+    # ``model_args`` holds every arg, defaults included and normalised by the adapter's Args, so `noise`,
+    # `noise --model_args low=0` and `low=00,high=255` are one run; this label is left out of every hash.
+    model_args_label: str | None = None
 
     def _identity(self, exclude: set[str]) -> dict:
         judged = self.judge is not None
-        drop = exclude | (set() if judged else {"judge", "judge_args", "judge_fingerprint", "judge_failure_policy"})
+        drop = exclude | {"model_args_label"} | (set() if judged else {"judge", "judge_args", "judge_fingerprint",
+                                                                       "judge_failure_policy"})
         return self.model_dump(exclude=drop)
-
 
     @property
     def variant(self) -> str:
@@ -211,6 +215,8 @@ class RunSpec(BaseModel):
     def run_id(self) -> str:
         return stable_hash(self._identity(set()))[:16]
 
+    def label_args_str(self) -> str:
+        return self.model_args_str() if self.model_args_label is None else self.model_args_label
 
     def model_args_str(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.model_args)

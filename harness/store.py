@@ -1,11 +1,12 @@
 """Embedded SQLite results store (WAL mode: readers never block the writer; several processes may write).
 
 Tables:
-  runs        one row per run (run id = hash of the full RunSpec), with its spec, provenance and status
+  runs        one row per run (run id = hash of the full RunSpec), with its spec, provenance, status and owner
+              (pid, host, heartbeat: whether a "running" run is alive or its process died)
   records     per-sample output and scores, keyed by (cache key, sample id): the cache that makes re-runs free
               and lets a killed run resume; each batch is one transaction, so a sample is stored whole or not at all
   aggregates  per run, per subset ('' = all samples, 'edit_type=move', ...) and metric: mean, 95% CI, N
-  failures   per run, the samples that failed and why (judge failures too: "judge parse: ...")
+  failures    per run, the samples that failed and why (judge failures too: "judge parse: ...")
   judge_calls every judge call of the judging stage: raw reply text, status (ok / refusal / transport), the model
               the server reported; keyed by a hash of the judge, the protocol, the sample, its edit, the role and
               the attempt, so re-judging reuses replies and a crash mid-judging resumes. A judged run's records
@@ -13,16 +14,26 @@ Tables:
               the ``judge_calls`` (role -> call key) whose replies a report can show.
   shared_outputs  unit outputs valid across tasks, keyed by model + seed + unit content (``Task.share_key``):
               an encoded gallery item is embedded once per model however many tasks share the corpus.
+  claims      samples a live process is computing right now, so two processes running one spec split the work
+
+Every SQLite problem (not a database, a foreign schema, a damaged page, a full disk, a read-only file) is a
+``StoreError`` naming the file. ``RunStore(path, readonly=True)`` reads a store in a folder nobody may write.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.errors import HarnessError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +41,8 @@ CREATE TABLE IF NOT EXISTS runs (
     kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, variant TEXT NOT NULL,
     fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, spec TEXT NOT NULL,
     provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, n_failed INTEGER,
-    started REAL NOT NULL, finished REAL, sample_ids TEXT, subsets TEXT, samples_hash TEXT
+    started REAL NOT NULL, finished REAL, sample_ids TEXT, subsets TEXT, samples_hash TEXT,
+    owner_pid INTEGER, owner_host TEXT, heartbeat REAL, first_finished REAL
 );
 CREATE TABLE IF NOT EXISTS records (
     cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, output BLOB, scores TEXT, info TEXT, error TEXT,
@@ -51,8 +63,22 @@ CREATE TABLE IF NOT EXISTS judge_calls (
 CREATE TABLE IF NOT EXISTS shared_outputs (
     share_key TEXT PRIMARY KEY, output BLOB NOT NULL, created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, owner TEXT NOT NULL, claimed REAL NOT NULL,
+    PRIMARY KEY (cache_key, sample_id)
+);
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, model, variant);
 """
+REQUIRED_RUN_COLUMNS = {"run_id", "cache_key", "task", "task_hash", "kind", "model", "model_args", "variant",
+                        "fingerprint", "seed", "sample_limit", "spec", "provenance", "status", "started"}
+# A process on another host cannot be asked whether it lives: its run (or claim) is taken for dead once its
+# heartbeat (refreshed with every committed batch) is this old.
+STALE_AFTER_S = 600.0
+OPEN_RETRY_S = 60.0  # creating a store races with other processes creating it (WAL switch): retry this long
+
+
+class StoreError(HarnessError):
+    """The results store cannot be opened, read or written (the message names the file)."""
 
 
 @dataclass(frozen=True)
@@ -64,92 +90,229 @@ class Record:
     error: str | None
 
 
+def owner_id() -> tuple[int, str]:
+    return os.getpid(), socket.gethostname()
+
+
+def owner_alive(pid: int | None, host: str | None, heartbeat: float | None, now: float | None = None) -> bool:
+    """Is the process that owns a run (or claim) still there? Asked directly on this host, by heartbeat elsewhere."""
+    if pid is None:
+        return False
+    if host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by another user
+            return True
+        return True
+    return heartbeat is not None and (now or time.time()) - heartbeat < STALE_AFTER_S
+
+
+def _dump_scores(scores: dict | None) -> str | None:
+    """JSON of per-sample scores; NaN/inf (not valid JSON) are written as null."""
+    if scores is None:
+        return None
+    return json.dumps({k: (v if isinstance(v, (int, float)) and math.isfinite(v) else None) for k, v in scores.items()},
+                      allow_nan=False)
+
+
+def _load_scores(text: str | None) -> dict | None:
+    return None if text is None else {k: (math.nan if v is None else v) for k, v in json.loads(text).items()}
+
+
 class RunStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A long busy timeout: concurrent writers queue behind each other's short transactions.
-        self.conn = sqlite3.connect(self.path, timeout=120, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.readonly = readonly
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a results store file")
+        if readonly and not self.path.is_file():
+            raise StoreError(f"{self.path}: no results store")
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{self.path.parent}: cannot create the results folder ({e.strerror})") from None
+            if self.path.exists() and not os.access(self.path, os.W_OK):
+                raise StoreError(f"{self.path}: results store is read-only (no write permission)")
+        deadline = time.monotonic() + OPEN_RETRY_S
+        while True:
+            try:
+                self._open()
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise self._error(e) from None
+                self.conn.close()
+                time.sleep(0.05)
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+
+    def _open(self) -> None:
+        if self.readonly:
+            # mode=ro reads a store others may be writing; a folder nobody may write (no -shm file can be made)
+            # is read as an immutable snapshot.
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            if not os.access(self.path.parent, os.W_OK):
+                uri += "&immutable=1"
+            self.conn = sqlite3.connect(uri, uri=True, timeout=120, isolation_level=None)
+        else:
+            # A long busy timeout: concurrent writers queue behind each other's short transactions.
+            self.conn = sqlite3.connect(self.path, timeout=120, isolation_level=None)
         self.conn.execute("PRAGMA busy_timeout=120000")
-        self.conn.executescript(SCHEMA)
-        self._migrate()
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "runs" not in tables:
+            raise StoreError(f"{self.path}: a SQLite file of another schema (tables: {', '.join(sorted(tables))}), "
+                             "not a harness results store")
+        if "runs" in tables:
+            self._check_columns()
+        if self.readonly:
+            if not tables:
+                raise StoreError(f"{self.path}: empty file, not a harness results store")
+        else:
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(SCHEMA)
+            self._migrate()
+        self._check_columns()
+        self.conn.execute("SELECT count(*) FROM runs").fetchone()  # a damaged file fails here, not mid-run
+
+    def _check_columns(self) -> None:
+        have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
+        if not REQUIRED_RUN_COLUMNS <= have:
+            missing = sorted(REQUIRED_RUN_COLUMNS - have)
+            raise StoreError(f"{self.path}: table 'runs' lacks column(s) {', '.join(missing)}: a foreign schema, "
+                             "not a harness results store")
+
+    def _error(self, e: sqlite3.Error) -> StoreError:
+        msg = str(e)
+        if "not a database" in msg:
+            msg = "not a SQLite database (corrupt or another kind of file)"
+        elif "malformed" in msg:
+            msg = "the database file is damaged (truncated or corrupt): restore it or move it away"
+        elif "readonly" in msg:
+            msg = "results store is read-only"
+        elif "full" in msg:
+            msg = "disk full while writing the results store (nothing of the failed batch was stored)"
+        return StoreError(f"{self.path}: {msg}")
+
+    @contextmanager
+    def _guard(self):
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+
+    def _rows(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
+        with self._guard():
+            cur = self.conn.execute(sql, params)
+            return [c[0] for c in cur.description or ()], cur.fetchall()
 
     def _migrate(self) -> None:
         """Add columns that newer versions introduced, so an older store file keeps working."""
         have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
-        for column, decl in (("sample_ids", "TEXT"), ("subsets", "TEXT"), ("samples_hash", "TEXT")):
+        for column, decl in (("sample_ids", "TEXT"), ("subsets", "TEXT"), ("samples_hash", "TEXT"),
+                             ("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "REAL"),
+                             ("first_finished", "REAL")):
             if column not in have:
-                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
+                try:
+                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
+                except sqlite3.OperationalError as e:  # another process added it first
+                    if "duplicate column" not in str(e):
+                        raise
 
     def close(self) -> None:
         self.conn.close()
 
     def _tx(self, statements: Iterable[tuple[str, tuple]]) -> None:
         """Run statements in one IMMEDIATE transaction: all land or none."""
-        cur = self.conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                cur.execute(sql, params)
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only")
+        with self._guard():
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    cur.execute(sql, params)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     # --- runs -------------------------------------------------------------------------------------------------
-    def start_run(self, spec, kind: str, provenance: dict) -> None:
+    def start_run(self, spec, kind: str, provenance: dict) -> str | None:
+        """Record that this process works on ``spec`` now; returns the run's earlier status (None: a new run).
+        A finished run stays "finished" (its aggregates still hold) while it is re-run: a cached re-run that is
+        interrupted must not take a finished run off the leaderboards."""
+        pid, host = owner_id()
+        now = time.time()
+        before = self._rows("SELECT status FROM runs WHERE run_id=?", (spec.run_id(),))[1]
         self._tx([(
             "INSERT INTO runs (run_id, cache_key, task, task_hash, kind, model, model_args, variant, fingerprint,"
-            " seed, sample_limit, spec, provenance, status, started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?)"
-            " ON CONFLICT(run_id) DO UPDATE SET status='running', provenance=excluded.provenance,"
-            " started=excluded.started, finished=NULL",
-            (spec.run_id(), spec.cache_key(), spec.task, spec.task_hash, kind, spec.model, spec.model_args_str(),
-             spec.variant, spec.model_fingerprint, spec.seed, spec.limit, spec.model_dump_json(),
-             json.dumps(provenance), time.time()),
+            " seed, sample_limit, spec, provenance, status, started, owner_pid, owner_host, heartbeat)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?,?,?,?)"
+            " ON CONFLICT(run_id) DO UPDATE SET"
+            " status=CASE WHEN status='finished' THEN 'finished' ELSE 'running' END,"
+            " provenance=excluded.provenance, started=excluded.started,"
+            " finished=CASE WHEN status='finished' THEN finished ELSE NULL END,"
+            " owner_pid=excluded.owner_pid, owner_host=excluded.owner_host, heartbeat=excluded.heartbeat",
+            (spec.run_id(), spec.cache_key(), spec.task, spec.task_hash, kind, spec.model,
+             spec.label_args_str(), spec.variant, spec.model_fingerprint,
+             spec.seed, spec.limit, spec.model_dump_json(), json.dumps(provenance), now, pid, host, now),
         )])
+        return before[0][0] if before else None
 
     def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str],
                    sample_ids: list[str], subsets: dict[str, list[str]] | None = None,
-                   samples_hash: str | None = None) -> None:
+                   samples_hash: str | None = None, status: str = "finished") -> None:
         """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run.
         sample_ids: the scored samples of this run, in task order (what paired comparisons align on).
         subsets: {subset: its sample ids}, so subsets can be compared pair by pair too.
-        samples_hash: the task's Task.samples_hash() (which runs of other tasks hold the same samples)."""
+        samples_hash: the task's Task.samples_hash() (which runs of other tasks hold the same samples).
+        status: "failed" for a run that scored no sample (kept for ``harness show``, never on a board)."""
         stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)),
                  ("DELETE FROM failures WHERE run_id=?", (run_id,))]
         for subset, metrics in aggregates.items():
             for metric, agg in metrics.items():
                 stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
-                              (run_id, subset, metric, agg.mean, agg.ci_low, agg.ci_high, agg.n)))
+                              (run_id, subset, metric, _finite(agg.mean), _finite(agg.ci_low), _finite(agg.ci_high),
+                               agg.n)))
         stmts += [("INSERT INTO failures VALUES (?,?,?)", (run_id, sid, err)) for sid, err in failures.items()]
-        stmts.append(("UPDATE runs SET status='finished', finished=?, n_samples=?, n_failed=?, sample_ids=?,"
-                      " subsets=?, samples_hash=? WHERE run_id=?",
-                      (time.time(), len(sample_ids), len(failures), json.dumps(sample_ids),
-                       None if subsets is None else json.dumps(subsets), samples_hash, run_id)))
+        now = time.time()
+        # first_finished orders runs for leaderboards: a later cached re-run of an old run does not make it "newest"
+        stmts.append(("UPDATE runs SET status=?, finished=?, n_samples=?, n_failed=?, sample_ids=?, subsets=?,"
+                      " samples_hash=?, owner_pid=NULL, heartbeat=?,"
+                      " first_finished=CASE WHEN ?='finished' THEN COALESCE(first_finished, ?) END WHERE run_id=?",
+                      (status, now, len(sample_ids), len(failures), json.dumps(sample_ids),
+                       None if subsets is None else json.dumps(subsets), samples_hash, now, status, now, run_id)))
         self._tx(stmts)
 
+    def end_run(self, run_id: str, status: str) -> None:
+        """A run stopped before finishing ("failed" or "interrupted"); a run that had finished before stays
+        finished (see ``start_run``)."""
+        self._tx([("UPDATE runs SET status=CASE WHEN status='finished' THEN 'finished' ELSE ? END,"
+                   " finished=CASE WHEN status='finished' THEN finished ELSE ? END, owner_pid=NULL WHERE run_id=?",
+                   (status, time.time(), run_id))])
+
     def mark_failed(self, run_id: str) -> None:
-        self._tx([("UPDATE runs SET status='failed', finished=? WHERE run_id=?", (time.time(), run_id))])
+        self.end_run(run_id, "failed")
 
     def runs(self, where: str = "1", params: tuple = ()) -> list[dict]:
-        cur = self.conn.execute(f"SELECT * FROM runs WHERE {where} ORDER BY started", params)
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        cols, rows = self._rows(f"SELECT * FROM runs WHERE {where} ORDER BY started", params)
+        return [dict(zip(cols, row)) for row in rows]
 
     def find_run(self, prefix: str) -> list[dict]:
         return self.runs("run_id LIKE ?", (prefix.replace("%", "") + "%",))
 
     def aggregates(self, run_id: str) -> list[dict]:
-        cur = self.conn.execute(
-            "SELECT subset, metric, value, ci_low, ci_high, n FROM aggregates WHERE run_id=? ORDER BY subset, metric",
-            (run_id,))
-        return [dict(zip(("subset", "metric", "value", "ci_low", "ci_high", "n"), row)) for row in cur.fetchall()]
+        _, rows = self._rows("SELECT subset, metric, value, ci_low, ci_high, n FROM aggregates WHERE run_id=?"
+                             " ORDER BY subset, metric", (run_id,))
+        return [dict(zip(("subset", "metric", "value", "ci_low", "ci_high", "n"), row)) for row in rows]
 
     def failures(self, run_id: str) -> list[tuple[str, str]]:
-        return self.conn.execute("SELECT sample_id, error FROM failures WHERE run_id=? ORDER BY sample_id",
-                                 (run_id,)).fetchall()
+        return self._rows("SELECT sample_id, error FROM failures WHERE run_id=? ORDER BY sample_id", (run_id,))[1]
 
     def run_scores(self, run: dict) -> dict[str, dict[str, float]]:
         """Per-sample scores of a finished run (a row of ``runs()``), by sample id, in task order; failed samples
@@ -157,10 +320,10 @@ class RunStore:
         if run.get("sample_ids"):
             ids = json.loads(run["sample_ids"])
         elif run["sample_limit"] is None:  # a run stored before sample ids were recorded: all its records
-            ids = sorted(self.get_records(run["cache_key"]))
+            ids = sorted(self.get_records(run["cache_key"], with_output=False))
         else:
-            raise ValueError(f"run {run['run_id']} predates per-run sample lists and used --limit: re-run it")
-        records = self.get_records(run["cache_key"], ids)
+            raise HarnessError(f"run {run['run_id']} predates per-run sample lists and used --limit: re-run it")
+        records = self.get_records(run["cache_key"], ids, with_output=False)
         return {sid: records[sid].scores for sid in ids if sid in records and records[sid].scores is not None}
 
     @staticmethod
@@ -169,22 +332,36 @@ class RunStore:
         return json.loads(run["subsets"]) if run.get("subsets") else None
 
     # --- per-sample records ----------------------------------------------------------------------------------
-    def put_records(self, cache_key: str, records: list[Record]) -> None:
+    def put_records(self, cache_key: str, records: list[Record], run_id: str | None = None) -> None:
+        """Store a batch in one transaction; it also releases this process's claims on the batch and refreshes
+        the heartbeat of ``run_id``."""
         now = time.time()
-        self._tx([(
-            "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
-            (cache_key, r.sample_id, r.output, None if r.scores is None else json.dumps(r.scores),
-             json.dumps(r.info), r.error, now),
-        ) for r in records])
+        stmts = [("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
+                  (cache_key, r.sample_id, r.output, _dump_scores(r.scores), json.dumps(r.info), r.error, now))
+                 for r in records]
+        stmts += [("DELETE FROM claims WHERE cache_key=? AND sample_id=?", (cache_key, r.sample_id)) for r in records]
+        if run_id is not None:
+            pid, host = owner_id()
+            stmts.append(("UPDATE runs SET heartbeat=? WHERE run_id=?", (now, run_id)))
+            stmts.append(("UPDATE claims SET claimed=? WHERE owner=?", (now, f"{host}:{pid}")))
+        self._tx(stmts)
 
-    def get_records(self, cache_key: str, sample_ids: list[str] | None = None) -> dict[str, Record]:
-        rows = self.conn.execute(
-            "SELECT sample_id, output, scores, info, error FROM records WHERE cache_key=?", (cache_key,)).fetchall()
+    def get_records(self, cache_key: str, sample_ids: list[str] | None = None,
+                    with_output: bool = True) -> dict[str, Record]:
+        """Records by sample id; ``with_output=False`` leaves the (large) outputs unread."""
+        _, rows = self._rows(f"SELECT sample_id, {'output' if with_output else 'NULL'}, scores, info, error"
+                             " FROM records WHERE cache_key=?", (cache_key,))
         wanted = None if sample_ids is None else set(sample_ids)
-        return {
-            sid: Record(sid, out, None if scores is None else json.loads(scores), json.loads(info or "{}"), err)
-            for sid, out, scores, info, err in rows if wanted is None or sid in wanted
-        }
+        with self._guard():
+            return {sid: Record(sid, out, _load_scores(scores), json.loads(info or "{}"), err)
+                    for sid, out, scores, info, err in rows if wanted is None or sid in wanted}
+
+    def done_ids(self, cache_key: str, since: float | None = None) -> set[str]:
+        """Ids of samples stored without error (by key only: no output is read). With ``since``, samples stored
+        with an error at or after that time count as done too (another process of this session already tried)."""
+        _, rows = self._rows("SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
+                             (cache_key, math.inf if since is None else since))
+        return {r[0] for r in rows}
 
     # --- judge calls -------------------------------------------------------------------------------------------
     def put_judge_calls(self, calls: list[dict]) -> None:
@@ -223,4 +400,48 @@ class RunStore:
         return out
 
     def count_records(self, cache_key: str) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM records WHERE cache_key=?", (cache_key,)).fetchone()[0]
+        return self._rows("SELECT COUNT(*) FROM records WHERE cache_key=?", (cache_key,))[1][0][0]
+
+    def clear_records(self, cache_key: str) -> int:
+        """Drop every stored sample of a cache key (``harness eval --recompute``); returns how many."""
+        n = self.count_records(cache_key)
+        self._tx([("DELETE FROM records WHERE cache_key=?", (cache_key,)),
+                  ("DELETE FROM claims WHERE cache_key=?", (cache_key,))])
+        return n
+
+    # --- claims: two processes on one spec split its samples ---------------------------------------------------
+    def claim(self, cache_key: str, candidates: list[str], n: int, since: float) -> list[str]:
+        """Atomically claim up to ``n`` of ``candidates`` (in order) that are neither stored (see ``done_ids``)
+        nor claimed by another live process. Returns the claimed ids ([] = nothing left to take right now)."""
+        pid, host = owner_id()
+        me, now = f"{host}:{pid}", time.time()
+        with self._guard():
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                done = {r[0] for r in cur.execute(
+                    "SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
+                    (cache_key, since))}
+                taken = set()
+                for sid, owner, claimed in cur.execute("SELECT sample_id, owner, claimed FROM claims WHERE cache_key=?",
+                                                       (cache_key,)):
+                    o_host, _, o_pid = owner.rpartition(":")
+                    if owner != me and owner_alive(int(o_pid), o_host, claimed, now):
+                        taken.add(sid)
+                picked = [s for s in candidates if s not in done and s not in taken][:n]
+                cur.executemany("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)",
+                                [(cache_key, s, me, now) for s in picked])
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        return picked
+
+    def release_claims(self) -> None:
+        pid, host = owner_id()
+        if not self.readonly:
+            self._tx([("DELETE FROM claims WHERE owner=?", (f"{host}:{pid}",))])
+
+
+def _finite(x):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x

@@ -92,14 +92,16 @@ def plugin_dir(tmp_path):
 
 def pytest_addoption(parser):
     parser.addoption("--run-large", action="store_true", help="also run tests marked large (long simulations)")
+    parser.addoption("--run-fuzz", action="store_true", help="also run tests marked fuzz (hypothesis, 13k examples)")
     parser.addoption("--screenshots", default=None, metavar="DIR",
                      help="also copy the report browser test's screenshots into DIR (e.g. leaderboards/screenshots)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-large"):
-        return
-    skip = pytest.mark.skip(reason="large simulation: run with --run-large")
+    skips = {name: pytest.mark.skip(reason=f"{why}: run with --run-{name}")
+             for name, why in (("large", "large simulation"), ("fuzz", "fuzzing run"))
+             if not config.getoption(f"--run-{name}")}
     for item in items:
-        if "large" in item.keywords:
-            item.add_marker(skip)
+        for name, skip in skips.items():
+            if name in item.keywords:
+                item.add_marker(skip)

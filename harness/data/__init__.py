@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError, create_model
 
-from harness.errors import HarnessError
+from harness.errors import DataError, HarnessError
 from harness.plugins import Registry, qualname
 
 ENTRY_POINT_GROUP = "harness.loaders"
@@ -106,7 +106,11 @@ def load(name: str, args: dict, base_dir: Path, path: Path | None = None) -> lis
     folder = data_folder(args, base_dir, path)
     if folder is not None:
         args["path"] = str(folder)
-    return _loader(name).function(**args)
+    try:
+        return _loader(name).function(**args)
+    except UnicodeDecodeError as e:  # a reader that did not name the file itself: name at least the folder
+        raise DataError(f"{args.get('path', base_dir)}: loader {name!r} met a file that is not UTF-8 text "
+                        f"({e.reason} at byte {e.start})") from None
 
 
 def data_folder(args: dict, base_dir: Path, path: Path | None = None) -> Path | None:

@@ -7,13 +7,19 @@ Two layouts are understood:
 (b) MagicBrush's release: ``edit_sessions.json`` mapping img_id -> list of turns
     ``{"input", "mask", "output", "instruction"}`` with files under ``images/<img_id>/``.
 
-Every problem raises DataError with a one-line message naming the file (and line/field).
+Every problem raises DataError with a one-line message naming the file (and line/field). Image paths may leave
+the folder (``../shared/x.png``) or be absolute: they are allowed, resolved, and errors name the resolved path.
+A sample whose target equals its source is refused (success would be 0 even for a perfect output). Source and
+target of different sizes are both resized to ``size``; ``size_mismatch: error`` refuses them instead, and the
+default (``warn``) says on stderr how many were resized.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -28,10 +34,13 @@ OPTIONAL = ("mask", "edit_type", "caption")
 TURN_FIELDS = ("input", "mask", "output", "instruction")
 
 
-def _rgb(path: Path, where: str, size: int) -> np.ndarray:
+def _open_rgb(path: Path, where: str) -> Image.Image:
+    return open_image(path, where).convert("RGB")
+
+
+def _rgb(im: Image.Image, size: int) -> np.ndarray:
     """uint8 (size, size, 3)."""
-    im = open_image(path, where).convert("RGB").resize((size, size), Image.LANCZOS)
-    return np.asarray(im, dtype=np.uint8).copy()
+    return np.asarray(im.resize((size, size), Image.LANCZOS), dtype=np.uint8).copy()
 
 
 def _mask(path: Path, where: str, size: int, transparent_is_edit: bool) -> np.ndarray:
@@ -58,13 +67,22 @@ def _mask(path: Path, where: str, size: int, transparent_is_edit: bool) -> np.nd
 def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: str | None,
             edit_type: str, caption: str, where: str, size: int,
             transparent_is_edit: bool = False,
-            fields: tuple[str, str, str] = ("source", "target", "mask")) -> EditSample:
-    source = _rgb(folder / src, f"{where}, field '{fields[0]}'", size)
-    target = _rgb(folder / tgt, f"{where}, field '{fields[1]}'", size)
+            fields: tuple[str, str, str] = ("source", "target", "mask"), mismatch: list | None = None) -> EditSample:
+    src_im = _open_rgb((folder / src).resolve(), f"{where}, field '{fields[0]}'")
+    tgt_im = _open_rgb((folder / tgt).resolve(), f"{where}, field '{fields[1]}'")
+    if src_im.size != tgt_im.size and mismatch is not None:
+        if mismatch[0] == "error":
+            raise DataError(f"{where}: {fields[0]} is {src_im.size[0]}x{src_im.size[1]} px but {fields[1]} is "
+                            f"{tgt_im.size[0]}x{tgt_im.size[1]} px (size_mismatch: error)")
+        mismatch.append(where)
+    source, target = _rgb(src_im, size), _rgb(tgt_im, size)
+    if np.array_equal(source, target):
+        raise DataError(f"{where}: {fields[1]} is identical to {fields[0]} (nothing to edit: a perfect output "
+                        "would score success 0); fix or drop the record")
     if mask is None:
         region = np.any(source != target, axis=-1)
     else:
-        region = _mask(folder / mask, f"{where}, field '{fields[2]}'", size, transparent_is_edit)
+        region = _mask((folder / mask).resolve(), f"{where}, field '{fields[2]}'", size, transparent_is_edit)
     meta = {"folder": str(folder), "source": src, "target": tgt}
     if mask is not None:
         meta["mask"] = mask
@@ -72,7 +90,7 @@ def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: 
                       mask=region, edit_type=edit_type, caption=caption, meta=meta)
 
 
-def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
+def _read_jsonl(folder: Path, file: Path, size: int, mismatch: list) -> list[EditSample]:
     samples = []
     for where, rec in read_jsonl(file, "id"):
         for key in REQUIRED + OPTIONAL:
@@ -84,13 +102,13 @@ def _read_jsonl(folder: Path, file: Path, size: int) -> list[EditSample]:
                                 f"got {one_line(json.dumps(rec[key]))}")
         samples.append(_sample(folder, rec["id"], rec["source"], rec["instruction"], rec["target"],
                                rec.get("mask") or None, rec.get("edit_type") or "unknown",
-                               rec.get("caption") or "", where, size))
+                               rec.get("caption") or "", where, size, mismatch=mismatch))
     if not samples:
         raise DataError(f"{file}: no samples (the file is empty)")
     return samples
 
 
-def _read_magicbrush(folder: Path, file: Path, size: int) -> list[EditSample]:
+def _read_magicbrush(folder: Path, file: Path, size: int, mismatch: list) -> list[EditSample]:
     try:
         sessions = json.loads(file.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -112,18 +130,29 @@ def _read_magicbrush(folder: Path, file: Path, size: int) -> list[EditSample]:
             samples.append(_sample(folder, f"{img_id}-{t}", d + turn["input"], turn["instruction"],
                                    d + turn["output"], d + turn["mask"], "magicbrush", "",
                                    where, size, transparent_is_edit=True,
-                                   fields=("input", "output", "mask")))
+                                   fields=("input", "output", "mask"), mismatch=mismatch))
     return samples
 
 
 @register_loader("edit_folder", kind="edit")
-def load_folder(path: str | Path, size: int = 64) -> list[EditSample]:
+def load_folder(path: str | Path, size: int = 64,
+                size_mismatch: Literal["warn", "error"] = "warn") -> list[EditSample]:
     """All samples of a folder; images uint8 (size, size, 3), masks bool (size, size)."""
+    from harness.metrics.editing import MIN_SIDE
+
     folder = Path(path)
+    if size < MIN_SIDE:
+        raise DataError(f"{folder}: size={size} is below the {MIN_SIDE} px minimum (the SSIM window)")
     if not folder.is_dir():
         raise DataError(f"{folder}: benchmark folder not found")
+    mismatch: list = [size_mismatch]
     if (folder / "metadata.jsonl").is_file():
-        return _read_jsonl(folder, folder / "metadata.jsonl", size)
-    if (folder / "edit_sessions.json").is_file():
-        return _read_magicbrush(folder, folder / "edit_sessions.json", size)
-    raise DataError(f"{folder}: no metadata.jsonl or edit_sessions.json in this folder")
+        samples = _read_jsonl(folder, folder / "metadata.jsonl", size, mismatch)
+    elif (folder / "edit_sessions.json").is_file():
+        samples = _read_magicbrush(folder, folder / "edit_sessions.json", size, mismatch)
+    else:
+        raise DataError(f"{folder}: no metadata.jsonl or edit_sessions.json in this folder")
+    if len(mismatch) > 1:
+        print(f"warning: {folder}: {len(mismatch) - 1} sample(s) with source and target of different sizes were "
+              f"resized to {size}x{size} (first: {mismatch[1]}); size_mismatch: error refuses them", file=sys.stderr)
+    return samples

@@ -9,9 +9,10 @@
                      Judgments naming an id the folder lacks are skipped rows (counted, reported in provenance and
                      ``harness show``; ``--strict-data`` refuses them), as BEIR's loader tolerates them.
 
-Paths are relative to the folder. As in BEIR, a corpus "title" is prepended to its "text", and queries without any
-judgment in the qrels are dropped (queries.jsonl often holds the queries of every split). queries.jsonl and qrels
-come together or not at all: a folder with only corpus.jsonl serves i2i tasks.
+Paths are relative to the folder (``../`` and absolute paths are allowed; errors name the resolved file). As in
+BEIR, a corpus "title" is prepended to its "text", and queries without any judgment in the qrels are dropped
+(queries.jsonl often holds the queries of every split). queries.jsonl and qrels come together or not at all: a
+folder with only corpus.jsonl serves i2i tasks.
 
 Images become uint8 (size, size, 3) RGB; audio is read with the stdlib ``wave`` module (8/16/32-bit PCM, any
 channel count) into float32 mono in [-1, 1]. Every problem raises DataError with one line naming the file (and
@@ -74,8 +75,10 @@ def _jsonl(file: Path) -> list[tuple[str, dict]]:
 
 def _media(folder: Path, rec: dict, where: str, size: int) -> dict:
     """Decoded text / image / audio fields of one record (None when absent)."""
-    image = _image(folder / rec["image"], f"{where}, field 'image'", size) if rec.get("image") else None
-    audio, rate = _wav(folder / rec["audio"], f"{where}, field 'audio'") if rec.get("audio") else (None, None)
+    # ../ and absolute media paths are allowed; errors name the resolved file
+    image = _image((folder / rec["image"]).resolve(), f"{where}, field 'image'", size) if rec.get("image") else None
+    audio, rate = _wav((folder / rec["audio"]).resolve(), f"{where}, field 'audio'") if rec.get("audio") \
+        else (None, None)
     text = " ".join(t for t in (rec.get("title"), rec.get("text")) if t) or None
     if text is None and image is None and audio is None:
         raise DataError(f"{where}: {rec['_id']!r} has no text, image or audio")

@@ -73,10 +73,12 @@ class EditTask(Task):
         return out
 
     def predict(self, adapter: Editor, batch: list[EditSample], seeds: list[int]) -> list[np.ndarray]:
+        # Copies: an adapter that edits its input in place (and returns it) must not change the sample it is
+        # scored against, nor the next run's input.
         current = [s.source for s in batch]
         for turn in range(max(len(s.instructions) for s in batch)):
             active = [i for i, s in enumerate(batch) if turn < len(s.instructions)]
-            outputs = adapter.edit([current[i] for i in active], [batch[i].instructions[turn] for i in active],
+            outputs = adapter.edit([current[i].copy() for i in active], [batch[i].instructions[turn] for i in active],
                                    [seeds[i] for i in active])
             if not isinstance(outputs, (list, tuple)) or len(outputs) != len(active):
                 got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
