@@ -16,7 +16,7 @@ from harness import registry
 from harness.adapters import adapter_class
 from harness.runner import evaluate, sample_seed
 from harness.spec import RunSpec
-from harness.store import Record, RunStore
+from harness.store import Record, RunStore, StoreError
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_concurrent_writers_to_one_store_lose_nothing(tmp_path):
 def test_killed_transaction_leaves_no_partial_batch(tmp_path):
     store = RunStore(tmp_path / "s.sqlite")
     bad = [Record("a", b"1", {}, {}, None), Record("b", object(), {}, {}, None)]  # second row cannot be bound
-    with pytest.raises(sqlite3.Error):
+    with pytest.raises(StoreError):  # the store's one-line error for any SQLite failure; the batch rolled back
         store.put_records("k", bad)
     assert store.get_records("k") == {}
 
