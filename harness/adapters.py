@@ -43,11 +43,13 @@ TRAINING_SEED = {"training_seed": True}
 def training_seed_arg(args_model: type[BaseModel]) -> str | None:
     """The name of the field of ``args_model`` marked ``TRAINING_SEED``, or None. Two marked fields are an error:
     a run has one training seed."""
-    marked = [name for name, f in args_model.model_fields.items()
-              if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("training_seed")]
+    marked = [
+        name
+        for name, f in args_model.model_fields.items()
+        if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("training_seed")
+    ]
     if len(marked) > 1:
-        raise HarnessError(f"{args_model.__qualname__}: fields {marked} are all marked as the training seed; "
-                           "mark one")
+        raise HarnessError(f"{args_model.__qualname__}: fields {marked} are all marked as the training seed; mark one")
     return marked[0] if marked else None
 
 
@@ -133,8 +135,14 @@ ROLES = ("query", "document")
 class Embedder(Adapter):
     kind = "retrieval"
 
-    def embed(self, items: list[dict], modalities: frozenset[str], seeds: list[int], role: str = "document",
-              instruction: str | None = None):
+    def embed(
+        self,
+        items: list[dict],
+        modalities: frozenset[str],
+        seeds: list[int],
+        role: str = "document",
+        instruction: str | None = None,
+    ):
         """items: dicts that may carry 'text' (str), 'image' (uint8 (H, W, 3)), 'frames' (list of uint8 (H, W, 3),
         a video's sampled frames in time order) and 'audio' ((samples,) float32 with 'sample_rate'); only keys in
         ``modalities`` are present. Returns a float array or tensor of shape [n, d].
@@ -152,7 +160,8 @@ def takes_roles(adapter: Embedder) -> bool:
 
     params = inspect.signature(adapter.embed).parameters
     return ("role" in params and "instruction" in params) or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
 
 
 class Reasoner(Adapter):

@@ -40,14 +40,29 @@ class Results(list):
         return self.table("github")
 
 
-def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = None, *, limit: int | None = None,
-             seed: int = 0, batch_size: int = 8, output: str | Path = "results", include: tuple = (),
-             progress: bool | Callable = True, on_result: Callable | None = None,
-             data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False,
-             judge: str | None = None, judge_args: dict[str, Any] | str | None = None,
-             judge_failure_policy: str = "exclude", judge_protocol: str | None = None,
-             judge_templates: tuple[str | Path, str] | None = None,
-             batch_timeout: float | None = None, recompute: bool = False) -> Results:
+def evaluate(
+    task: str,
+    model=None,
+    model_args: dict[str, Any] | str | None = None,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 8,
+    output: str | Path = "results",
+    include: tuple = (),
+    progress: bool | Callable = True,
+    on_result: Callable | None = None,
+    data_dir: str | Path | None = None,
+    strict_data: bool = False,
+    download: bool = False,
+    judge: str | None = None,
+    judge_args: dict[str, Any] | str | None = None,
+    judge_failure_policy: str = "exclude",
+    judge_protocol: str | None = None,
+    judge_templates: tuple[str | Path, str] | None = None,
+    batch_timeout: float | None = None,
+    recompute: bool = False,
+) -> Results:
     """Evaluate ``model`` (default: the tasks' default_model) on a task, a group or a comma list of them.
 
     Writes per-sample records and aggregates to ``output/harness.sqlite`` and one results JSON per task; a
@@ -90,17 +105,44 @@ def evaluate(task: str, model=None, model_args: dict[str, Any] | str | None = No
     done = Results()
     for entry in entries:
         t = registry.build_task(entry, data_dir=data_dir, strict_data=strict_data, download=download)
-        session = judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t, data_dir,
-                                judge_templates) if judge_obj else None
-        spec = RunSpec(task=t.name, task_hash=t.content_hash(), model=name, model_args=canonical_args,
-                       model_args_label=label, model_fingerprint=adapter.fingerprint(), seed=seed,
-                       limit=effective_limit(t, limit),
-                       **({} if session is None else {
-                           "judge": judge, "judge_args": tuple(sorted(jargs.items())),
-                           "judge_fingerprint": session.key(), "judge_failure_policy": judge_failure_policy}))
-        with (bar(t.name) if bar and world.is_main else contextlib.nullcontext()) as advance:
-            result = run(t, adapter, spec, store, batch_size=batch_size, progress=advance, world=world,
-                         judge=session, batch_timeout=batch_timeout, recompute=recompute)
+        session = (
+            judge_session(entry, judge_obj, judge_failure_policy, judge_protocol, t, data_dir, judge_templates)
+            if judge_obj
+            else None
+        )
+        spec = RunSpec(
+            task=t.name,
+            task_hash=t.content_hash(),
+            model=name,
+            model_args=canonical_args,
+            model_args_label=label,
+            model_fingerprint=adapter.fingerprint(),
+            seed=seed,
+            limit=effective_limit(t, limit),
+            **(
+                {}
+                if session is None
+                else {
+                    "judge": judge,
+                    "judge_args": tuple(sorted(jargs.items())),
+                    "judge_fingerprint": session.key(),
+                    "judge_failure_policy": judge_failure_policy,
+                }
+            ),
+        )
+        with bar(t.name) if bar and world.is_main else contextlib.nullcontext() as advance:
+            result = run(
+                t,
+                adapter,
+                spec,
+                store,
+                batch_size=batch_size,
+                progress=advance,
+                world=world,
+                judge=session,
+                batch_timeout=batch_timeout,
+                recompute=recompute,
+            )
         if result is None:
             continue
         path = results.write_result(out, result)
@@ -124,8 +166,11 @@ def make_judge(judge, judge_args, policy: str, protocol: str | None, entries):
         return None, {}
     from harness.judges import judge_class
 
-    jargs = parse_model_args(judge_args, "--judge_args") if judge_args is None or isinstance(judge_args, str) \
+    jargs = (
+        parse_model_args(judge_args, "--judge_args")
+        if judge_args is None or isinstance(judge_args, str)
         else {str(k): _arg_text(v) for k, v in judge_args.items()}
+    )
     instance = judge_class(judge)(**jargs)
     for entry in entries:
         if not (protocol or getattr(entry.spec.options, "judge_protocol", None)):
@@ -144,8 +189,10 @@ def judge_session(entry, judge, policy: str, protocol_name: str | None, task, da
     if name not in PROTOCOLS:
         raise HarnessError(f"judge protocol {name!r} is unknown (known: {', '.join(PROTOCOLS)})")
     if opts.judge_templates is None:
-        raise HarnessError(f"{entry.file}: field 'options.judge_templates': protocol {name!r} needs its official "
-                           f"template file (file + sha256)")
+        raise HarnessError(
+            f"{entry.file}: field 'options.judge_templates': protocol {name!r} needs its official "
+            f"template file (file + sha256)"
+        )
     if override is not None:
         return JudgeSession(judge, PROTOCOLS[name](Path(override[0]), override[1]), policy)
     from harness import settings
@@ -153,8 +200,7 @@ def judge_session(entry, judge, policy: str, protocol_name: str | None, task, da
     rel = opts.judge_templates.file
     candidates = [Path(getattr(task, "data_path", None) or entry.file.parent) / rel, settings.data_dir(data_dir) / rel]
     path = next((p for p in candidates if p.is_file()), candidates[0])
-    return JudgeSession(judge, PROTOCOLS[name](path, opts.judge_templates.sha256, opts.judge_templates.source),
-                        policy)
+    return JudgeSession(judge, PROTOCOLS[name](path, opts.judge_templates.sha256, opts.judge_templates.source), policy)
 
 
 def resolve_model(model, model_args, entries) -> tuple[str, type, dict[str, str], Any]:

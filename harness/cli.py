@@ -27,16 +27,24 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Benchmark and evaluation harness for multimodal models.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Benchmark and evaluation harness for multimodal models.",
+)
 err_console = Console(stderr=True)
 DEFAULT_OUTPUT = Path("results")
 
 IncludeOpt = typer.Option([], "--include", help="Extra folder of task YAML files (repeatable).")
-DataDirOpt = typer.Option(None, "--data_dir", "--data-dir",
-                          help="Folder of downloaded benchmark releases (default: data_dir in "
-                               "~/.config/harness/config.yaml, else ~/.local/share/harness/data); the local "
-                               "Hugging Face cache is searched too.")
+DataDirOpt = typer.Option(
+    None,
+    "--data_dir",
+    "--data-dir",
+    help="Folder of downloaded benchmark releases (default: data_dir in "
+    "~/.config/harness/config.yaml, else ~/.local/share/harness/data); the local "
+    "Hugging Face cache is searched too.",
+)
 OutputOpt = typer.Option(DEFAULT_OUTPUT, "--output", "-o", help="Results folder (JSON files + SQLite store).")
 
 
@@ -47,28 +55,45 @@ def _tasks(include: list[Path]):
 
 
 @app.command("list")
-def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
-          include: list[Path] = IncludeOpt, data_dir: Path | None = DataDirOpt) -> None:
+def list_(
+    what: str = typer.Argument(..., help="tasks | models | metrics"),
+    include: list[Path] = IncludeOpt,
+    data_dir: Path | None = DataDirOpt,
+) -> None:
     """List registered tasks (with groups and whether their data is present), models or metrics."""
     from tabulate import tabulate
 
     if what == "tasks":
         from harness.registry import data_status
 
-        rows = [(n, e.spec.kind, ",".join(e.spec.groups), e.spec.source.loader, data_status(e, data_dir),
-                 e.spec.description) for n, e in _tasks(include).items()]
+        rows = [
+            (
+                n,
+                e.spec.kind,
+                ",".join(e.spec.groups),
+                e.spec.source.loader,
+                data_status(e, data_dir),
+                e.spec.description,
+            )
+            for n, e in _tasks(include).items()
+        ]
         print(tabulate(rows, headers=["task", "kind", "groups", "source", "data", "description"]))
     elif what == "models":
         from harness.adapters import registered_adapters
 
-        rows = [(n, c.kind, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "")
-                for n, c in registered_adapters().items()]
+        rows = [
+            (n, c.kind, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "")
+            for n, c in registered_adapters().items()
+        ]
         print(tabulate(rows, headers=["model", "kind", "description"]))
     elif what == "metrics":
         from harness.metrics import METRICS
 
-        rows = [(kind, m.name, "higher" if m.higher_is_better else "lower", m.description)
-                for kind, ms in METRICS.items() for m in ms.values()]
+        rows = [
+            (kind, m.name, "higher" if m.higher_is_better else "lower", m.description)
+            for kind, ms in METRICS.items()
+            for m in ms.values()
+        ]
         print(tabulate(rows, headers=["kind", "metric", "better", "description"]))
     else:
         raise HarnessError(f"harness list: unknown listing {what!r}; choose tasks, models or metrics")
@@ -77,8 +102,9 @@ def list_(what: str = typer.Argument(..., help="tasks | models | metrics"),
 @app.command("eval")
 def eval_(
     task: str = typer.Option(..., "--task", "-t", help="Task or group name(s), comma-separated."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Registered model name, or module:Class "
-                                     "(default: the tasks' default_model)."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Registered model name, or module:Class (default: the tasks' default_model)."
+    ),
     model_args: str = typer.Option("", "--model_args", "--model-args", help="key=value,... for the adapter."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
     seed: int = typer.Option(0, "--seed", help="Run seed: stochastic models and bootstrap CIs."),
@@ -87,33 +113,62 @@ def eval_(
     include: list[Path] = IncludeOpt,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     data_dir: Path | None = DataDirOpt,
-    strict_data: bool = typer.Option(False, "--strict-data",
-                                     help="Refuse data with rows that cannot be scored (default: skip, count, list)."),
-    download: bool = typer.Option(False, "--download",
-                                  help="Fetch a task's pinned dataset into the Hugging Face cache when absent."),
-    judge: str | None = typer.Option(None, "--judge", help="Judge for tasks with a judge protocol "
-                                        "(openai-chat, hf-vlm, ...); without it such tasks are only generated."),
+    strict_data: bool = typer.Option(
+        False, "--strict-data", help="Refuse data with rows that cannot be scored (default: skip, count, list)."
+    ),
+    download: bool = typer.Option(
+        False, "--download", help="Fetch a task's pinned dataset into the Hugging Face cache when absent."
+    ),
+    judge: str | None = typer.Option(
+        None,
+        "--judge",
+        help="Judge for tasks with a judge protocol "
+        "(openai-chat, hf-vlm, ...); without it such tasks are only generated.",
+    ),
     judge_args: str = typer.Option("", "--judge_args", "--judge-args", help="key=value,... for the judge."),
-    judge_failure_policy: str = typer.Option("exclude", "--judge_failure_policy", "--judge-failure-policy",
-                                             help="exclude (failures counted, never averaged) | official (the "
-                                                  "official script's fallback, labelled)"),
-    judge_protocol: str | None = typer.Option(None, "--judge_protocol", "--judge-protocol",
-                                                 help="Override the task's judge protocol (e.g. viescore_tie_qwen)."),
-    judge_templates: Path | None = typer.Option(None, "--judge_templates", "--judge-templates",
-                                                   help="A template file replacing the task's official one "
-                                                        "(with --judge_templates_sha256)."),
-    judge_templates_sha256: str | None = typer.Option(None, "--judge_templates_sha256",
-                                                         "--judge-templates-sha256",
-                                                         help="sha256 the --judge_templates file must have."),
-    batch_timeout: float | None = typer.Option(None, "--batch-timeout", "--batch_timeout", min=0.001,
-                                                  help="Seconds one batch may take; longer fails the run "
-                                                       "(resumable)."),
-    max_failures: str | None = typer.Option(None, "--max-failures", "--max_failures",
-                                               help="Failed samples allowed per task: a count (5) or a fraction "
-                                                    "(0.1 or 10%); more exits 2 after storing the run."),
-    recompute: bool = typer.Option(False, "--recompute",
-                                   help="Drop the stored samples of these runs first (a bad cached record "
-                                        "otherwise poisons every resume)."),
+    judge_failure_policy: str = typer.Option(
+        "exclude",
+        "--judge_failure_policy",
+        "--judge-failure-policy",
+        help="exclude (failures counted, never averaged) | official (the official script's fallback, labelled)",
+    ),
+    judge_protocol: str | None = typer.Option(
+        None,
+        "--judge_protocol",
+        "--judge-protocol",
+        help="Override the task's judge protocol (e.g. viescore_tie_qwen).",
+    ),
+    judge_templates: Path | None = typer.Option(
+        None,
+        "--judge_templates",
+        "--judge-templates",
+        help="A template file replacing the task's official one (with --judge_templates_sha256).",
+    ),
+    judge_templates_sha256: str | None = typer.Option(
+        None,
+        "--judge_templates_sha256",
+        "--judge-templates-sha256",
+        help="sha256 the --judge_templates file must have.",
+    ),
+    batch_timeout: float | None = typer.Option(
+        None,
+        "--batch-timeout",
+        "--batch_timeout",
+        min=0.001,
+        help="Seconds one batch may take; longer fails the run (resumable).",
+    ),
+    max_failures: str | None = typer.Option(
+        None,
+        "--max-failures",
+        "--max_failures",
+        help="Failed samples allowed per task: a count (5) or a fraction "
+        "(0.1 or 10%); more exits 2 after storing the run.",
+    ),
+    recompute: bool = typer.Option(
+        False,
+        "--recompute",
+        help="Drop the stored samples of these runs first (a bad cached record otherwise poisons every resume).",
+    ),
 ) -> None:
     """Evaluate a model on tasks: prints metrics with 95% CIs, writes results JSON and the SQLite store."""
     from harness.api import evaluate
@@ -125,19 +180,39 @@ def eval_(
         _print_result(result, task_spec.primary_metric)
         shared = f" ({result.shared} shared with other tasks)" if result.shared else ""
         n_failed = len(result.failures)
-        print(f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
-              f"{shared}{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}"
-              + (f" · {n_failed} of {result.n_samples} samples FAILED" if n_failed else ""))
+        print(
+            f"run {result.spec.run_id()} · {result.computed} computed, {result.n_units - result.computed} cached"
+            f"{shared}{f' · {n_processes} processes' if n_processes > 1 else ''} · {path}"
+            + (f" · {n_failed} of {result.n_samples} samples FAILED" if n_failed else "")
+        )
         if allowed is not None and n_failed > allowed(result.n_samples):
-            too_many.append(f"{result.spec.task}: {n_failed} of {result.n_samples} samples failed, more than "
-                            f"--max-failures {max_failures} (see `harness show {result.spec.run_id()}`)")
+            too_many.append(
+                f"{result.spec.task}: {n_failed} of {result.n_samples} samples failed, more than "
+                f"--max-failures {max_failures} (see `harness show {result.spec.run_id()}`)"
+            )
 
-    evaluate(task, model, model_args, limit=limit, seed=seed, batch_size=batch_size, output=output,
-             include=tuple(include), progress=progress, on_result=report, data_dir=data_dir,
-             strict_data=strict_data, download=download, judge=judge, judge_args=judge_args,
-             judge_failure_policy=judge_failure_policy, judge_protocol=judge_protocol,
-             judge_templates=_templates_override(judge_templates, judge_templates_sha256),
-             batch_timeout=batch_timeout, recompute=recompute)
+    evaluate(
+        task,
+        model,
+        model_args,
+        limit=limit,
+        seed=seed,
+        batch_size=batch_size,
+        output=output,
+        include=tuple(include),
+        progress=progress,
+        on_result=report,
+        data_dir=data_dir,
+        strict_data=strict_data,
+        download=download,
+        judge=judge,
+        judge_args=judge_args,
+        judge_failure_policy=judge_failure_policy,
+        judge_protocol=judge_protocol,
+        judge_templates=_templates_override(judge_templates, judge_templates_sha256),
+        batch_timeout=batch_timeout,
+        recompute=recompute,
+    )
     if too_many:
         raise HarnessError("; ".join(too_many))
 
@@ -163,15 +238,16 @@ def _max_failures(text: str | None):
     return lambda n: frac * n
 
 
-
-
 @app.command()
 def leaderboard(
     name: str = typer.Argument(..., help="Leaderboard name (leaderboards/NAME.yaml) or task group."),
     output: Path = OutputOpt,
     fmt: str = typer.Option("md", "--format", "-f", help="md | csv | latex | html | json"),
-    to: Path | None = typer.Option(None, "--to", help="File to write (default leaderboards/NAME.FORMAT; "
-                                   "OUTPUT/leaderboards/ for an installed harness)."),
+    to: Path | None = typer.Option(
+        None,
+        "--to",
+        help="File to write (default leaderboards/NAME.FORMAT; OUTPUT/leaderboards/ for an installed harness).",
+    ),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Regenerate a leaderboard table from the results store."""
@@ -191,11 +267,16 @@ def leaderboard(
 
 @app.command()
 def report(
-    names: list[str] | None = typer.Argument(None, help="Leaderboard names or YAML files (default: every "
-                                                      "leaderboards/*.yaml)."),
+    names: list[str] | None = typer.Argument(
+        None, help="Leaderboard names or YAML files (default: every leaderboards/*.yaml)."
+    ),
     output: Path = OutputOpt,
-    to: Path | None = typer.Option(None, "--to", help="Folder of the static site, replaced (default "
-                                   "leaderboards/site; OUTPUT/leaderboards/site for an installed harness)."),
+    to: Path | None = typer.Option(
+        None,
+        "--to",
+        help="Folder of the static site, replaced (default "
+        "leaderboards/site; OUTPUT/leaderboards/site for an installed harness).",
+    ),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Write a static site: an index of the boards, each board page (tables, plots) and per-sample galleries
@@ -207,8 +288,12 @@ def report(
     summary = write_site(names or shipped_boards(), _open_store(output), _tasks(include), site)
     for note in summary.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
-    err_console.print(f"wrote {len(summary.pages)} pages ({summary.bytes / 1e6:.1f} MB) to {summary.root}; "
-                      f"open {summary.root / 'index.html'}", markup=False, highlight=False)
+    err_console.print(
+        f"wrote {len(summary.pages)} pages ({summary.bytes / 1e6:.1f} MB) to {summary.root}; "
+        f"open {summary.root / 'index.html'}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -219,14 +304,18 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     store = _open_store(output)
     runs = store.find_run(run_id)
     if len(runs) != 1:
-        raise HarnessError(f"run {run_id!r}: " + ("not found in " + str(store.path) if not runs
-                                                   else f"ambiguous ({len(runs)} runs match)"))
+        raise HarnessError(
+            f"run {run_id!r}: "
+            + ("not found in " + str(store.path) if not runs else f"ambiguous ({len(runs)} runs match)")
+        )
     run = runs[0]
     print(f"run {run['run_id']}  status={_status(run)}  samples={run['n_samples']}  failed={run['n_failed']}")
     print("spec:", json.dumps(json.loads(run["spec"]), indent=2))
     print("provenance:", json.dumps(json.loads(run["provenance"]), indent=2))
-    rows = [(a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]",
-             a["n"]) for a in store.aggregates(run["run_id"])]
+    rows = [
+        (a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]", a["n"])
+        for a in store.aggregates(run["run_id"])
+    ]
     print(tabulate(rows, headers=["subset", "metric", "value", "95% CI", "N"]))
     failures = store.failures(run["run_id"])
     print(f"failures: {len(failures)}")
@@ -242,14 +331,17 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
 def compare(
     a: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
     b: str = typer.Argument(..., help="Run id (prefix), LABEL@TASK, or a model label with --task."),
-    task: str | None = typer.Option(None, "--task", "-t",
-                                       help="Compare the newest full runs of two models on these tasks."),
+    task: str | None = typer.Option(
+        None, "--task", "-t", help="Compare the newest full runs of two models on these tasks."
+    ),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and permutation test."),
-    across_tasks: bool = typer.Option(False, "--across-tasks",
-                                      help="Allow runs of two tasks that hold the same samples (e.g. "
-                                           "retrieval/i2i-noaudio vs retrieval/i2i)."),
+    across_tasks: bool = typer.Option(
+        False,
+        "--across-tasks",
+        help="Allow runs of two tasks that hold the same samples (e.g. retrieval/i2i-noaudio vs retrieval/i2i).",
+    ),
 ) -> None:
     """Per-metric difference B - A with 95% CI and paired p-value, per task and per subset (primary metric).
     Runs on different task versions are refused."""
@@ -259,8 +351,11 @@ def compare(
     store = _open_store(output)
     tasks = _tasks(include)
     # A label whose runs differ only in a training seed pools its seeds (two-level CI and test).
-    pairs = cmp.group_pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)]) if task \
+    pairs = (
+        cmp.group_pairs_by_model(store, a, b, [e.spec.name for e in registry.resolve(task, tasks)])
+        if task
         else [cmp.group_pair(store, a, b, across_tasks)]
+    )
     for runs_a, runs_b in pairs:
         entry = tasks.get(runs_a[0]["task"])
         print(cmp.report_any(store, runs_a, runs_b, seed, [entry.spec.primary_metric] if entry else None))
@@ -278,8 +373,9 @@ def _templates_override(path: Path | None, sha256: str | None):
 def judge_agree(
     a: str = typer.Argument(..., help="Judged run id (or prefix)."),
     b: str = typer.Argument(..., help="Another judged run of the same edits (another judge, or a re-run)."),
-    metric: str | None = typer.Option(None, "--metric", help="Per-sample judge metric (default: the task's "
-                                         "primary metric without _macro)."),
+    metric: str | None = typer.Option(
+        None, "--metric", help="Per-sample judge metric (default: the task's primary metric without _macro)."
+    ),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap CIs."),
@@ -292,14 +388,17 @@ def judge_agree(
     for ref in (a, b):
         found = store.find_run(ref)
         if len(found) != 1:
-            raise HarnessError(f"run {ref!r}: " + ("not found in " + str(store.path) if not found
-                                                   else f"ambiguous ({len(found)} runs match)"))
+            raise HarnessError(
+                f"run {ref!r}: "
+                + ("not found in " + str(store.path) if not found else f"ambiguous ({len(found)} runs match)")
+            )
         runs.append(found[0])
     if metric is None:
         entry = _tasks(include).get(runs[0]["task"])
         if entry is None:
-            raise HarnessError(f"task {runs[0]['task']!r} of run {runs[0]['run_id']} is not defined here: "
-                               f"pass --metric")
+            raise HarnessError(
+                f"task {runs[0]['task']!r} of run {runs[0]['run_id']} is not defined here: pass --metric"
+            )
         metric = entry.spec.primary_metric.removesuffix("_macro")
     print(agree.table(agree.agreement(store, runs[0], runs[1], metric, seed), metric))
 
@@ -323,8 +422,18 @@ def regress(
     from harness.adapters import parse_model_args
 
     tolerances = {k: _float(k, v) for k, v in parse_model_args(tolerance).items()}
-    lines, doc = gate_mod.gate(baseline, task=task, model=model, model_args=model_args, limit=limit, output=output,
-                               update=update, tolerances=tolerances, alpha=alpha, include=tuple(include))
+    lines, doc = gate_mod.gate(
+        baseline,
+        task=task,
+        model=model,
+        model_args=model_args,
+        limit=limit,
+        output=output,
+        update=update,
+        tolerances=tolerances,
+        alpha=alpha,
+        include=tuple(include),
+    )
     if update:
         print(f"wrote baseline {baseline}: {doc['model']} on {', '.join(doc['tasks'])}")
         return
@@ -339,10 +448,16 @@ def regress(
 def power(
     task: str = typer.Option(None, "--task", "-t", help="Task(s) or group: N = each task's number of samples."),
     n: int = typer.Option(None, "--n", min=1, help="Number of questions (instead of --task)."),
-    accuracy: list[float] = typer.Option([0.25, 0.5, 0.75], "--accuracy",
-                                         help="Baseline accuracy (0..1) for the independent-errors discordance."),
-    discordance: float = typer.Option(None, "--discordance", min=0.0, max=1.0,
-                                      help="Share of questions exactly one system gets right (overrides --accuracy)."),
+    accuracy: list[float] = typer.Option(
+        [0.25, 0.5, 0.75], "--accuracy", help="Baseline accuracy (0..1) for the independent-errors discordance."
+    ),
+    discordance: float = typer.Option(
+        None,
+        "--discordance",
+        min=0.0,
+        max=1.0,
+        help="Share of questions exactly one system gets right (overrides --accuracy).",
+    ),
     runs: str = typer.Option(None, "--from-runs", help="A,B: measure the discordance from two stored runs."),
     alpha: float = typer.Option(0.05, "--alpha"),
     target: float = typer.Option(0.8, "--power", help="Power the difference must be detected with."),
@@ -360,8 +475,11 @@ def power(
 
     if (task is None) == (n is None):
         raise HarnessError("power: give exactly one of --task and --n")
-    sizes = [(str(n), n)] if n else [(e.spec.name, len(registry.build_task(e).samples))
-                                     for e in registry.resolve(task, _tasks(include))]
+    sizes = (
+        [(str(n), n)]
+        if n
+        else [(e.spec.name, len(registry.build_task(e).samples)) for e in registry.resolve(task, _tasks(include))]
+    )
     if runs:
         from harness.compare import pair_by_run_ids
 
@@ -373,14 +491,23 @@ def power(
         if not common:
             raise HarnessError(f"--from-runs {runs}: the runs share no scored question")
         discordance = sum((sa[s]["accuracy"] > 0) != (sb[s]["accuracy"] > 0) for s in common) / len(common)
-    assumptions = [(f"measured psi={discordance:.3f}" if runs else f"psi={discordance:.3f}", discordance)] \
-        if discordance is not None else [(f"p={p:g}, independent errors (psi={pw.independent_discordance(p):.3f})",
-                                          pw.independent_discordance(p)) for p in accuracy]
-    rows = [(name, size, label,
-             f"{100 * pw.minimum_detectable_difference(size, psi, alpha, target, seeds, seed_sd):.1f}")
-            for name, size in sizes for label, psi in assumptions]
-    print(f"minimum detectable accuracy difference, paired two-sided test, alpha={alpha:g}, power={target:g}, "
-          f"{seeds} seed(s) per system" + (f", seed sd {seed_sd:g}" if seed_sd else ""))
+    assumptions = (
+        [(f"measured psi={discordance:.3f}" if runs else f"psi={discordance:.3f}", discordance)]
+        if discordance is not None
+        else [
+            (f"p={p:g}, independent errors (psi={pw.independent_discordance(p):.3f})", pw.independent_discordance(p))
+            for p in accuracy
+        ]
+    )
+    rows = [
+        (name, size, label, f"{100 * pw.minimum_detectable_difference(size, psi, alpha, target, seeds, seed_sd):.1f}")
+        for name, size in sizes
+        for label, psi in assumptions
+    ]
+    print(
+        f"minimum detectable accuracy difference, paired two-sided test, alpha={alpha:g}, power={target:g}, "
+        f"{seeds} seed(s) per system" + (f", seed sd {seed_sd:g}" if seed_sd else "")
+    )
     print(tabulate(rows, headers=["task", "N", "assumption", "MDE (points)"], disable_numparse=True))
 
 
@@ -447,8 +574,9 @@ def _on_signal(signum, frame):
 
 
 def _error(message: str, code: int) -> None:
-    err_console.print(f"error: {' '.join(str(message).split())}", markup=False, highlight=False, emoji=False,
-                      soft_wrap=True)
+    err_console.print(
+        f"error: {' '.join(str(message).split())}", markup=False, highlight=False, emoji=False, soft_wrap=True
+    )
     sys.exit(code)
 
 
@@ -470,11 +598,15 @@ def main() -> None:
         _error(str(e), EXIT_USAGE)
     except (_typer_click.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
         print(e.ctx.get_help() if e.ctx is not None else "")
-        _error(f"{e.ctx.command_path if e.ctx is not None else 'harness'}: no command given (see the list above)",
-               EXIT_USAGE)
+        _error(
+            f"{e.ctx.command_path if e.ctx is not None else 'harness'}: no command given (see the list above)",
+            EXIT_USAGE,
+        )
     except (_typer_click.ClickException, click.ClickException) as e:
-        _error(_usage_message(e) if isinstance(e, (_typer_click.UsageError, click.UsageError)) else e.format_message(),
-               EXIT_USAGE)
+        _error(
+            _usage_message(e) if isinstance(e, (_typer_click.UsageError, click.UsageError)) else e.format_message(),
+            EXIT_USAGE,
+        )
     except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
         rc = EXIT_INTERRUPTED
     except sqlite3.Error as e:  # the store wraps its own errors; this is a last line of defence
@@ -485,6 +617,8 @@ def main() -> None:
         traceback.print_exc()
         sys.exit(EXIT_INTERNAL)
     if rc == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-        _error(f"interrupted ({_signal_name['name']}): stopped; the same command resumes where it stopped",
-               EXIT_INTERRUPTED)
+        _error(
+            f"interrupted ({_signal_name['name']}): stopped; the same command resumes where it stopped",
+            EXIT_INTERRUPTED,
+        )
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -27,8 +27,10 @@ def _one(store, prefix: str) -> dict:
         return _newest(store, task, label)
     runs = [r for r in store.find_run(prefix) if r["status"] == "finished"]
     if len(runs) != 1:
-        raise HarnessError(f"run {prefix!r}: " + ("no finished run with that id" if not runs
-                                                 else f"ambiguous ({len(runs)} runs match)"))
+        raise HarnessError(
+            f"run {prefix!r}: "
+            + ("no finished run with that id" if not runs else f"ambiguous ({len(runs)} runs match)")
+        )
     return runs[0]
 
 
@@ -36,15 +38,21 @@ def check_comparable(run_a: dict, run_b: dict, across_tasks: bool = False) -> No
     if run_a["task"] != run_b["task"]:
         names = f"runs {run_a['run_id']} and {run_b['run_id']}"
         if not across_tasks:
-            raise HarnessError(f"{names} are on different tasks ({run_a['task']} vs {run_b['task']}); "
-                               "--across-tasks compares tasks that hold the same samples")
+            raise HarnessError(
+                f"{names} are on different tasks ({run_a['task']} vs {run_b['task']}); "
+                "--across-tasks compares tasks that hold the same samples"
+            )
         if not run_a.get("samples_hash") or run_a["samples_hash"] != run_b.get("samples_hash"):
-            raise HarnessError(f"{names}: tasks {run_a['task']} and {run_b['task']} do not hold the same samples "
-                               f"(samples hash {run_a.get('samples_hash')} vs {run_b.get('samples_hash')})")
+            raise HarnessError(
+                f"{names}: tasks {run_a['task']} and {run_b['task']} do not hold the same samples "
+                f"(samples hash {run_a.get('samples_hash')} vs {run_b.get('samples_hash')})"
+            )
         return
     if run_a["task_hash"] != run_b["task_hash"]:
-        raise HarnessError(f"runs {run_a['run_id']} and {run_b['run_id']} are on different versions of task "
-                           f"{run_a['task']} (content hash {run_a['task_hash']} vs {run_b['task_hash']})")
+        raise HarnessError(
+            f"runs {run_a['run_id']} and {run_b['run_id']} are on different versions of task "
+            f"{run_a['task']} (content hash {run_a['task_hash']} vs {run_b['task_hash']})"
+        )
 
 
 def pair_by_run_ids(store, a: str, b: str, across_tasks: bool = False) -> tuple[dict, dict]:
@@ -54,8 +62,11 @@ def pair_by_run_ids(store, a: str, b: str, across_tasks: bool = False) -> tuple[
 
 
 def _newest(store, task: str, label: str) -> dict:
-    runs = [r for r in store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
-            if row_label(r["model"], r["model_args"]) == label]
+    runs = [
+        r
+        for r in store.runs("task=? AND status='finished' AND sample_limit IS NULL", (task,))
+        if row_label(r["model"], r["model_args"]) == label
+    ]
     if not runs:
         raise HarnessError(f"no finished full run of {label!r} on task {task!r}")
     return runs[-1]
@@ -86,10 +97,12 @@ def report(store, run_a: dict, run_b: dict, seed: int = 0, subset_metrics: list[
     metrics = sorted({m for sid in common for m in scores_a[sid]} & {m for sid in common for m in scores_b[sid]})
     rows = [(metric, *_paired_row(scores_a, scores_b, common, metric, seed)) for metric in metrics]
     task = run_a["task"] if run_a["task"] == run_b["task"] else f"{run_a['task']} (A) vs {run_b['task']} (B)"
-    head = (f"{task}: A = {row_label(run_a['model'], run_a['model_args'])} (run {run_a['run_id']}), "
-            f"B = {row_label(run_b['model'], run_b['model_args'])} (run {run_b['run_id']}), "
-            f"{len(common)} paired samples, seed {json.loads(run_a['spec'])['seed']} vs "
-            f"{json.loads(run_b['spec'])['seed']}")
+    head = (
+        f"{task}: A = {row_label(run_a['model'], run_a['model_args'])} (run {run_a['run_id']}), "
+        f"B = {row_label(run_b['model'], run_b['model_args'])} (run {run_b['run_id']}), "
+        f"{len(common)} paired samples, seed {json.loads(run_a['spec'])['seed']} vs "
+        f"{json.loads(run_b['spec'])['seed']}"
+    )
     table = tabulate(rows, headers=["metric", "A", "B", "B - A", "95% CI", "p", "N"], disable_numparse=True)
     return f"{head}\n{table}\n{_subsets(store, run_a, run_b, scores_a, scores_b, subset_metrics, seed)}"
 
@@ -99,12 +112,19 @@ def _paired_row(scores_a: dict, scores_b: dict, ids: list[str], metric: str, see
     ids = [s for s in ids if _value(scores_a[s], metric) is not None and _value(scores_b[s], metric) is not None]
     test = paired_test([scores_a[s][metric] for s in ids], [scores_b[s][metric] for s in ids], seed)
     mean_a = sum(scores_a[s][metric] for s in ids) / max(len(ids), 1)
-    return (f"{mean_a:.4f}", f"{mean_a + test.diff:.4f}", f"{test.diff:+.4f}",
-            f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]", f"{test.p_value:.4f}", test.n)
+    return (
+        f"{mean_a:.4f}",
+        f"{mean_a + test.diff:.4f}",
+        f"{test.diff:+.4f}",
+        f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]",
+        f"{test.p_value:.4f}",
+        test.n,
+    )
 
 
-def _subsets(store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, metrics: list[str] | None,
-             seed: int) -> str:
+def _subsets(
+    store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, metrics: list[str] | None, seed: int
+) -> str:
     """Per subset: a paired comparison when both runs recorded subset membership; else (runs stored before it
     was) the two stored means only."""
     from tabulate import tabulate
@@ -120,16 +140,32 @@ def _subsets(store, run_a: dict, run_b: dict, scores_a: dict, scores_b: dict, me
             rows += [(subset, m, *_paired_row(scores_a, scores_b, ids, m, seed)) for m in names]
         if not rows:
             return ""
-        return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A", "95% CI", "p", "N"],
-                        disable_numparse=True) + "\n"
+        return (
+            tabulate(rows, headers=["subset", "metric", "A", "B", "B - A", "95% CI", "p", "N"], disable_numparse=True)
+            + "\n"
+        )
     agg_a = {(x["subset"], x["metric"]): x for x in store.aggregates(run_a["run_id"]) if x["subset"]}
     agg_b = {(x["subset"], x["metric"]): x for x in store.aggregates(run_b["run_id"]) if x["subset"]}
-    keys = sorted(k for k in agg_a if k in agg_b and agg_a[k]["value"] is not None and agg_b[k]["value"] is not None
-                  and (metrics is None or k[1] in metrics))
+    keys = sorted(
+        k
+        for k in agg_a
+        if k in agg_b
+        and agg_a[k]["value"] is not None
+        and agg_b[k]["value"] is not None
+        and (metrics is None or k[1] in metrics)
+    )
     if not keys:
         return ""
-    rows = [(s, m, f"{agg_a[(s, m)]['value']:.4f}", f"{agg_b[(s, m)]['value']:.4f}",
-             f"{agg_b[(s, m)]['value'] - agg_a[(s, m)]['value']:+.4f}") for s, m in keys]
+    rows = [
+        (
+            s,
+            m,
+            f"{agg_a[(s, m)]['value']:.4f}",
+            f"{agg_b[(s, m)]['value']:.4f}",
+            f"{agg_b[(s, m)]['value'] - agg_a[(s, m)]['value']:+.4f}",
+        )
+        for s, m in keys
+    ]
     return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A"]) + "\n"
 
 
@@ -165,8 +201,9 @@ def group_pairs_by_model(store, a: str, b: str, tasks: list[str]) -> list[tuple[
     return pairs
 
 
-def report_any(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
-               subset_metrics: list[str] | None = None) -> str:
+def report_any(
+    store, runs_a: list[dict], runs_b: list[dict], seed: int = 0, subset_metrics: list[str] | None = None
+) -> str:
     """``report`` for one run per side, ``report_seeds`` when a side pools training seeds."""
     if len(runs_a) == 1 and len(runs_b) == 1:
         return report(store, runs_a[0], runs_b[0], seed, subset_metrics)
@@ -178,17 +215,20 @@ def _seed_values(runs: list[dict]) -> str:
     return ",".join(str(s[1]) if s else "?" for s in seeds)
 
 
-def report_seeds(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
-                 subset_metrics: list[str] | None = None) -> str:
+def report_seeds(
+    store, runs_a: list[dict], runs_b: list[dict], seed: int = 0, subset_metrics: list[str] | None = None
+) -> str:
     """Per metric (then per subset for ``subset_metrics``): each side's mean over its training seeds with the seed
     sd, B - A with the two-level CI and p-value, N = samples every run of both sides scored."""
     from tabulate import tabulate
 
     maps_a, maps_b = [store.run_scores(r) for r in runs_a], [store.run_scores(r) for r in runs_b]
     metrics = sorted(set.intersection(*({m for s in mp.values() for m in s} for mp in maps_a + maps_b)))
-    head = (f"{runs_a[0]['task']}: A = {group_label(runs_a[0])} ({len(runs_a)} seed(s): {_seed_values(runs_a)}), "
-            f"B = {group_label(runs_b[0])} ({len(runs_b)} seed(s): {_seed_values(runs_b)}); two-level bootstrap "
-            f"(seeds, then samples), seed {seed}")
+    head = (
+        f"{runs_a[0]['task']}: A = {group_label(runs_a[0])} ({len(runs_a)} seed(s): {_seed_values(runs_a)}), "
+        f"B = {group_label(runs_b[0])} ({len(runs_b)} seed(s): {_seed_values(runs_b)}); two-level bootstrap "
+        f"(seeds, then samples), seed {seed}"
+    )
     rows = [(m, *_seed_row(maps_a, maps_b, m, seed, None)) for m in metrics]
     headers = ["A", "A seed sd", "B", "B seed sd", "B - A", "95% CI", "p", "N"]
     text = f"{head}\n{tabulate(rows, headers=['metric', *headers], disable_numparse=True)}\n"
@@ -196,8 +236,11 @@ def report_seeds(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
     if None in members:
         return text
     keys = sorted(set.intersection(*(set(m) for m in members)))
-    rows = [(k, m, *_seed_row(maps_a, maps_b, m, seed, sorted(set.intersection(*(set(x[k]) for x in members)))))
-            for k in keys for m in (subset_metrics or metrics)]
+    rows = [
+        (k, m, *_seed_row(maps_a, maps_b, m, seed, sorted(set.intersection(*(set(x[k]) for x in members)))))
+        for k in keys
+        for m in (subset_metrics or metrics)
+    ]
     if rows:
         text += tabulate(rows, headers=["subset", "metric", *headers], disable_numparse=True) + "\n"
     return text
@@ -205,9 +248,17 @@ def report_seeds(store, runs_a: list[dict], runs_b: list[dict], seed: int = 0,
 
 def _seed_row(maps_a: list[dict], maps_b: list[dict], metric: str, seed: int, ids: list[str] | None) -> tuple:
     both, _ = score_matrix(maps_a + maps_b, metric, ids)
-    a, b = both[:len(maps_a)], both[len(maps_a):]
+    a, b = both[: len(maps_a)], both[len(maps_a) :]
     test = two_level_paired_test(a, b, seed)
     keep = ~np.isnan(both).any(axis=0)  # the samples the test used
     agg_a, agg_b = two_level_ci(a[:, keep], seed), two_level_ci(b[:, keep], seed)
-    return (f"{agg_a.mean:.4f}", f"{agg_a.seed_sd:.4f}", f"{agg_b.mean:.4f}", f"{agg_b.seed_sd:.4f}",
-            f"{test.diff:+.4f}", f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]", f"{test.p_value:.4f}", test.n)
+    return (
+        f"{agg_a.mean:.4f}",
+        f"{agg_a.seed_sd:.4f}",
+        f"{agg_b.mean:.4f}",
+        f"{agg_b.seed_sd:.4f}",
+        f"{test.diff:+.4f}",
+        f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]",
+        f"{test.p_value:.4f}",
+        test.n,
+    )

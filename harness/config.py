@@ -24,7 +24,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 continue
             if first != key_node.start_mark.line + 1:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark)
+                    None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark
+                )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -66,6 +67,8 @@ def load_yaml_config(path: Path, schema, what: str, tag_field: str | None = None
             key = err.get("ctx", {}).get("discriminator", "").strip("'")
             if key in tag_names:
                 noun, known = tag_names[key]
-                raise HarnessError(f"{path}: field '{field}.{key}': unknown {noun} {err['ctx'].get('tag')!r} "
-                                   f"(known: {', '.join(known)})") from None
+                raise HarnessError(
+                    f"{path}: field '{field}.{key}': unknown {noun} {err['ctx'].get('tag')!r} "
+                    f"(known: {', '.join(known)})"
+                ) from None
         raise HarnessError(f"{path}: field {field!r}: {err['msg'].removeprefix('Value error, ')}") from None

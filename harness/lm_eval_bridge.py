@@ -33,16 +33,19 @@ from harness.adapters import Reasoner, adapter_class
 from harness.errors import HarnessError
 
 LM_EVAL_TASKS = resources.tasks_dir() / "reasoning" / "lm_eval"
-_NO_LOGLIKELIHOOD = ("the harness bridge wraps a Reasoner, which only generates text: use generate_until tasks "
-                     "(output_type: generate_until), not loglikelihood/multiple_choice ones")
+_NO_LOGLIKELIHOOD = (
+    "the harness bridge wraps a Reasoner, which only generates text: use generate_until tasks "
+    "(output_type: generate_until), not loglikelihood/multiple_choice ones"
+)
 
 
 @register_model("harness")
 class HarnessLM(LM):
     """model_args: ``model=NAME`` (a registered Reasoner or module:Class), ``seed=N``, then the adapter's own args."""
 
-    def __init__(self, model: str, seed: int = 0, batch_size: int | str = 8, max_batch_size=None, device=None,
-                 **adapter_args):
+    def __init__(
+        self, model: str, seed: int = 0, batch_size: int | str = 8, max_batch_size=None, device=None, **adapter_args
+    ):
         super().__init__()
         cls = adapter_class(str(model))
         if not issubclass(cls, Reasoner):
@@ -68,7 +71,7 @@ class HarnessLM(LM):
             groups.setdefault(int(req.args[1].get("max_gen_toks", 512)), []).append(i)
         for max_toks, idx in groups.items():
             for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start:start + self.batch_size]
+                chunk = idx[start : start + self.batch_size]
                 prompts = [{"text": requests[i].args[0], "images": []} for i in chunk]
                 seeds = [sample_seed(self.seed, _doc_id(requests[i])) for i in chunk]
                 completions = self.adapter.generate(prompts, seeds, n=1, max_new_tokens=max_toks)
@@ -98,7 +101,7 @@ def _doc_id(request) -> str:
 def _cut(text: str, until: list[str]) -> str:
     for stop in until:
         if stop and stop in text:
-            text = text[:text.index(stop)]
+            text = text[: text.index(stop)]
     return text
 
 
@@ -112,8 +115,15 @@ def lm_eval_include_dir(dest: str | Path | None = None) -> Path:
     return dest
 
 
-def record_lm_eval_results(results: dict, store, lm: HarnessLM, harness_task: str = "reasoning/text",
-                           lm_task: str = "harness_reasoning_text", limit: int | None = None, include=()):
+def record_lm_eval_results(
+    results: dict,
+    store,
+    lm: HarnessLM,
+    harness_task: str = "reasoning/text",
+    lm_task: str = "harness_reasoning_text",
+    limit: int | None = None,
+    include=(),
+):
     """Write an lm-eval run of ``lm_task`` (results of ``simple_evaluate(..., log_samples=True)``) into ``store``
     as a run of ``harness_task``: a runs row (model args + via=lm-eval), per-sample records and aggregates with
     bootstrap CIs, so it shows on the same leaderboard. ``limit``: the --limit lm-eval ran with (limited runs
@@ -143,12 +153,23 @@ def record_lm_eval_results(results: dict, store, lm: HarnessLM, harness_task: st
     if unknown:
         raise HarnessError(f"lm-eval sample {unknown[0]!r} is not in harness task {harness_task!r} (limit={limit})")
     args = {**lm.adapter_args, "via": "lm-eval"}
-    spec = RunSpec(task=task.name, task_hash=task.content_hash(), model=lm.model_name,
-                   model_args=tuple(sorted(args.items())), model_fingerprint=lm.fingerprint(), seed=lm.seed,
-                   limit=limit)
-    prov = {**provenance(), "lm_eval": {"version": version("lm-eval"), "task": lm_task,
-                                        "config": json.loads(json.dumps(results.get("configs", {}).get(lm_task, {}),
-                                                                        default=str))}}
+    spec = RunSpec(
+        task=task.name,
+        task_hash=task.content_hash(),
+        model=lm.model_name,
+        model_args=tuple(sorted(args.items())),
+        model_fingerprint=lm.fingerprint(),
+        seed=lm.seed,
+        limit=limit,
+    )
+    prov = {
+        **provenance(),
+        "lm_eval": {
+            "version": version("lm-eval"),
+            "task": lm_task,
+            "config": json.loads(json.dumps(results.get("configs", {}).get(lm_task, {}), default=str)),
+        },
+    }
     store.start_run(spec, task.kind, prov)
     store.put_records(spec.cache_key(), [records[u.id] for u in units])
     finish(store, spec.run_id(), task, units, records, spec.seed, {})

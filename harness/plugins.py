@@ -51,8 +51,9 @@ class Registry(Generic[T]):
             try:
                 ep.load()
             except Exception as e:  # a broken plugin names itself instead of a traceback from deep inside it
-                raise HarnessError(f"entry point {self.group}:{ep.name} = {ep.value}: cannot import "
-                                   f"({type(e).__name__}: {e})") from None
+                raise HarnessError(
+                    f"entry point {self.group}:{ep.name} = {ep.value}: cannot import ({type(e).__name__}: {e})"
+                ) from None
 
     def all(self) -> dict[str, T]:
         self.load_plugins()
@@ -73,7 +74,7 @@ class Registry(Generic[T]):
 
 
 def hint(name: str, known) -> str:
-    """"; did you mean 'x'?" for a close match, else the list of known names."""
+    """ "; did you mean 'x'?" for a close match, else the list of known names."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"

@@ -45,11 +45,15 @@ def load_task_file(path: Path) -> TaskEntry:
     for i, metric in enumerate([*spec.metrics, spec.primary_metric]):
         if metric not in known:
             field = f"metrics[{i}]" if i < len(spec.metrics) else "primary_metric"
-            raise HarnessError(f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}"
-                               f"{_hint(metric, known.candidates(metric))}")
+            raise HarnessError(
+                f"{path}: field {field!r}: unknown {spec.kind} metric {metric!r}"
+                f"{_hint(metric, known.candidates(metric))}"
+            )
     if spec.primary_metric not in spec.metrics:
-        raise HarnessError(f"{path}: field 'primary_metric': {spec.primary_metric!r} is not one of the task's metrics "
-                           f"({', '.join(spec.metrics)})")
+        raise HarnessError(
+            f"{path}: field 'primary_metric': {spec.primary_metric!r} is not one of the task's metrics "
+            f"({', '.join(spec.metrics)})"
+        )
     try:
         # a task pinning released data gets its ``path`` from where that data is found (harness/data/release.py)
         args = {"path": ".", **spec.source.args} if spec.dataset else spec.source.args
@@ -70,8 +74,9 @@ def discover_tasks(include: tuple[Path, ...] = ()) -> dict[str, TaskEntry]:
                 continue
             entry = load_task_file(path)
             if entry.spec.name in found:
-                raise HarnessError(f"{path}: task name {entry.spec.name!r} already defined in "
-                                   f"{found[entry.spec.name].file}")
+                raise HarnessError(
+                    f"{path}: task name {entry.spec.name!r} already defined in {found[entry.spec.name].file}"
+                )
             found[entry.spec.name] = entry
     return found
 
@@ -101,8 +106,7 @@ def resolve(selection: str, tasks: dict[str, TaskEntry]) -> list[TaskEntry]:
     return [tasks[n] for n in picked]
 
 
-def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data: bool = False,
-               download: bool = False):
+def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data: bool = False, download: bool = False):
     """Load the samples of a task (runs its generator or reads its folder) and wrap them in the kind's class.
 
     A task that pins released data (``dataset:``) reads it from ``data_dir`` (default: harness.settings) or the
@@ -116,11 +120,15 @@ def build_task(entry: TaskEntry, data_dir: str | Path | None = None, strict_data
     samples = data.load(spec.source.loader, spec.source.args, entry.file.parent, path=path)
     skipped = skips.skipped_of(samples)
     if skipped and strict_data:
-        raise DataError(f"task {spec.name}: {len(skipped)} row(s) cannot be scored (--strict-data): "
-                        f"{skips.describe(skipped)}")
+        raise DataError(
+            f"task {spec.name}: {len(skipped)} row(s) cannot be scored (--strict-data): {skips.describe(skipped)}"
+        )
     if skipped:
-        print(f"warning: task {spec.name}: skipped {len(skipped)} row(s) that cannot be scored: "
-              f"{skips.describe(skipped)}", file=sys.stderr)
+        print(
+            f"warning: task {spec.name}: skipped {len(skipped)} row(s) that cannot be scored: "
+            f"{skips.describe(skipped)}",
+            file=sys.stderr,
+        )
     try:
         task = cls(spec, samples)  # keeps the skipped rows (Task.skipped), hashed with the samples
     except ValueError as e:

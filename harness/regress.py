@@ -43,8 +43,15 @@ def _clean(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
 
-def baseline_document(model: str, model_args: str, seed: int, limit: int | None, runs: list[tuple[dict, dict]],
-                      tolerances: dict[str, float], alpha: float) -> dict:
+def baseline_document(
+    model: str,
+    model_args: str,
+    seed: int,
+    limit: int | None,
+    runs: list[tuple[dict, dict]],
+    tolerances: dict[str, float],
+    alpha: float,
+) -> dict:
     """runs: [(run row from the store, {sample id: scores})] -> the JSON document of a baseline file."""
     tasks = {}
     for run, scores in runs:
@@ -63,8 +70,15 @@ def baseline_document(model: str, model_args: str, seed: int, limit: int | None,
                 "scores": values,
             }
         tasks[spec["task"]] = {"task_hash": run["task_hash"], "n_failed": run["n_failed"], "metrics": metrics}
-    return {"format": FORMAT_VERSION, "model": model, "model_args": model_args, "seed": seed, "limit": limit,
-            "alpha": alpha, "tasks": tasks}
+    return {
+        "format": FORMAT_VERSION,
+        "model": model,
+        "model_args": model_args,
+        "seed": seed,
+        "limit": limit,
+        "alpha": alpha,
+        "tasks": tasks,
+    }
 
 
 def decide(old, new, tolerance: float, alpha: float, seed: int = 0) -> tuple[str, float, float]:
@@ -145,8 +159,10 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
             raise HarnessError(f"baseline task {task!r} was not evaluated")
         run, scores = current[task]
         if run["task_hash"] != base["task_hash"]:
-            raise HarnessError(f"task {task!r} changed since the baseline (content hash {base['task_hash']} -> "
-                               f"{run['task_hash']}): review the change and re-create the baseline with --update")
+            raise HarnessError(
+                f"task {task!r} changed since the baseline (content hash {base['task_hash']} -> "
+                f"{run['task_hash']}): review the change and re-create the baseline with --update"
+            )
         for metric, ref in base["metrics"].items():
             sign = 1.0 if ref["higher_is_better"] else -1.0
             ids = [sid for sid in ref["scores"] if sid in scores and _clean(scores[sid].get(metric)) is not None]
@@ -156,25 +172,69 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
             current_value = sum(scores[sid][metric] for sid in ids) / len(ids) if ids else float("nan")
             lines.append(Line(task, metric, ref["value"], current_value, delta, p, ref["tolerance"], len(ids), status))
         if run["n_failed"] > base.get("n_failed", 0):
-            lines.append(Line(task, "failed samples", base.get("n_failed", 0), run["n_failed"],
-                              -(run["n_failed"] - base.get("n_failed", 0)), float("nan"), 0.0, run["n_samples"],
-                              "REGRESSED"))
+            lines.append(
+                Line(
+                    task,
+                    "failed samples",
+                    base.get("n_failed", 0),
+                    run["n_failed"],
+                    -(run["n_failed"] - base.get("n_failed", 0)),
+                    float("nan"),
+                    0.0,
+                    run["n_samples"],
+                    "REGRESSED",
+                )
+            )
     return lines
 
 
 def table(lines: list[Line]) -> str:
     from tabulate import tabulate
 
-    rows = [(x.task, x.metric, f"{x.baseline:.4f}", f"{x.current:.4f}", f"{x.delta:+.4f}", f"{x.p_value:.4f}",
-             x.tolerance, x.n, x.status) for x in lines]
-    return tabulate(rows, headers=["task", "metric", "baseline", "current", "Δ (± = better/worse)", "p (worse)",
-                                   "tolerance", "N", "status"])
+    rows = [
+        (
+            x.task,
+            x.metric,
+            f"{x.baseline:.4f}",
+            f"{x.current:.4f}",
+            f"{x.delta:+.4f}",
+            f"{x.p_value:.4f}",
+            x.tolerance,
+            x.n,
+            x.status,
+        )
+        for x in lines
+    ]
+    return tabulate(
+        rows,
+        headers=[
+            "task",
+            "metric",
+            "baseline",
+            "current",
+            "Δ (± = better/worse)",
+            "p (worse)",
+            "tolerance",
+            "N",
+            "status",
+        ],
+    )
 
 
-def gate(baseline_path: Path, *, task: str | None = None, model: str | None = None, model_args: str | None = None,
-         limit: int | None = None, output: Path = Path("results"), update: bool = False,
-         tolerances: dict[str, float] | None = None, alpha: float | None = None, include: tuple = (),
-         progress=None) -> tuple[list[Line], dict]:
+def gate(
+    baseline_path: Path,
+    *,
+    task: str | None = None,
+    model: str | None = None,
+    model_args: str | None = None,
+    limit: int | None = None,
+    output: Path = Path("results"),
+    update: bool = False,
+    tolerances: dict[str, float] | None = None,
+    alpha: float | None = None,
+    include: tuple = (),
+    progress=None,
+) -> tuple[list[Line], dict]:
     """Evaluate (cached results are reused) and gate against ``baseline_path``; with ``update`` write a new
     baseline from this evaluation instead. What is not given is taken from the baseline file.
     Returns (lines, baseline document); lines is empty after an update."""
@@ -191,8 +251,9 @@ def gate(baseline_path: Path, *, task: str | None = None, model: str | None = No
         raise HarnessError("--task is needed to create a baseline")
     seed = (doc or {}).get("seed", 0)
     limit = limit if limit is not None else (doc or {}).get("limit")
-    results = evaluate_model(task, model, model_args, limit=limit, seed=seed, output=output, include=include,
-                             progress=progress)
+    results = evaluate_model(
+        task, model, model_args, limit=limit, seed=seed, output=output, include=include, progress=progress
+    )
     store = open_store(output)
     runs = [(store.find_run(r.spec.run_id())[0], None) for r in results]
     runs = [(run, store.run_scores(run)) for run, _ in runs]

@@ -83,8 +83,7 @@ def _judge_counts(result) -> dict:
         return {}
     from harness.judges.stage import failure_counts
 
-    return {"judge_failures": failure_counts(result.failures),
-            "judge_failure_policy": result.spec.judge_failure_policy}
+    return {"judge_failures": failure_counts(result.failures), "judge_failure_policy": result.spec.judge_failure_policy}
 
 
 def safe_name(text: str, max_len: int = 80) -> str:
@@ -114,24 +113,39 @@ def result_table(result, primary: str | None = None, tablefmt: str = "simple") -
     overall = result.aggregates.get("", {})
     primary = primary or result.primary_metric or next(iter(overall), "")
     spec = result.spec
-    lines = [f"{spec.task} · {spec.model}{' (' + spec.label_args_str() + ')' if spec.label_args_str() else ''}"
-             f" · seed {spec.seed}"]
+    lines = [
+        f"{spec.task} · {spec.model}{' (' + spec.label_args_str() + ')' if spec.label_args_str() else ''}"
+        f" · seed {spec.seed}"
+    ]
     rows = [(m, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for m, a in overall.items()]
     lines.append(tabulate(rows, headers=["metric", "value", "95% CI", "N"], tablefmt=tablefmt))
     subsets = [(s, ms[primary]) for s, ms in result.aggregates.items() if s and primary in ms]
     if subsets:
-        lines.append(tabulate([(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
-                              headers=["subset", primary, "95% CI", "N"], tablefmt=tablefmt))
+        lines.append(
+            tabulate(
+                [(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
+                headers=["subset", primary, "95% CI", "N"],
+                tablefmt=tablefmt,
+            )
+        )
     if spec.judge:
         from harness.judges.stage import failure_counts
 
         counts = failure_counts(result.failures)
-        lines.append(f"judge {spec.judge}: failures by cause " + ", ".join(f"{c} {n}" for c, n in counts.items())
-                     + " (excluded from the means)"
-                     + (" · failure policy OFFICIAL: the official script's fallback scores are included"
-                        if spec.judge_failure_policy == "official" else ""))
-    lines.append(f"failed samples: {len(result.failures)} of {result.n_units}"
-                 + (f" (see `harness show {spec.run_id()}`)" if result.failures else ""))
+        lines.append(
+            f"judge {spec.judge}: failures by cause "
+            + ", ".join(f"{c} {n}" for c, n in counts.items())
+            + " (excluded from the means)"
+            + (
+                " · failure policy OFFICIAL: the official script's fallback scores are included"
+                if spec.judge_failure_policy == "official"
+                else ""
+            )
+        )
+    lines.append(
+        f"failed samples: {len(result.failures)} of {result.n_units}"
+        + (f" (see `harness show {spec.run_id()}`)" if result.failures else "")
+    )
     if result.skipped:
         lines.append(f"skipped rows (unscorable in the data, not in N): {len(result.skipped)}")
     return ("\n" if tablefmt in ("simple", "plain") else "\n\n").join(lines)  # markdown needs blank lines
@@ -146,6 +160,15 @@ def results_table(results, tablefmt: str = "simple") -> str:
         metric = r.primary_metric or next(iter(r.aggregates.get("", {})), "")
         a = r.aggregates.get("", {}).get(metric)
         label = r.spec.model + (f" ({r.spec.label_args_str()})" if r.spec.label_args_str() else "")
-        rows.append((r.spec.task, label, metric, _fmt(a.mean if a else None),
-                     f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]" if a else "", a.n if a else 0, len(r.failures)))
+        rows.append(
+            (
+                r.spec.task,
+                label,
+                metric,
+                _fmt(a.mean if a else None),
+                f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]" if a else "",
+                a.n if a else 0,
+                len(r.failures),
+            )
+        )
     return tabulate(rows, headers=["task", "model", "metric", "value", "95% CI", "N", "failed"], tablefmt=tablefmt)

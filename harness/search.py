@@ -65,8 +65,8 @@ def _rescore(queries: np.ndarray, gallery: np.ndarray, index: np.ndarray, chunk:
     """Reference scores of the pairs (query i, gallery item index[i, j]) -> float32 like ``index``."""
     out = np.empty(index.shape, np.float32)
     for s in range(0, len(index), chunk):
-        rows = np.asarray(gallery[index[s:s + chunk].ravel()], np.float64).reshape(*index[s:s + chunk].shape, -1)
-        out[s:s + chunk] = (rows * np.asarray(queries[s:s + chunk], np.float64)[:, None, :]).sum(-1)
+        rows = np.asarray(gallery[index[s : s + chunk].ravel()], np.float64).reshape(*index[s : s + chunk].shape, -1)
+        out[s : s + chunk] = (rows * np.asarray(queries[s : s + chunk], np.float64)[:, None, :]).sum(-1)
     return out
 
 
@@ -93,17 +93,17 @@ def _search_blocks(queries, gallery, k: int, block: int, score) -> tuple[np.ndar
     """Running top-k over gallery blocks with ``score(query block, gallery block) -> float32 [qb, gb]``."""
     top = np.empty((len(queries), k), np.uint64)
     for q0 in range(0, len(queries), block):
-        qs = queries[q0:q0 + block]
+        qs = queries[q0 : q0 + block]
         best = np.empty((len(qs), 0), np.uint64)
         for g0 in range(0, gallery.shape[0], block):
-            scores = score(qs, gallery[g0:g0 + block])
+            scores = score(qs, gallery[g0 : g0 + block])
             if best.shape[1] == k:
                 best = _merge(best, scores, g0, k)
                 continue
             # Filling the first k: keep everything; the k largest keys, unordered, O(width) per row.
             cand = np.concatenate([best, _keys(scores, np.arange(g0, g0 + scores.shape[1]))], 1)
             best = np.partition(cand, cand.shape[1] - k, axis=1)[:, -k:] if cand.shape[1] > k else cand
-        top[q0:q0 + block] = best
+        top[q0 : q0 + block] = best
     return _unkey(np.sort(top, axis=1)[:, ::-1])
 
 
@@ -112,7 +112,7 @@ def _numpy_scores(qs, gs):
 
 
 def _reference_block(qs, gs, chunk: int = 64):
-    return np.concatenate([reference_scores(qs, gs[i:i + chunk]) for i in range(0, len(gs), chunk)], 1)
+    return np.concatenate([reference_scores(qs, gs[i : i + chunk]) for i in range(0, len(gs), chunk)], 1)
 
 
 def _order(scores: np.ndarray, index: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +142,10 @@ def _faiss_chunk(queries: np.ndarray, gallery: np.ndarray, k: int, bound: np.nda
 def _error_bound(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     """[q] bound on |FAISS float32 score - reference score|: d * 2^-23 * |q| * max|g| (a float32 dot product of
     length d errs by at most about d units in the last place of sum |q_i g_i| <= |q| |g|), doubled for safety."""
-    gmax = max(float(np.sqrt(np.einsum("ij,ij->i", c, c).max(initial=0.0)))
-               for c in (np.asarray(gallery[s:s + 65536], np.float32) for s in range(0, len(gallery), 65536)))
+    gmax = max(
+        float(np.sqrt(np.einsum("ij,ij->i", c, c).max(initial=0.0)))
+        for c in (np.asarray(gallery[s : s + 65536], np.float32) for s in range(0, len(gallery), 65536))
+    )
     return 2 * queries.shape[1] * 2.0**-23 * np.linalg.norm(queries, axis=1) * gmax
 
 
@@ -162,12 +164,18 @@ def _search_faiss(queries: np.ndarray, gallery: np.ndarray, k: int, threads: int
     size = max(512, math.ceil(len(queries) / n)) if len(queries) > 512 * n else math.ceil(len(queries) / n)
     starts = range(0, len(queries), max(size, 1))
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(n) as pool:  # one BLAS thread per worker
-        parts = list(pool.map(lambda s: _faiss_chunk(queries[s:s + size], gallery, k, bound[s:s + size]), starts))
+        parts = list(pool.map(lambda s: _faiss_chunk(queries[s : s + size], gallery, k, bound[s : s + size]), starts))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024, backend: str = "numpy",
-           threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    k: int,
+    block: int = 1024,
+    backend: str = "numpy",
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact inner-product top-k (backends and the exact reference in the module doc).
 
     queries: [q, d], gallery: [g, d] (float32; a memory-mapped array is read in place). Returns (scores [q, k']
@@ -191,8 +199,9 @@ def search(queries: np.ndarray, gallery: np.ndarray, k: int, block: int = 1024, 
     return _search_blocks(queries, gallery, k, block, _numpy_scores)
 
 
-def search_shards(queries: np.ndarray, shards: list, k: int, backend: str = "auto",
-                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def search_shards(
+    queries: np.ndarray, shards: list, k: int, backend: str = "auto", threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k over a gallery split in shards (arrays, or paths of ``.npy`` files memory-mapped one at a
     time), indices counted across shards in order. Each shard's top k is merged into a running top k, so
     memory holds one shard's resident pages plus O(q * k); with the faiss backend the result equals ``search``
@@ -204,8 +213,10 @@ def search_shards(queries: np.ndarray, shards: list, k: int, backend: str = "aut
     for shard in shards:
         g = np.load(shard, mmap_mode="r") if isinstance(shard, (str, os.PathLike)) else shard
         if g.ndim != 2 or g.shape[1] != queries.shape[1]:
-            raise ValueError(f"shard {shard if isinstance(shard, (str, os.PathLike)) else offset}: shape {g.shape}, "
-                             f"expected [n, {queries.shape[1]}]")
+            raise ValueError(
+                f"shard {shard if isinstance(shard, (str, os.PathLike)) else offset}: shape {g.shape}, "
+                f"expected [n, {queries.shape[1]}]"
+            )
         s, i = search(queries, g, k, backend=backend, threads=threads)
         best_s, best_i = _order(np.concatenate([best_s, s], 1), np.concatenate([best_i, i + offset], 1), k)
         offset += g.shape[0]
@@ -219,8 +230,17 @@ def _has_faiss() -> bool:
     return importlib.util.find_spec("faiss") is not None
 
 
-def search_approx(queries: np.ndarray, gallery: np.ndarray, k: int, index: str = "hnsw", nlist: int = 0,
-                  nprobe: int = 16, m: int = 32, ef_search: int = 128, seed: int = 0):
+def search_approx(
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    k: int,
+    index: str = "hnsw",
+    nlist: int = 0,
+    nprobe: int = 16,
+    m: int = 32,
+    ef_search: int = 128,
+    seed: int = 0,
+):
     """Approximate inner-product top-k with a FAISS index — an explicit, labelled alternative to ``search``,
     never chosen implicitly. ``index``: "hnsw" (IndexHNSWFlat, ``m`` links per node, ``ef_search``) or "ivf"
     (IndexIVFFlat, ``nlist`` k-means cells, default 4 * sqrt(g), ``nprobe`` visited). Returns (scores, indices)

@@ -66,8 +66,9 @@ def newest_per_seed(runs: list[dict]) -> list[dict]:
     return [by_seed[k] for k in order]
 
 
-def score_matrix(score_maps: list[dict], metric: str, sample_ids: list[str] | None = None) -> tuple[np.ndarray,
-                                                                                                     list[str]]:
+def score_matrix(
+    score_maps: list[dict], metric: str, sample_ids: list[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """(seeds x samples) matrix of ``metric`` from per-run ``{sample_id: {metric: score}}`` maps, over the samples
     every run scored (restricted to ``sample_ids`` when given), in a stable order."""
     common = set.intersection(*(set(s) for s in score_maps)) if score_maps else set()
@@ -81,8 +82,9 @@ def _score(scores: dict, metric: str) -> float:
     return math.nan if v is None else float(v)
 
 
-def seed_cell(runs: list[dict], score_maps: list[dict], metric: str, seed: int,
-              sample_ids: list[str] | None = None) -> dict | None:
+def seed_cell(
+    runs: list[dict], score_maps: list[dict], metric: str, seed: int, sample_ids: list[str] | None = None
+) -> dict | None:
     """A leaderboard cell over several training seeds: value (mean over seeds), 95% two-level CI, n (samples all
     seeds scored) and ``seeds``: the spread, {"arg", "values", "means", "sd"}, for a renderer to show."""
     matrix, _ = score_matrix(score_maps, metric, sample_ids)
@@ -90,7 +92,19 @@ def seed_cell(runs: list[dict], score_maps: list[dict], metric: str, seed: int,
     if agg.n == 0:
         return None
     arg = next((s[0] for s in map(training_seed, runs) if s), None)
-    return {"value": agg.mean, "ci_low": agg.ci_low, "ci_high": agg.ci_high, "n": agg.n, "metric": metric,
-            "run_ids": [r["run_id"] for r in runs], "p": None, "mark": "",
-            "seeds": {"arg": arg, "values": [s[1] if (s := training_seed(r)) else None for r in runs],
-                      "means": list(agg.seed_means), "sd": agg.seed_sd}}
+    return {
+        "value": agg.mean,
+        "ci_low": agg.ci_low,
+        "ci_high": agg.ci_high,
+        "n": agg.n,
+        "metric": metric,
+        "run_ids": [r["run_id"] for r in runs],
+        "p": None,
+        "mark": "",
+        "seeds": {
+            "arg": arg,
+            "values": [s[1] if (s := training_seed(r)) else None for r in runs],
+            "means": list(agg.seed_means),
+            "sd": agg.seed_sd,
+        },
+    }

@@ -89,8 +89,18 @@ class EditOptions(BaseModel):
         return out
 
 
-_NEWER_EDIT_OPTIONS = ("output_size", "reference", "clip_model", "clip_revision", "clip_preprocess", "dino_model",
-                       "dino_revision", "judge_protocol", "judge_templates", "macro_over")
+_NEWER_EDIT_OPTIONS = (
+    "output_size",
+    "reference",
+    "clip_model",
+    "clip_revision",
+    "clip_preprocess",
+    "dino_model",
+    "dino_revision",
+    "judge_protocol",
+    "judge_templates",
+    "macro_over",
+)
 
 
 class RetrievalOptions(BaseModel):
@@ -193,8 +203,11 @@ class RunSpec(BaseModel):
 
     def _identity(self, exclude: set[str]) -> dict:
         judged = self.judge is not None
-        drop = exclude | {"model_args_label"} | (set() if judged else {"judge", "judge_args", "judge_fingerprint",
-                                                                       "judge_failure_policy"})
+        drop = (
+            exclude
+            | {"model_args_label"}
+            | (set() if judged else {"judge", "judge_args", "judge_fingerprint", "judge_failure_policy"})
+        )
         return self.model_dump(exclude=drop)
 
     @property
@@ -209,8 +222,9 @@ class RunSpec(BaseModel):
 
     def generation_key(self) -> str:
         """Keys the edits themselves: the judge is not part of it, so re-judging never regenerates."""
-        return stable_hash(self._identity({"limit", "judge", "judge_args", "judge_fingerprint",
-                                           "judge_failure_policy"}))
+        return stable_hash(
+            self._identity({"limit", "judge", "judge_args", "judge_fingerprint", "judge_failure_policy"})
+        )
 
     def run_id(self) -> str:
         return stable_hash(self._identity(set()))[:16]

@@ -69,8 +69,23 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task, model, variant);
 """
-REQUIRED_RUN_COLUMNS = {"run_id", "cache_key", "task", "task_hash", "kind", "model", "model_args", "variant",
-                        "fingerprint", "seed", "sample_limit", "spec", "provenance", "status", "started"}
+REQUIRED_RUN_COLUMNS = {
+    "run_id",
+    "cache_key",
+    "task",
+    "task_hash",
+    "kind",
+    "model",
+    "model_args",
+    "variant",
+    "fingerprint",
+    "seed",
+    "sample_limit",
+    "spec",
+    "provenance",
+    "status",
+    "started",
+}
 # A process on another host cannot be asked whether it lives: its run (or claim) is taken for dead once its
 # heartbeat (refreshed with every committed batch) is this old.
 STALE_AFTER_S = 600.0
@@ -113,8 +128,10 @@ def _dump_scores(scores: dict | None) -> str | None:
     """JSON of per-sample scores; NaN/inf (not valid JSON) are written as null."""
     if scores is None:
         return None
-    return json.dumps({k: (v if isinstance(v, (int, float)) and math.isfinite(v) else None) for k, v in scores.items()},
-                      allow_nan=False)
+    return json.dumps(
+        {k: (v if isinstance(v, (int, float)) and math.isfinite(v) else None) for k, v in scores.items()},
+        allow_nan=False,
+    )
 
 
 def _load_scores(text: str | None) -> dict | None:
@@ -163,8 +180,10 @@ class RunStore:
         self.conn.execute("PRAGMA busy_timeout=120000")
         tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "runs" not in tables:
-            raise StoreError(f"{self.path}: a SQLite file of another schema (tables: {', '.join(sorted(tables))}), "
-                             "not a harness results store")
+            raise StoreError(
+                f"{self.path}: a SQLite file of another schema (tables: {', '.join(sorted(tables))}), "
+                "not a harness results store"
+            )
         if "runs" in tables:
             self._check_columns()
         if self.readonly:
@@ -183,8 +202,10 @@ class RunStore:
         have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
         if not REQUIRED_RUN_COLUMNS <= have:
             missing = sorted(REQUIRED_RUN_COLUMNS - have)
-            raise StoreError(f"{self.path}: table 'runs' lacks column(s) {', '.join(missing)}: a foreign schema, "
-                             "not a harness results store")
+            raise StoreError(
+                f"{self.path}: table 'runs' lacks column(s) {', '.join(missing)}: a foreign schema, "
+                "not a harness results store"
+            )
 
     def _error(self, e: sqlite3.Error) -> StoreError:
         msg = str(e)
@@ -213,9 +234,15 @@ class RunStore:
     def _migrate(self) -> None:
         """Add columns that newer versions introduced, so an older store file keeps working."""
         have = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
-        for column, decl in (("sample_ids", "TEXT"), ("subsets", "TEXT"), ("samples_hash", "TEXT"),
-                             ("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "REAL"),
-                             ("first_finished", "REAL")):
+        for column, decl in (
+            ("sample_ids", "TEXT"),
+            ("subsets", "TEXT"),
+            ("samples_hash", "TEXT"),
+            ("owner_pid", "INTEGER"),
+            ("owner_host", "TEXT"),
+            ("heartbeat", "REAL"),
+            ("first_finished", "REAL"),
+        ):
             if column not in have:
                 try:
                     self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
@@ -249,52 +276,106 @@ class RunStore:
         pid, host = owner_id()
         now = time.time()
         before = self._rows("SELECT status FROM runs WHERE run_id=?", (spec.run_id(),))[1]
-        self._tx([(
-            "INSERT INTO runs (run_id, cache_key, task, task_hash, kind, model, model_args, variant, fingerprint,"
-            " seed, sample_limit, spec, provenance, status, started, owner_pid, owner_host, heartbeat)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?,?,?,?)"
-            " ON CONFLICT(run_id) DO UPDATE SET"
-            " status=CASE WHEN status='finished' THEN 'finished' ELSE 'running' END,"
-            " provenance=excluded.provenance, started=excluded.started,"
-            " finished=CASE WHEN status='finished' THEN finished ELSE NULL END,"
-            " owner_pid=excluded.owner_pid, owner_host=excluded.owner_host, heartbeat=excluded.heartbeat",
-            (spec.run_id(), spec.cache_key(), spec.task, spec.task_hash, kind, spec.model,
-             spec.label_args_str(), spec.variant, spec.model_fingerprint,
-             spec.seed, spec.limit, spec.model_dump_json(), json.dumps(provenance), now, pid, host, now),
-        )])
+        self._tx(
+            [
+                (
+                    "INSERT INTO runs (run_id, cache_key, task, task_hash, kind, model, model_args, variant,"
+                    " fingerprint, seed, sample_limit, spec, provenance, status, started, owner_pid, owner_host,"
+                    " heartbeat)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?,?,?,?)"
+                    " ON CONFLICT(run_id) DO UPDATE SET"
+                    " status=CASE WHEN status='finished' THEN 'finished' ELSE 'running' END,"
+                    " provenance=excluded.provenance, started=excluded.started,"
+                    " finished=CASE WHEN status='finished' THEN finished ELSE NULL END,"
+                    " owner_pid=excluded.owner_pid, owner_host=excluded.owner_host, heartbeat=excluded.heartbeat",
+                    (
+                        spec.run_id(),
+                        spec.cache_key(),
+                        spec.task,
+                        spec.task_hash,
+                        kind,
+                        spec.model,
+                        spec.label_args_str(),
+                        spec.variant,
+                        spec.model_fingerprint,
+                        spec.seed,
+                        spec.limit,
+                        spec.model_dump_json(),
+                        json.dumps(provenance),
+                        now,
+                        pid,
+                        host,
+                        now,
+                    ),
+                )
+            ]
+        )
         return before[0][0] if before else None
 
-    def finish_run(self, run_id: str, aggregates: dict[str, dict], failures: dict[str, str],
-                   sample_ids: list[str], subsets: dict[str, list[str]] | None = None,
-                   samples_hash: str | None = None, status: str = "finished") -> None:
+    def finish_run(
+        self,
+        run_id: str,
+        aggregates: dict[str, dict],
+        failures: dict[str, str],
+        sample_ids: list[str],
+        subsets: dict[str, list[str]] | None = None,
+        samples_hash: str | None = None,
+        status: str = "finished",
+    ) -> None:
         """aggregates: {subset: {metric: Aggregate}}; replaces any earlier aggregates of this run.
         sample_ids: the scored samples of this run, in task order (what paired comparisons align on).
         subsets: {subset: its sample ids}, so subsets can be compared pair by pair too.
         samples_hash: the task's Task.samples_hash() (which runs of other tasks hold the same samples).
         status: "failed" for a run that scored no sample (kept for ``harness show``, never on a board)."""
-        stmts = [("DELETE FROM aggregates WHERE run_id=?", (run_id,)),
-                 ("DELETE FROM failures WHERE run_id=?", (run_id,))]
+        stmts = [
+            ("DELETE FROM aggregates WHERE run_id=?", (run_id,)),
+            ("DELETE FROM failures WHERE run_id=?", (run_id,)),
+        ]
         for subset, metrics in aggregates.items():
             for metric, agg in metrics.items():
-                stmts.append(("INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
-                              (run_id, subset, metric, _finite(agg.mean), _finite(agg.ci_low), _finite(agg.ci_high),
-                               agg.n)))
+                stmts.append(
+                    (
+                        "INSERT INTO aggregates VALUES (?,?,?,?,?,?,?)",
+                        (run_id, subset, metric, _finite(agg.mean), _finite(agg.ci_low), _finite(agg.ci_high), agg.n),
+                    )
+                )
         stmts += [("INSERT INTO failures VALUES (?,?,?)", (run_id, sid, err)) for sid, err in failures.items()]
         now = time.time()
         # first_finished orders runs for leaderboards: a later cached re-run of an old run does not make it "newest"
-        stmts.append(("UPDATE runs SET status=?, finished=?, n_samples=?, n_failed=?, sample_ids=?, subsets=?,"
-                      " samples_hash=?, owner_pid=NULL, heartbeat=?,"
-                      " first_finished=CASE WHEN ?='finished' THEN COALESCE(first_finished, ?) END WHERE run_id=?",
-                      (status, now, len(sample_ids), len(failures), json.dumps(sample_ids),
-                       None if subsets is None else json.dumps(subsets), samples_hash, now, status, now, run_id)))
+        stmts.append(
+            (
+                "UPDATE runs SET status=?, finished=?, n_samples=?, n_failed=?, sample_ids=?, subsets=?,"
+                " samples_hash=?, owner_pid=NULL, heartbeat=?,"
+                " first_finished=CASE WHEN ?='finished' THEN COALESCE(first_finished, ?) END WHERE run_id=?",
+                (
+                    status,
+                    now,
+                    len(sample_ids),
+                    len(failures),
+                    json.dumps(sample_ids),
+                    None if subsets is None else json.dumps(subsets),
+                    samples_hash,
+                    now,
+                    status,
+                    now,
+                    run_id,
+                ),
+            )
+        )
         self._tx(stmts)
 
     def end_run(self, run_id: str, status: str) -> None:
         """A run stopped before finishing ("failed" or "interrupted"); a run that had finished before stays
         finished (see ``start_run``)."""
-        self._tx([("UPDATE runs SET status=CASE WHEN status='finished' THEN 'finished' ELSE ? END,"
-                   " finished=CASE WHEN status='finished' THEN finished ELSE ? END, owner_pid=NULL WHERE run_id=?",
-                   (status, time.time(), run_id))])
+        self._tx(
+            [
+                (
+                    "UPDATE runs SET status=CASE WHEN status='finished' THEN 'finished' ELSE ? END,"
+                    " finished=CASE WHEN status='finished' THEN finished ELSE ? END, owner_pid=NULL WHERE run_id=?",
+                    (status, time.time(), run_id),
+                )
+            ]
+        )
 
     def mark_failed(self, run_id: str) -> None:
         self.end_run(run_id, "failed")
@@ -307,8 +388,10 @@ class RunStore:
         return self.runs("run_id LIKE ?", (prefix.replace("%", "") + "%",))
 
     def aggregates(self, run_id: str) -> list[dict]:
-        _, rows = self._rows("SELECT subset, metric, value, ci_low, ci_high, n FROM aggregates WHERE run_id=?"
-                             " ORDER BY subset, metric", (run_id,))
+        _, rows = self._rows(
+            "SELECT subset, metric, value, ci_low, ci_high, n FROM aggregates WHERE run_id=? ORDER BY subset, metric",
+            (run_id,),
+        )
         return [dict(zip(("subset", "metric", "value", "ci_low", "ci_high", "n"), row)) for row in rows]
 
     def failures(self, run_id: str) -> list[tuple[str, str]]:
@@ -336,9 +419,13 @@ class RunStore:
         """Store a batch in one transaction; it also releases this process's claims on the batch and refreshes
         the heartbeat of ``run_id``."""
         now = time.time()
-        stmts = [("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
-                  (cache_key, r.sample_id, r.output, _dump_scores(r.scores), json.dumps(r.info), r.error, now))
-                 for r in records]
+        stmts = [
+            (
+                "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
+                (cache_key, r.sample_id, r.output, _dump_scores(r.scores), json.dumps(r.info), r.error, now),
+            )
+            for r in records
+        ]
         stmts += [("DELETE FROM claims WHERE cache_key=? AND sample_id=?", (cache_key, r.sample_id)) for r in records]
         if run_id is not None:
             pid, host = owner_id()
@@ -346,40 +433,79 @@ class RunStore:
             stmts.append(("UPDATE claims SET claimed=? WHERE owner=?", (now, f"{host}:{pid}")))
         self._tx(stmts)
 
-    def get_records(self, cache_key: str, sample_ids: list[str] | None = None,
-                    with_output: bool = True) -> dict[str, Record]:
+    def get_records(
+        self, cache_key: str, sample_ids: list[str] | None = None, with_output: bool = True
+    ) -> dict[str, Record]:
         """Records by sample id; ``with_output=False`` leaves the (large) outputs unread."""
-        _, rows = self._rows(f"SELECT sample_id, {'output' if with_output else 'NULL'}, scores, info, error"
-                             " FROM records WHERE cache_key=?", (cache_key,))
+        _, rows = self._rows(
+            f"SELECT sample_id, {'output' if with_output else 'NULL'}, scores, info, error"
+            " FROM records WHERE cache_key=?",
+            (cache_key,),
+        )
         wanted = None if sample_ids is None else set(sample_ids)
         with self._guard():
-            return {sid: Record(sid, out, _load_scores(scores), json.loads(info or "{}"), err)
-                    for sid, out, scores, info, err in rows if wanted is None or sid in wanted}
+            return {
+                sid: Record(sid, out, _load_scores(scores), json.loads(info or "{}"), err)
+                for sid, out, scores, info, err in rows
+                if wanted is None or sid in wanted
+            }
 
     def done_ids(self, cache_key: str, since: float | None = None) -> set[str]:
         """Ids of samples stored without error (by key only: no output is read). With ``since``, samples stored
         with an error at or after that time count as done too (another process of this session already tried)."""
-        _, rows = self._rows("SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
-                             (cache_key, math.inf if since is None else since))
+        _, rows = self._rows(
+            "SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
+            (cache_key, math.inf if since is None else since),
+        )
         return {r[0] for r in rows}
 
     # --- judge calls -------------------------------------------------------------------------------------------
     def put_judge_calls(self, calls: list[dict]) -> None:
         """calls: dicts with call_key, judge_key, sample_id, role, attempt, status, text, model, error, latency."""
         now = time.time()
-        self._tx([("INSERT OR REPLACE INTO judge_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                   (c["call_key"], c["judge_key"], c["sample_id"], c["role"], c["attempt"], c["status"], c["text"],
-                    c["model"], c["error"], c["latency"], now)) for c in calls])
+        self._tx(
+            [
+                (
+                    "INSERT OR REPLACE INTO judge_calls VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        c["call_key"],
+                        c["judge_key"],
+                        c["sample_id"],
+                        c["role"],
+                        c["attempt"],
+                        c["status"],
+                        c["text"],
+                        c["model"],
+                        c["error"],
+                        c["latency"],
+                        now,
+                    ),
+                )
+                for c in calls
+            ]
+        )
 
     def judge_calls(self, call_keys: list[str], settled_only: bool = False) -> dict[str, dict]:
         """Stored calls by key; ``settled_only`` leaves out transport failures (they are retried on a re-run)."""
         out: dict[str, dict] = {}
-        cols = ("call_key", "judge_key", "sample_id", "role", "attempt", "status", "text", "model", "error",
-                "latency", "created")
+        cols = (
+            "call_key",
+            "judge_key",
+            "sample_id",
+            "role",
+            "attempt",
+            "status",
+            "text",
+            "model",
+            "error",
+            "latency",
+            "created",
+        )
         for i in range(0, len(call_keys), 500):
-            chunk = call_keys[i:i + 500]
-            rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM judge_calls WHERE call_key IN "
-                                     f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            chunk = call_keys[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT {', '.join(cols)} FROM judge_calls WHERE call_key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             for row in rows:
                 call = dict(zip(cols, row))
                 if not settled_only or call["status"] != "transport":
@@ -388,15 +514,18 @@ class RunStore:
 
     def put_shared(self, outputs: list[tuple[str, bytes]]) -> None:
         now = time.time()
-        self._tx([("INSERT OR IGNORE INTO shared_outputs VALUES (?, ?, ?)", (key, blob, now))
-                  for key, blob in outputs])
+        self._tx([("INSERT OR IGNORE INTO shared_outputs VALUES (?, ?, ?)", (key, blob, now)) for key, blob in outputs])
 
     def get_shared(self, keys: list[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-            chunk = keys[i:i + 500]
-            out.update(self.conn.execute(f"SELECT share_key, output FROM shared_outputs WHERE share_key IN "
-                                         f"({','.join('?' * len(chunk))})", chunk).fetchall())
+            chunk = keys[i : i + 500]
+            out.update(
+                self.conn.execute(
+                    f"SELECT share_key, output FROM shared_outputs WHERE share_key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         return out
 
     def count_records(self, cache_key: str) -> int:
@@ -405,8 +534,12 @@ class RunStore:
     def clear_records(self, cache_key: str) -> int:
         """Drop every stored sample of a cache key (``harness eval --recompute``); returns how many."""
         n = self.count_records(cache_key)
-        self._tx([("DELETE FROM records WHERE cache_key=?", (cache_key,)),
-                  ("DELETE FROM claims WHERE cache_key=?", (cache_key,))])
+        self._tx(
+            [
+                ("DELETE FROM records WHERE cache_key=?", (cache_key,)),
+                ("DELETE FROM claims WHERE cache_key=?", (cache_key,)),
+            ]
+        )
         return n
 
     # --- claims: two processes on one spec split its samples ---------------------------------------------------
@@ -419,18 +552,24 @@ class RunStore:
             cur = self.conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                done = {r[0] for r in cur.execute(
-                    "SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
-                    (cache_key, since))}
+                done = {
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT sample_id FROM records WHERE cache_key=? AND (error IS NULL OR created >= ?)",
+                        (cache_key, since),
+                    )
+                }
                 taken = set()
-                for sid, owner, claimed in cur.execute("SELECT sample_id, owner, claimed FROM claims WHERE cache_key=?",
-                                                       (cache_key,)):
+                for sid, owner, claimed in cur.execute(
+                    "SELECT sample_id, owner, claimed FROM claims WHERE cache_key=?", (cache_key,)
+                ):
                     o_host, _, o_pid = owner.rpartition(":")
                     if owner != me and owner_alive(int(o_pid), o_host, claimed, now):
                         taken.add(sid)
                 picked = [s for s in candidates if s not in done and s not in taken][:n]
-                cur.executemany("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)",
-                                [(cache_key, s, me, now) for s in picked])
+                cur.executemany(
+                    "INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", [(cache_key, s, me, now) for s in picked]
+                )
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise

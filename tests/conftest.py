@@ -16,8 +16,14 @@ def run_cli(*args, cwd=None, pythonpath=None, timeout=600, check_rc=None):
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check_rc is not None:
         assert proc.returncode == check_rc, f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
@@ -54,7 +60,8 @@ def plugin_dir(tmp_path):
     """A folder on PYTHONPATH holding test-only adapters, loadable as ``--model test_adapters:Class``."""
     d = tmp_path / "plugins"
     d.mkdir()
-    (d / "test_adapters.py").write_text(textwrap.dedent('''
+    (d / "test_adapters.py").write_text(
+        textwrap.dedent('''
         import os, time
         import numpy as np
         from pydantic import BaseModel, ConfigDict
@@ -86,21 +93,28 @@ def plugin_dir(tmp_path):
                 if any(t.startswith("Move") for t in instructions):
                     raise RuntimeError("cannot move things")
                 return [i.copy() for i in images]
-    '''))
+    ''')
+    )
     return d
 
 
 def pytest_addoption(parser):
     parser.addoption("--run-large", action="store_true", help="also run tests marked large (long simulations)")
     parser.addoption("--run-fuzz", action="store_true", help="also run tests marked fuzz (hypothesis, 13k examples)")
-    parser.addoption("--screenshots", default=None, metavar="DIR",
-                     help="also copy the report browser test's screenshots into DIR (e.g. leaderboards/screenshots)")
+    parser.addoption(
+        "--screenshots",
+        default=None,
+        metavar="DIR",
+        help="also copy the report browser test's screenshots into DIR (e.g. leaderboards/screenshots)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    skips = {name: pytest.mark.skip(reason=f"{why}: run with --run-{name}")
-             for name, why in (("large", "large simulation"), ("fuzz", "fuzzing run"))
-             if not config.getoption(f"--run-{name}")}
+    skips = {
+        name: pytest.mark.skip(reason=f"{why}: run with --run-{name}")
+        for name, why in (("large", "large simulation"), ("fuzz", "fuzzing run"))
+        if not config.getoption(f"--run-{name}")
+    }
     for item in items:
         for name, skip in skips.items():
             if name in item.keywords:

@@ -23,8 +23,9 @@ Editing instruction: <instruction>
 """
 _prompts_0shot_rule_PQ = """ROLE=PQ Give [naturalness, artifacts] from 0 to 10."""
 '''
-STANDIN_IMGEDIT = {t: f"ROLE=RUBRIC type {t}. Score the edit. Instruction: <edit_prompt>.\n"
-                   for t in ("add", "remove", "style")}
+STANDIN_IMGEDIT = {
+    t: f"ROLE=RUBRIC type {t}. Score the edit. Instruction: <edit_prompt>.\n" for t in ("add", "remove", "style")
+}
 STANDIN_UGE = 'prompt = """ROLE=RUBRIC hard edit. Instruction: <edit_prompt>.\n"""\n'
 
 
@@ -56,19 +57,35 @@ def gedit_release(root: Path, rows: list[tuple[str, str, str, str, bool]]) -> Pa
     records = []
     for i, (ttype, key, instr, lang, inter) in enumerate(rows):
         img = {"bytes": png_bytes(image(i)), "path": f"{key}.png"}
-        records.append({"task_type": ttype, "key": key, "instruction": instr, "instruction_language": lang,
-                        "input_image": img, "input_image_raw": img, "Intersection_exist": inter})
+        records.append(
+            {
+                "task_type": ttype,
+                "key": key,
+                "instruction": instr,
+                "instruction_language": lang,
+                "input_image": img,
+                "input_image_raw": img,
+                "Intersection_exist": inter,
+            }
+        )
     write_parquet(root / "data" / "train-00000-of-00001.parquet", records)
     (root / "viescore").mkdir(exist_ok=True)
     (root / "viescore" / "vie_prompts.py").write_text(STANDIN_VIESCORE)
     return root
 
 
-def task_yaml(folder: Path, name: str, loader: str, args: dict, metrics: list[str], primary: str,
-              options: dict) -> Path:
+def task_yaml(
+    folder: Path, name: str, loader: str, args: dict, metrics: list[str], primary: str, options: dict
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    doc = {"name": name, "kind": "edit", "source": {"loader": loader, "args": args}, "metrics": metrics,
-           "primary_metric": primary, "options": options}
+    doc = {
+        "name": name,
+        "kind": "edit",
+        "source": {"loader": loader, "args": args},
+        "metrics": metrics,
+        "primary_metric": primary,
+        "options": options,
+    }
     path = folder / (name.replace("/", "_") + ".yaml")
     path.write_text(json.dumps(doc))  # JSON is YAML
     return path
@@ -131,9 +148,18 @@ class ScriptedChat:
 
 
 def chat(content: str | None, model: str = "judge-model-x", refusal: str | None = None, finish: str = "stop"):
-    return {"id": "c", "object": "chat.completion", "model": model,
-            "choices": [{"index": 0, "finish_reason": finish,
-                         "message": {"role": "assistant", "content": content, "refusal": refusal}}]}
+    return {
+        "id": "c",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+            }
+        ],
+    }
 
 
 def tiny_clip(out: Path, seed: int = 0) -> Path:
@@ -145,12 +171,27 @@ def tiny_clip(out: Path, seed: int = 0) -> Path:
 
     tok = build_tokenizer()
     config = CLIPConfig(
-        text_config=dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, max_position_embeddings=77, eos_token_id=tok.eos_token_id,
-                         bos_token_id=tok.bos_token_id, pad_token_id=tok.pad_token_id),
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                           num_attention_heads=4),
-        projection_dim=16)
+        text_config=dict(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            eos_token_id=tok.eos_token_id,
+            bos_token_id=tok.bos_token_id,
+            pad_token_id=tok.pad_token_id,
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+        ),
+        projection_dim=16,
+    )
     torch.manual_seed(seed)
     CLIPModel(config).eval().save_pretrained(out)
     tok.save_pretrained(out)
@@ -164,6 +205,15 @@ def tiny_dino(out: Path, seed: int = 0) -> Path:
     from transformers import ViTConfig, ViTModel
 
     torch.manual_seed(seed)
-    ViTModel(ViTConfig(image_size=28, patch_size=7, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=4), add_pooling_layer=False).eval().save_pretrained(out)
+    ViTModel(
+        ViTConfig(
+            image_size=28,
+            patch_size=7,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+        ),
+        add_pooling_layer=False,
+    ).eval().save_pretrained(out)
     return out

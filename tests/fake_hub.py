@@ -52,8 +52,10 @@ def serve(repos: dict[tuple[str, str], tuple[str, dict[str, bytes]]]):
             if parts[4] == "revision":
                 body = {"id": f"{parts[2]}/{parts[3]}", "sha": sha, "siblings": [{"rfilename": p} for p in files]}
             else:
-                body = [{"type": "file", "path": p, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
-                        for p, d in files.items()]
+                body = [
+                    {"type": "file", "path": p, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
+                    for p, d in files.items()
+                ]
             self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

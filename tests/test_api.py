@@ -22,18 +22,32 @@ class Halve(Editor):
 
 
 def test_import_harness_is_light_and_lists_its_verbs():
-    code = ("import sys, harness; assert 'torch' not in sys.modules and 'harness.runner' not in sys.modules; "
-            "print(sorted(harness.__all__)); harness.list_tasks(); assert 'torch' not in sys.modules")
+    code = (
+        "import sys, harness; assert 'torch' not in sys.modules and 'harness.runner' not in sys.modules; "
+        "print(sorted(harness.__all__)); harness.list_tasks(); assert 'torch' not in sys.modules"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "evaluate" in out and "get_task" in out and "open_store" in out
 
 
 def test_dict_args_are_the_same_run_as_the_cli_string(tmp_path):
-    first = harness.evaluate("edit/scenes", "noise", {"low": 0, "high": 128}, limit=4, output=tmp_path,
-                             progress=False)
+    first = harness.evaluate("edit/scenes", "noise", {"low": 0, "high": 128}, limit=4, output=tmp_path, progress=False)
     assert first[0].computed == 4
-    proc = run_cli("eval", "--task", "edit/scenes", "--model", "noise", "--model_args", "low=0,high=128",
-                   "--limit", "4", "--output", tmp_path, "--no-progress", check_rc=0)
+    proc = run_cli(
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "noise",
+        "--model_args",
+        "low=0,high=128",
+        "--limit",
+        "4",
+        "--output",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert f"run {first[0].spec.run_id()} · 0 computed, 4 cached" in proc.stdout
 
 
@@ -65,13 +79,16 @@ def test_get_task_and_list_tasks():
         harness.get_task("edit")
 
 
-@pytest.mark.parametrize("model, args, needle", [
-    (42, None, "model: expected a name, an adapter class or instance, not int"),
-    (dict, None, "not an Editor, Embedder or Reasoner subclass"),
-    (Halve(), {"a": 1}, "model_args: not used with an adapter instance"),
-    ("noise", {"loww": 0}, "--model_args for noise: loww"),
-    ("noise", ["low=0"], "model_args: expected a dict or 'key=value,...', not list"),
-])
+@pytest.mark.parametrize(
+    "model, args, needle",
+    [
+        (42, None, "model: expected a name, an adapter class or instance, not int"),
+        (dict, None, "not an Editor, Embedder or Reasoner subclass"),
+        (Halve(), {"a": 1}, "model_args: not used with an adapter instance"),
+        ("noise", {"loww": 0}, "--model_args for noise: loww"),
+        ("noise", ["low=0"], "model_args: expected a dict or 'key=value,...', not list"),
+    ],
+)
 def test_bad_model_or_args_is_a_harness_error(tmp_path, model, args, needle):
     with pytest.raises(HarnessError, match=re.escape(needle)):
         harness.evaluate("edit/scenes", model, args, limit=2, output=tmp_path, progress=False)
@@ -79,7 +96,7 @@ def test_bad_model_or_args_is_a_harness_error(tmp_path, model, args, needle):
 
 def test_readme_notebook_example_runs(tmp_path):
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Python API"):]
+    section = readme[readme.index("## Python API") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

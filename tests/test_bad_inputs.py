@@ -60,8 +60,12 @@ def run_row(row: Row, d: Path) -> tuple[subprocess.CompletedProcess, list[str]]:
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None:
             try:
-                if sqlite3.connect(out / "harness.sqlite", timeout=5).execute(
-                        "SELECT count(*) FROM records").fetchone()[0] >= 4:
+                if (
+                    sqlite3.connect(out / "harness.sqlite", timeout=5)
+                    .execute("SELECT count(*) FROM records")
+                    .fetchone()[0]
+                    >= 4
+                ):
                     break
             except sqlite3.Error:
                 pass

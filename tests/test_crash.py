@@ -22,8 +22,20 @@ CASES = {
 
 
 def _cmd(case, out):
-    return [sys.executable, "-m", "harness", "eval", *CASES[case], "--model_args", "delay=0.01", "--batch_size", "4",
-            "-o", str(out), "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "harness",
+        "eval",
+        *CASES[case],
+        "--model_args",
+        "delay=0.01",
+        "--batch_size",
+        "4",
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
 
 
 def _env():
@@ -41,10 +53,12 @@ def _count(out) -> int:
 def _snapshot(out):
     con = sqlite3.connect(out / "harness.sqlite")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    records = con.execute("SELECT cache_key, sample_id, output, scores, info, error FROM records "
-                          "ORDER BY cache_key, sample_id").fetchall()
-    aggregates = con.execute("SELECT run_id, subset, metric, value, ci_low, ci_high, n FROM aggregates "
-                             "ORDER BY run_id, subset, metric").fetchall()
+    records = con.execute(
+        "SELECT cache_key, sample_id, output, scores, info, error FROM records ORDER BY cache_key, sample_id"
+    ).fetchall()
+    aggregates = con.execute(
+        "SELECT run_id, subset, metric, value, ci_low, ci_high, n FROM aggregates ORDER BY run_id, subset, metric"
+    ).fetchall()
     runs = con.execute("SELECT run_id, status, n_samples, n_failed, sample_ids FROM runs").fetchall()
     return records, aggregates, runs
 

@@ -33,8 +33,11 @@ def _build(tmp_path, extra=""):
 @pytest.fixture(scope="module")
 def eval_samples():
     found = registry.discover_tasks()
-    return {f"{name}:{s.id}": s for name in ("reasoning/embedded", "reasoning/text")
-            for s in registry.build_task(found[name]).samples}
+    return {
+        f"{name}:{s.id}": s
+        for name in ("reasoning/embedded", "reasoning/text")
+        for s in registry.build_task(found[name]).samples
+    }
 
 
 def test_flag_mode_marks_the_rows_that_are_eval_samples(tmp_path, eval_samples):
@@ -83,7 +86,7 @@ def test_bad_decontamination_settings_are_one_line(tmp_path):
     one_line_error(run_cli("recipe", "build", path, "--cache-dir", tmp_path / "c"), "phash_distance", str(path))
 
 
-PLUGIN = '''
+PLUGIN = """
 from pydantic import BaseModel, ConfigDict
 from harness.adapters import Editor
 
@@ -97,22 +100,43 @@ class Trained(Editor):
         return {"decontaminated": self.args.clean}
     def edit(self, images, instructions, seeds):
         return [i.copy() for i in images]
-'''
+"""
 
 
 def test_leaderboard_flags_rows_trained_without_decontamination(tmp_path):
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "trained.py").write_text(PLUGIN)
     for args in ("clean=true", "clean=false"):
-        run_cli("eval", "--task", "edit/scenes", "--model", "trained:Trained", "--model_args", args, "-o",
-                tmp_path / "r", "--no-progress", pythonpath=tmp_path / "plugins", check_rc=0)
+        run_cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            "trained:Trained",
+            "--model_args",
+            args,
+            "-o",
+            tmp_path / "r",
+            "--no-progress",
+            pythonpath=tmp_path / "plugins",
+            check_rc=0,
+        )
     (tmp_path / "b.yaml").write_text("name: b\ntasks: [edit/scenes]\n")
     run_cli("leaderboard", tmp_path / "b.yaml", "-o", tmp_path / "r", "--to", tmp_path / "b.md", check_rc=0)
     text = (tmp_path / "b.md").read_text()
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| trained")}
     assert set(rows) == {"trained:Trained [clean=false] †", "trained:Trained [clean=true]"}
     assert "no decontamination): trained:Trained [clean=false]" in text
-    run_cli("leaderboard", tmp_path / "b.yaml", "-o", tmp_path / "r", "--format", "json", "--to",
-            tmp_path / "b.json", check_rc=0)
+    run_cli(
+        "leaderboard",
+        tmp_path / "b.yaml",
+        "-o",
+        tmp_path / "r",
+        "--format",
+        "json",
+        "--to",
+        tmp_path / "b.json",
+        check_rc=0,
+    )
     flags = {r["label"]: r["flags"] for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
     assert flags == {"trained:Trained [clean=false]": ["not decontaminated"], "trained:Trained [clean=true]": []}

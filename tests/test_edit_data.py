@@ -67,6 +67,7 @@ def only_str_int(value) -> bool:
 
 # ---------------------------------------------------------------- scenes
 
+
 def test_scenes_well_formed(scenes):
     assert_well_formed(scenes, "scenes", SCENE_TYPES, 12, 64)
     for s in scenes:
@@ -98,7 +99,7 @@ def boxes_ok(objects, size):
         assert 0 <= o["x"] - o["r"] and o["x"] + o["r"] < size
         assert 0 <= o["y"] - o["r"] and o["y"] + o["r"] < size
     for i, a in enumerate(objects):
-        for b in objects[i + 1:]:
+        for b in objects[i + 1 :]:
             d = a["r"] + b["r"]
             assert abs(a["x"] - b["x"]) > d or abs(a["y"] - b["y"]) > d
     names = [(o["color"], o["shape"]) for o in objects]
@@ -114,7 +115,7 @@ def test_scene_layouts_valid(scenes):
 
 def bbox_mask(o, size):
     m = np.zeros((size, size), bool)
-    m[o["y"] - o["r"]:o["y"] + o["r"] + 1, o["x"] - o["r"]:o["x"] + o["r"] + 1] = True
+    m[o["y"] - o["r"] : o["y"] + o["r"] + 1, o["x"] - o["r"] : o["x"] + o["r"] + 1] = True
     return m
 
 
@@ -165,6 +166,7 @@ def test_scenes_other_sizes(size):
 
 # ---------------------------------------------------------------- photos
 
+
 def test_photos_well_formed(photos):
     assert_well_formed(photos, "photos", PHOTO_TYPES, 8, 64)
     for s in photos:
@@ -213,8 +215,10 @@ def region_box(region, n):
     cols = {"left": slice(0, n // 2), "right": slice(n // 2, n)}
     words = region.replace("-", " ").split()[:-1]
     m = np.zeros((n, n), bool)
-    m[next((rows[w] for w in words if w in rows), slice(None)),
-      next((cols[w] for w in words if w in cols), slice(None))] = True
+    m[
+        next((rows[w] for w in words if w in rows), slice(None)),
+        next((cols[w] for w in words if w in cols), slice(None)),
+    ] = True
     return m
 
 
@@ -242,17 +246,18 @@ def test_photo_local_edits_stay_in_region(photos):
 
 @pytest.mark.parametrize("size", [32, 128])
 def test_photos_other_sizes(size):
-    assert_well_formed(edit_photos.generate(seed=2, n_per_type=2, size=size),
-                       "photos", PHOTO_TYPES, 2, size)
+    assert_well_formed(edit_photos.generate(seed=2, n_per_type=2, size=size), "photos", PHOTO_TYPES, 2, size)
 
 
 def test_bundled_sklearn_photo_matches_sklearn_loader():
     from sklearn.datasets import load_sample_image
+
     ours = np.asarray(edit_photos.load_photo("china"))
     np.testing.assert_array_equal(ours, load_sample_image("china.jpg"))
 
 
 # ---------------------------------------------------------------- local folders
+
 
 def test_read_documented_format():
     samples = edit_local.load_folder(FIXTURES / "edit_local", size=12)
@@ -270,7 +275,7 @@ def test_read_documented_format():
     big = edit_local.load_folder(str(FIXTURES / "edit_local"), size=64)
     assert big[0].source.shape == (64, 64, 3) and big[0].mask.shape == (64, 64)
     # NEAREST keeps the mask binary: the 4x4 square becomes roughly 21x21.
-    assert 18 ** 2 <= big[0].mask.sum() <= 24 ** 2 and big[0].mask[27, 27] and not big[0].mask[0, 0]
+    assert 18**2 <= big[0].mask.sum() <= 24**2 and big[0].mask[27, 27] and not big[0].mask[0, 0]
 
 
 def test_read_magicbrush_layout():
@@ -313,14 +318,17 @@ def test_error_no_metadata(tmp_path):
 
 def test_error_missing_image(folder):
     (folder / "images" / "s2_tgt.png").unlink()
-    raises_naming(lambda: edit_local.load_folder(folder), folder / "images" / "s2_tgt.png",
-                  f"{folder / 'metadata.jsonl'}:2", "'target'")
+    raises_naming(
+        lambda: edit_local.load_folder(folder),
+        folder / "images" / "s2_tgt.png",
+        f"{folder / 'metadata.jsonl'}:2",
+        "'target'",
+    )
 
 
 def test_error_corrupt_image(folder):
     (folder / "masks" / "s3_mask.png").write_bytes(b"\x89PNG not really a png" * 3)
-    raises_naming(lambda: edit_local.load_folder(folder), folder / "masks" / "s3_mask.png",
-                  "cannot decode", "'mask'")
+    raises_naming(lambda: edit_local.load_folder(folder), folder / "masks" / "s3_mask.png", "cannot decode", "'mask'")
 
 
 def write_lines(folder, lines):
@@ -330,36 +338,39 @@ def write_lines(folder, lines):
 def test_error_duplicate_id(folder):
     lines = (folder / "metadata.jsonl").read_text().splitlines()
     write_lines(folder, lines[:2] + [lines[0]])
-    raises_naming(lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:3",
-                  "duplicate", "'s1'", "line 1")
+    raises_naming(
+        lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:3", "duplicate", "'s1'", "line 1"
+    )
 
 
 def test_error_malformed_json_line(folder):
     lines = (folder / "metadata.jsonl").read_text().splitlines()
     write_lines(folder, [lines[0], '{"id": "x", "source": ', lines[2]])
-    raises_naming(lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:2",
-                  "malformed JSON")
+    raises_naming(lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:2", "malformed JSON")
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda r: r.pop("instruction"), "instruction"),
-    (lambda r: r.update(target=3), "target"),
-    (lambda r: r.update(edit_type=["a"]), "edit_type"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda r: r.pop("instruction"), "instruction"),
+        (lambda r: r.update(target=3), "target"),
+        (lambda r: r.update(edit_type=["a"]), "edit_type"),
+    ],
+)
 def test_error_bad_fields(folder, change, field):
     rec = json.loads((folder / "metadata.jsonl").read_text().splitlines()[0])
     change(rec)
     write_lines(folder, [json.dumps(rec)])
-    raises_naming(lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:1",
-                  f"'{field}'")
+    raises_naming(lambda: edit_local.load_folder(folder), f"{folder / 'metadata.jsonl'}:1", f"'{field}'")
 
 
 def test_error_magicbrush_missing_image(tmp_path):
     dst = tmp_path / "mb"
     shutil.copytree(FIXTURES / "magicbrush", dst)
     (dst / "images" / "202" / "202-mask1.png").unlink()
-    raises_naming(lambda: edit_local.load_folder(dst), dst / "images" / "202" / "202-mask1.png",
-                  "edit_sessions.json", "'202'")
+    raises_naming(
+        lambda: edit_local.load_folder(dst), dst / "images" / "202" / "202-mask1.png", "edit_sessions.json", "'202'"
+    )
 
 
 def test_scenes_too_small_is_a_data_error():

@@ -24,8 +24,9 @@ def test_whole_image_psnr_and_ssim_agree_with_torchmetrics():
     row = score_sample(out, tgt, np.ones((32, 32), bool), 0.1, 0.02)
     assert row["psnr"] == pytest.approx(peak_signal_noise_ratio(_t(out), _t(tgt), data_range=1.0).item(), abs=1e-5)
     # Same Gaussian-window SSIM; only the border handling differs slightly.
-    assert row["ssim"] == pytest.approx(structural_similarity_index_measure(_t(out), _t(tgt), data_range=1.0).item(),
-                                        abs=5e-3)
+    assert row["ssim"] == pytest.approx(
+        structural_similarity_index_measure(_t(out), _t(tgt), data_range=1.0).item(), abs=5e-3
+    )
 
 
 def test_hand_computed_l1_and_psnr_inside_and_outside_the_mask():

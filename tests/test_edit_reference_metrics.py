@@ -39,8 +39,14 @@ def magicbrush_release(root):
             mask[..., 3] = 255
             mask[10:20, 10:20, 3] = 0
             Image.fromarray(mask).save(d / f"{img_id}-mask{k}.png")
-            doc[img_id].append({"input": prev, "mask": f"{img_id}-mask{k}.png", "output": f"{img_id}-output{k}.png",
-                                "instruction": instr})
+            doc[img_id].append(
+                {
+                    "input": prev,
+                    "mask": f"{img_id}-mask{k}.png",
+                    "output": f"{img_id}-output{k}.png",
+                    "instruction": instr,
+                }
+            )
             captions[img_id][f"{img_id}-output{k}.png"] = f"a photo after {instr}"
             prev = f"{img_id}-output{k}.png"
     (root / "edit_sessions.json").write_text(json.dumps(doc))
@@ -55,7 +61,7 @@ def test_distances_resize_the_edit_to_the_reference_with_pil_bicubic():
     d = resized - ref.astype(np.float64) / 255
     got = reference.distances(out, ref)
     assert got["l1_ref"] == pytest.approx(np.abs(d).mean(), rel=1e-5)
-    assert got["l2_ref"] == pytest.approx((d ** 2).mean(), rel=1e-5)
+    assert got["l2_ref"] == pytest.approx((d**2).mean(), rel=1e-5)
 
 
 def test_magicbrush_all_turn_and_final_turn_with_identity(tmp_path, encoders):
@@ -63,10 +69,22 @@ def test_magicbrush_all_turn_and_final_turn_with_identity(tmp_path, encoders):
     data = magicbrush_release(tmp_path / "magicbrush" / "test")
     opts = {"clip_model": str(clip), "dino_model": str(dino), "output_size": "any"}
     for setting in ("all-turn", "final-turn"):
-        task_yaml(tmp_path / "tasks", f"edit/mb-{setting}", "magicbrush", {"path": str(data), "setting": setting},
-                  MB_METRICS, "l1_ref", opts)
-    results = evaluate("edit/mb-all-turn,edit/mb-final-turn", "identity", include=(tmp_path / "tasks",),
-                       output=tmp_path / "out", progress=False)
+        task_yaml(
+            tmp_path / "tasks",
+            f"edit/mb-{setting}",
+            "magicbrush",
+            {"path": str(data), "setting": setting},
+            MB_METRICS,
+            "l1_ref",
+            opts,
+        )
+    results = evaluate(
+        "edit/mb-all-turn,edit/mb-final-turn",
+        "identity",
+        include=(tmp_path / "tasks",),
+        output=tmp_path / "out",
+        progress=False,
+    )
     all_turn, final_turn = (r.aggregates[""] for r in results)
     assert all_turn["l1_ref"].n == 3 and final_turn["l1_ref"].n == 2
 
@@ -74,8 +92,13 @@ def test_magicbrush_all_turn_and_final_turn_with_identity(tmp_path, encoders):
         return np.abs(a.astype(np.float64) / 255 - b.astype(np.float64) / 255).mean()
 
     # identity: every turn's output is its input; all-turn inputs are the ground-truth inputs of each turn
-    want_all = np.mean([l1(image(100, 40, 40), image(201, 40, 40)), l1(image(101, 40, 40), image(211, 40, 40)),
-                        l1(image(211, 40, 40), image(212, 40, 40))])
+    want_all = np.mean(
+        [
+            l1(image(100, 40, 40), image(201, 40, 40)),
+            l1(image(101, 40, 40), image(211, 40, 40)),
+            l1(image(211, 40, 40), image(212, 40, 40)),
+        ]
+    )
     # final-turn: iterative, so the identity's last output is the session's first input, against the last GT
     want_final = np.mean([l1(image(100, 40, 40), image(201, 40, 40)), l1(image(101, 40, 40), image(212, 40, 40))])
     assert all_turn["l1_ref"].mean == pytest.approx(want_all, rel=1e-5)
@@ -112,10 +135,19 @@ def test_clip_i_matches_a_direct_transformers_computation(tmp_path, encoders):
 
 
 def emu_release(root, n=4):
-    rows = [{"instruction": f"make it style {i}", "image": {"bytes": png_bytes(image(300 + i, 36, 48)), "path": None},
-             "task": ["background", "style"][i % 2], "split": "test", "idx": i, "hash": f"h{i}",
-             "input_caption": f"a picture number {i}", "output_caption": f"a stylised picture number {i}"}
-            for i in range(n)]
+    rows = [
+        {
+            "instruction": f"make it style {i}",
+            "image": {"bytes": png_bytes(image(300 + i, 36, 48)), "path": None},
+            "task": ["background", "style"][i % 2],
+            "split": "test",
+            "idx": i,
+            "hash": f"h{i}",
+            "input_caption": f"a picture number {i}",
+            "output_caption": f"a stylised picture number {i}",
+        }
+        for i in range(n)
+    ]
     write_parquet(root / "data" / "test-00000-of-00001.parquet", rows)
     return root
 
@@ -123,12 +155,24 @@ def emu_release(root, n=4):
 def test_emu_edit_against_the_input_with_identity(tmp_path, encoders):
     clip, dino = encoders
     data = emu_release(tmp_path / "emu_edit_test_set")
-    task_yaml(tmp_path / "tasks", "edit/emu-test", "emu_edit", {"path": str(data)},
-              ["clip_dir", "clip_i", "clip_out", "l1_ref", "dino"], "clip_dir",
-              {"clip_model": str(clip), "dino_model": str(dino), "reference": "source", "clip_preprocess": "squash",
-               "output_size": "any"})
-    [res] = evaluate("edit/emu-test", "identity", include=(tmp_path / "tasks",), output=tmp_path / "out",
-                     progress=False)
+    task_yaml(
+        tmp_path / "tasks",
+        "edit/emu-test",
+        "emu_edit",
+        {"path": str(data)},
+        ["clip_dir", "clip_i", "clip_out", "l1_ref", "dino"],
+        "clip_dir",
+        {
+            "clip_model": str(clip),
+            "dino_model": str(dino),
+            "reference": "source",
+            "clip_preprocess": "squash",
+            "output_size": "any",
+        },
+    )
+    [res] = evaluate(
+        "edit/emu-test", "identity", include=(tmp_path / "tasks",), output=tmp_path / "out", progress=False
+    )
     agg = res.aggregates[""]
     assert agg["l1_ref"].mean == 0 and agg["clip_i"].mean == pytest.approx(1, abs=1e-5)
     assert agg["dino"].mean == pytest.approx(1, abs=1e-5)
@@ -145,8 +189,15 @@ def test_encoder_weights_are_part_of_the_task_hash(tmp_path, encoders):
     other = tiny_clip(tmp_path / "clip2", seed=1)
     hashes = []
     for name, path in (("edit/a", clip), ("edit/b", other)):
-        f = task_yaml(tmp_path / "t", name, "emu_edit", {"path": str(data)}, ["clip_i"], "clip_i",
-                      {"clip_model": str(path), "reference": "source"})
+        f = task_yaml(
+            tmp_path / "t",
+            name,
+            "emu_edit",
+            {"path": str(data)},
+            ["clip_i"],
+            "clip_i",
+            {"clip_model": str(path), "reference": "source"},
+        )
         entry = registry.load_task_file(f)
         hashes.append(registry.build_task(entry).content_hash())
     assert hashes[0] != hashes[1]  # same options apart from the folder: the weights decide

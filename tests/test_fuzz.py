@@ -23,9 +23,10 @@ EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
-scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | text
-json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4),
-                           max_leaves=12)
+scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=True) | text
+json_values = st.recursive(
+    scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4), max_leaves=12
+)
 raw = st.binary(max_size=400) | text.map(str.encode)
 
 
@@ -57,8 +58,10 @@ def test_task_yaml_of_arbitrary_bytes(data):
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(TASK_KEYS) | text, json_values, max_size=8),
-       st.sampled_from(["edit", "retrieval", "reasoning", "x"]))
+@given(
+    st.dictionaries(st.sampled_from(TASK_KEYS) | text, json_values, max_size=8),
+    st.sampled_from(["edit", "retrieval", "reasoning", "x"]),
+)
 def test_task_yaml_of_arbitrary_structure(doc, kind):
     import yaml
 
@@ -66,8 +69,14 @@ def test_task_yaml_of_arbitrary_structure(doc, kind):
 
     d = _folder()
     try:
-        doc = {"name": "f/t", "kind": kind, "metrics": ["success"], "primary_metric": "success",
-               "source": {"loader": "edit_scenes", "args": {}}, **doc}
+        doc = {
+            "name": "f/t",
+            "kind": kind,
+            "metrics": ["success"],
+            "primary_metric": "success",
+            "source": {"loader": "edit_scenes", "args": {}},
+            **doc,
+        }
         (d / "t.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
         _typed_only(load_task_file, d / "t.yaml")
     finally:
@@ -99,9 +108,17 @@ def _png() -> bytes:
 
 
 @FUZZ
-@given(st.lists(st.dictionaries(st.sampled_from(["id", "source", "target", "instruction", "mask", "edit_type"]),
-                                json_values | st.sampled_from(["a.png", "b.png", "bad.png", "../x.png"]), max_size=6),
-                max_size=4), raw)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["id", "source", "target", "instruction", "mask", "edit_type"]),
+            json_values | st.sampled_from(["a.png", "b.png", "bad.png", "../x.png"]),
+            max_size=6,
+        ),
+        max_size=4,
+    ),
+    raw,
+)
 def test_edit_folder_reader(records, image_bytes):
     from harness.data.edit_local import load_folder
 
@@ -139,8 +156,12 @@ def test_reasoning_readers(records, data, loader):
 
     d = _folder()
     try:
-        name = {"math500": "test.jsonl", "gpqa": "gpqa_diamond.csv", "mathvista": "testmini.json",
-                "mmmu_pro": "test.json"}[loader]
+        name = {
+            "math500": "test.jsonl",
+            "gpqa": "gpqa_diamond.csv",
+            "mathvista": "testmini.json",
+            "mmmu_pro": "test.json",
+        }[loader]
         if name.endswith(".jsonl"):
             content = "\n".join(json.dumps(r) for r in records).encode() + data
         elif name.endswith(".json"):
@@ -167,8 +188,13 @@ def test_regress_baseline_reader(data):
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(["name", "tasks", "metrics", "rows", "sort", "alpha", "subsets"]) | text,
-                       json_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "tasks", "metrics", "rows", "sort", "alpha", "subsets"]) | text,
+        json_values,
+        max_size=6,
+    )
+)
 def test_leaderboard_definition(doc):
     import yaml
 
@@ -212,8 +238,13 @@ def test_model_args_parsing_and_normalisation(text_args):
 
 
 @FUZZ
-@given(st.none() | text | st.sampled_from(["\\boxed{", "\\boxed{\\frac{1}{2}}", "answer: (B)", "}}{{"]).flatmap(
-    lambda s: st.builds(lambda a, b: a + s + b, text, text)))
+@given(
+    st.none()
+    | text
+    | st.sampled_from(["\\boxed{", "\\boxed{\\frac{1}{2}}", "answer: (B)", "}}{{"]).flatmap(
+        lambda s: st.builds(lambda a, b: a + s + b, text, text)
+    )
+)
 def test_answer_extraction_never_raises(response):
     from harness.metrics.reasoning import extract_answer
 

@@ -32,8 +32,13 @@ def lm_dir(tmp_path_factory):
 def _prompts(k=4):
     """Prompts of different lengths and image sizes, so a batch really needs padding."""
     rng = np.random.default_rng(0)
-    return [{"text": "How many circles are in the image? " * (i + 1),
-             "images": [rng.integers(0, 256, (24 + 12 * i, 40, 3), dtype=np.uint8)]} for i in range(k)]
+    return [
+        {
+            "text": "How many circles are in the image? " * (i + 1),
+            "images": [rng.integers(0, 256, (24 + 12 * i, 40, 3), dtype=np.uint8)],
+        }
+        for i in range(k)
+    ]
 
 
 def _one_by_one(adapter, prompts, seeds, n, max_new_tokens=10):
@@ -61,8 +66,13 @@ def test_sampled_completions_depend_only_on_the_sample_seed(llava_dir):
 def test_fingerprint_records_decoding_settings_chat_template_and_weights(llava_dir, tmp_path):
     base = HFVLM(pretrained=str(llava_dir)).fingerprint()
     assert HFVLM(pretrained=str(llava_dir)).fingerprint() == base
-    for args in ({"do_sample": "true"}, {"temperature": "0.7"}, {"top_p": "0.5"}, {"max_new_tokens": "7"},
-                 {"shared_caption": "true"}):
+    for args in (
+        {"do_sample": "true"},
+        {"temperature": "0.7"},
+        {"top_p": "0.5"},
+        {"max_new_tokens": "7"},
+        {"shared_caption": "true"},
+    ):
         assert HFVLM(pretrained=str(llava_dir), **args).fingerprint() != base, args
     template = tmp_path / "t.jinja"
     template.write_text(tiny.CHAT_TEMPLATE.replace("<|end|>", "<|end|>\n"))
@@ -88,8 +98,7 @@ def test_shared_caption_decodes_one_caption_and_counts_its_tokens(llava_dir):
         assert info["caption"] and 1 <= info["caption_tokens"] <= 6 and len(info["solution_tokens"]) == 3
         assert info["generated_tokens"] == info["caption_tokens"] + sum(info["solution_tokens"])
     plain.generate(prompts, seeds, n=3, max_new_tokens=8)
-    assert all(i["caption_tokens"] == 0 and i["generated_tokens"] == sum(i["solution_tokens"])
-               for i in plain.last_info)
+    assert all(i["caption_tokens"] == 0 and i["generated_tokens"] == sum(i["solution_tokens"]) for i in plain.last_info)
     # the caption is greedy: the same for a sample whatever its batch
     alone = HFVLM(pretrained=str(llava_dir), shared_caption=True, caption_max_new_tokens=6, **SAMPLING)
     alone.generate(prompts[1:], seeds[1:], n=3, max_new_tokens=8)
@@ -108,23 +117,58 @@ def test_hf_lm_is_batch_invariant_and_refuses_images(lm_dir):
 
 
 def test_harness_list_models_does_not_import_torch():
-    code = ("import sys; from harness.adapters import registered_adapters; r = registered_adapters();"
-            "assert {'hf-vlm', 'hf-lm'} <= set(r); assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; from harness.adapters import registered_adapters; r = registered_adapters();"
+        "assert {'hf-vlm', 'hf-lm'} <= set(r); assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.slow
 def test_cli_eval_embedded_reasoning_with_hf_vlm(llava_dir, tmp_path, cli):
     args = f"max_new_tokens=6,pretrained={llava_dir}"  # sorted, as the run spec stores them
-    proc = cli("eval", "--task", "reasoning/embedded", "--limit", "4", "--model", "hf-vlm", "--model_args", args,
-               "--batch_size", "3", "--output", tmp_path, "--no-progress", check_rc=0)
+    proc = cli(
+        "eval",
+        "--task",
+        "reasoning/embedded",
+        "--limit",
+        "4",
+        "--model",
+        "hf-vlm",
+        "--model_args",
+        args,
+        "--batch_size",
+        "3",
+        "--output",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert "accuracy" in proc.stdout
-    run = sqlite3.connect(tmp_path / "harness.sqlite").execute(
-        "SELECT model_args, fingerprint, n_samples, n_failed FROM runs").fetchone()
+    run = (
+        sqlite3.connect(tmp_path / "harness.sqlite")
+        .execute("SELECT model_args, fingerprint, n_samples, n_failed FROM runs")
+        .fetchone()
+    )
     assert run[0] == args and run[2] == 4 and run[3] == 0
     # re-running with another batch size is a cache hit (batch size is not part of the spec)
-    again = cli("eval", "--task", "reasoning/embedded", "--limit", "4", "--model", "hf-vlm", "--model_args", args,
-                "--batch_size", "1", "--output", tmp_path, "--no-progress", check_rc=0)
+    again = cli(
+        "eval",
+        "--task",
+        "reasoning/embedded",
+        "--limit",
+        "4",
+        "--model",
+        "hf-vlm",
+        "--model_args",
+        args,
+        "--batch_size",
+        "1",
+        "--output",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert "0 computed" in again.stdout
     spec = json.loads(sqlite3.connect(tmp_path / "harness.sqlite").execute("SELECT spec FROM runs").fetchone()[0])
     assert spec["model_fingerprint"] == run[1]

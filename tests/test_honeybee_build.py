@@ -17,8 +17,7 @@ def _build(tmp_path, cache="cache", **fields):
     # Decontamination (on by default in recipes) drops rows whose image is an eval image; the tests of other stages
     # turn it off so their counts are about their stage alone; test_decontamination.py tests it.
     fields.setdefault("decontamination", {"enabled": False})
-    recipe = Recipe.model_validate({"name": "tiny", "seed": 1, "sources": [{"name": "mixed", "size": 24}],
-                                    **fields})
+    recipe = Recipe.model_validate({"name": "tiny", "seed": 1, "sources": [{"name": "mixed", "size": 24}], **fields})
     path, manifest = build(recipe, tmp_path / cache)
     return list(iter_rows(path)), manifest, path
 
@@ -33,14 +32,23 @@ def test_build_is_deterministic_and_content_hashed(tmp_path):
 
 
 def test_manifest_counts_every_stage(tmp_path):
-    rows, man, path = _build(tmp_path, answer_filter=True, scaling={"questions": 2, "cots": 2},
-                             interventions=[{"name": "long_cot", "min_words": 18}], decontamination={})
+    rows, man, path = _build(
+        tmp_path,
+        answer_filter=True,
+        scaling={"questions": 2, "cots": 2},
+        interventions=[{"name": "long_cot", "min_words": 18}],
+        decontamination={},
+    )
     s = man["stages"]
     kept = 24 - s.get("2_dropped_contaminated", 0)  # rows whose image is an eval image are dropped first
     assert s["1_questions"] == 24 and s["3_questions_after_synthesis"] == 2 * kept and s["4_cots_generated"] == 4 * kept
     assert man["decontamination"]["dropped"] == s.get("2_dropped_contaminated", 0)
-    assert s["4_cots_generated"] - s.get("5_dropped_answer_disagrees", 0) - s.get("6_dropped_short_cot", 0) \
-        == s["7_rows"] == man["rows"] == len(rows)
+    assert (
+        s["4_cots_generated"] - s.get("5_dropped_answer_disagrees", 0) - s.get("6_dropped_short_cot", 0)
+        == s["7_rows"]
+        == man["rows"]
+        == len(rows)
+    )
     assert sum(man["difficulty_histogram"].values()) == len(rows)
     distinct = man["distinct"]
     assert distinct["rows"] == len({(r["question"], r["image"], r["cot"]) for r in rows})
@@ -98,8 +106,9 @@ def test_long_cot_filter_drops_short_ones(tmp_path):
 
 def test_balance_difficulty_flattens_the_histogram(tmp_path):
     _, skewed, _ = _build(tmp_path, "a", sources=[{"name": "mixed", "size": 30}])
-    _, man, _ = _build(tmp_path, "b", sources=[{"name": "mixed", "size": 30}],
-                       interventions=[{"name": "balance_difficulty"}])
+    _, man, _ = _build(
+        tmp_path, "b", sources=[{"name": "mixed", "size": 30}], interventions=[{"name": "balance_difficulty"}]
+    )
     assert skewed["difficulty_histogram"]["1"] > 12  # the source is 60% easy
     assert man["difficulty_histogram"] == {"1": 10, "2": 10, "3": 10}
 
@@ -110,20 +119,25 @@ def test_text_mix_adds_text_only_rows(tmp_path):
 
 
 def test_remove_text_solvable_drops_questions_the_prior_answers(tmp_path):
-    _, man, _ = _build(tmp_path, sources=[{"name": "mixed", "size": 80}],
-                       interventions=[{"name": "remove_text_solvable"}])
+    _, man, _ = _build(
+        tmp_path, sources=[{"name": "mixed", "size": 80}], interventions=[{"name": "remove_text_solvable"}]
+    )
     dropped = man["stages"]["2_dropped_text_solvable"]
     assert 0 < dropped < 80 and man["rows"] == 80 - dropped
 
 
-@pytest.mark.parametrize("intervention", [{"name": "rotate", "p": 1.0}, {"name": "distractors", "n": 3},
-                                          {"name": "question_in_image"}])
+@pytest.mark.parametrize(
+    "intervention", [{"name": "rotate", "p": 1.0}, {"name": "distractors", "n": 3}, {"name": "question_in_image"}]
+)
 def test_perception_edits_change_images(tmp_path, intervention):
     base, _, base_path = _build(tmp_path, "a")
     rows, _, path = _build(tmp_path, "b", interventions=[intervention])
     assert [r["answer"] for r in rows] == [r["answer"] for r in base]
-    changed = [not np.array_equal(load_image(path, r["image"]), load_image(base_path, b["image"]))
-               for r, b in zip(rows, base) if r["image"] and b["image"]]
+    changed = [
+        not np.array_equal(load_image(path, r["image"]), load_image(base_path, b["image"]))
+        for r, b in zip(rows, base)
+        if r["image"] and b["image"]
+    ]
     assert all(changed) if intervention["name"] != "rotate" else sum(changed) >= len(changed) - 2
     if intervention["name"] == "question_in_image":
         assert all(r["question"] == "Answer the question written in the image." for r in rows)
@@ -137,8 +151,11 @@ def test_scaling_axes_multiply_rows(tmp_path):
 
 
 def test_caption_is_not_prefixed_to_text_only_rows(tmp_path):
-    rows, _, _ = _build(tmp_path, sources=[{"name": "mixed", "size": 6}, {"name": "text_only", "size": 6}],
-                        interventions=[{"name": "caption"}])
+    rows, _, _ = _build(
+        tmp_path,
+        sources=[{"name": "mixed", "size": 6}, {"name": "text_only", "size": 6}],
+        interventions=[{"name": "caption"}],
+    )
     assert {r["source"] for r in rows} == {"mixed", "text_only"}
     for r in rows:  # the text-only question already states the picture in words
         assert r["cot"].startswith("caption: ") == (r["source"] != "text_only")
@@ -153,8 +170,13 @@ def _store_with_ranked_runs(path, accuracies):
 
     store = RunStore(path)
     for recipe, acc in accuracies.items():
-        spec = RunSpec(task="reasoning/embedded", task_hash="h", model="honeybee-proxy",
-                       model_args=(("recipe", recipe),), model_fingerprint=recipe)
+        spec = RunSpec(
+            task="reasoning/embedded",
+            task_hash="h",
+            model="honeybee-proxy",
+            model_args=(("recipe", recipe),),
+            model_fingerprint=recipe,
+        )
         store.start_run(spec, "reasoning", {})
         store.finish_run(spec.run_id(), {"": {"accuracy": Aggregate(acc, acc, acc, 10)}}, {}, ["s"])
     store.close()
@@ -168,14 +190,20 @@ def test_curation_keeps_the_answer_filter_of_the_ranked_recipe(tmp_path, monkeyp
 
     folder = tmp_path / "recipes"
     folder.mkdir()
-    (folder / "r_noisy.yaml").write_text(yaml.safe_dump({"name": "r_noisy", "sources": [{"name": "noisy",
-                                                         "size": 5}], "answer_filter": True}))
-    (folder / "r_mixed.yaml").write_text(yaml.safe_dump({"name": "r_mixed", "sources": [{"name": "mixed",
-                                                         "size": 5}]}))
+    (folder / "r_noisy.yaml").write_text(
+        yaml.safe_dump({"name": "r_noisy", "sources": [{"name": "noisy", "size": 5}], "answer_filter": True})
+    )
+    (folder / "r_mixed.yaml").write_text(yaml.safe_dump({"name": "r_mixed", "sources": [{"name": "mixed", "size": 5}]}))
     _store_with_ranked_runs(tmp_path / "s.sqlite", {"r_noisy": 40.0, "r_mixed": 30.0})
     monkeypatch.setattr(recipe_mod, "RECIPES_DIR", folder)  # ranked recipes are looked up by name there
-    curated = Recipe.model_validate({"name": "cur", "seed": 1, "curation": {"rank": ["r_noisy", "r_mixed"],
-                                     "top": 2, "size": 60}, "decontamination": {"enabled": False}})
+    curated = Recipe.model_validate(
+        {
+            "name": "cur",
+            "seed": 1,
+            "curation": {"rank": ["r_noisy", "r_mixed"], "top": 2, "size": 60},
+            "decontamination": {"enabled": False},
+        }
+    )
     path, man = build(curated, tmp_path / "cache", tmp_path / "s.sqlite")
     rows = list(iter_rows(path))
     assert [name for name, _ in man["curation_ranking"]] == ["r_noisy", "r_mixed"]
@@ -188,15 +216,22 @@ def test_curation_keeps_the_answer_filter_of_the_ranked_recipe(tmp_path, monkeyp
 
 def test_majority_vote_labels_synthesized_questions_by_the_generators_vote(tmp_path):
     vote = [{"name": "majority_vote", "votes": 5, "min_share": 0.6}]
-    rows, man, _ = _build(tmp_path, "noisy", sources=[{"name": "noisy", "size": 30}], scaling={"questions": 3},
-                          interventions=vote)
+    rows, man, _ = _build(
+        tmp_path, "noisy", sources=[{"name": "noisy", "size": 30}], scaling={"questions": 3}, interventions=vote
+    )
     s = man["stages"]
     assert s["3a_votes_cast"] == 5 * 60  # two synthesized questions per image
     assert s["3b_dropped_no_majority"] > 0  # a teacher wrong half the time often splits its votes
     assert s["3c_majority_disagrees_with_truth"] > 0  # and sometimes agrees on a wrong answer: kept, mislabelled
     assert s["4_cots_generated"] == 30 + 60 - s["3b_dropped_no_majority"]
-    clean, man_clean, _ = _build(tmp_path, "clean", sources=[{"name": "mixed", "size": 30}], scaling={"questions": 3},
-                                 generator={"error_rate": 0.0}, interventions=vote)
+    clean, man_clean, _ = _build(
+        tmp_path,
+        "clean",
+        sources=[{"name": "mixed", "size": 30}],
+        scaling={"questions": 3},
+        generator={"error_rate": 0.0},
+        interventions=vote,
+    )
     assert man_clean["stages"].get("3c_majority_disagrees_with_truth", 0) == 0
     assert man_clean["stages"].get("3b_dropped_no_majority", 0) == 0 and len(clean) == 90
 

@@ -11,8 +11,18 @@ from harness.metrics import honeybee_score
 from harness.metrics.reasoning import grade, score_completions
 from harness.protocols.honeybee import ANSWER_KEYS
 
-KEYS = ["Answer: ", "The answer is: ", "The answer is ", "the answer is: ", "--------Summary--------\n",
-        "**Answer** ", "the correct answer is ", "**Answer:** ", "answer: ", "**Answer**: "]
+KEYS = [
+    "Answer: ",
+    "The answer is: ",
+    "The answer is ",
+    "the answer is: ",
+    "--------Summary--------\n",
+    "**Answer** ",
+    "the correct answer is ",
+    "**Answer:** ",
+    "answer: ",
+    "**Answer**: ",
+]
 
 # (response, gold, mcq, right under score.py)
 CASES = []
@@ -173,7 +183,9 @@ CASES += [
 ]
 
 HONEYBEE_TEXT_CASES = [  # the examples: graded here as HoneyBee grades them
-    ("7", "7", False, True), ("B", "B", True, True), ("(B)", "B", True, True),
+    ("7", "7", False, True),
+    ("B", "B", True, True),
+    ("(B)", "B", True, True),
     ("The final answer is B.", "B", True, False),
 ]
 

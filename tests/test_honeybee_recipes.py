@@ -21,14 +21,20 @@ def test_every_shipped_recipe_validates():
         assert load_recipe(name).name == name
 
 
-@pytest.mark.parametrize("text, field, words", [
-    ("name: x\nsources: [{name: nosuch, size: 3}]\n", "sources.0.name", "unknown source 'nosuch'"),
-    ("name: x\nsources: [{name: mixed, size: 3}]\ninterventions: [{name: caption}, {name: blur}]\n",
-     "interventions.1.name", "unknown intervention 'blur'"),
-    ("name: x\nsources: [{name: mixed, size: 0}]\n", "sources.0.size", "greater than or equal to 1"),
-    ("name: x\nsources: [{name: mixed, size: 3}]\nscaling: {imagez: 2}\n", "scaling.imagez", "Extra inputs"),
-    ("name: x\n", "sources", "give sources or a curation step"),
-])
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        ("name: x\nsources: [{name: nosuch, size: 3}]\n", "sources.0.name", "unknown source 'nosuch'"),
+        (
+            "name: x\nsources: [{name: mixed, size: 3}]\ninterventions: [{name: caption}, {name: blur}]\n",
+            "interventions.1.name",
+            "unknown intervention 'blur'",
+        ),
+        ("name: x\nsources: [{name: mixed, size: 0}]\n", "sources.0.size", "greater than or equal to 1"),
+        ("name: x\nsources: [{name: mixed, size: 3}]\nscaling: {imagez: 2}\n", "scaling.imagez", "Extra inputs"),
+        ("name: x\n", "sources", "give sources or a curation step"),
+    ],
+)
 def test_invalid_recipe_names_file_and_field(tmp_path, text, field, words):
     path = _write(tmp_path, text)
     with pytest.raises(HarnessError) as e:
@@ -49,8 +55,9 @@ def test_unknown_recipe_name_lists_known():
 
 
 def test_cli_build_writes_dataset_and_manifest(cli, tmp_path):
-    path = _write(tmp_path, "name: cli_tiny\nseed: 1\nsources: [{name: counting, size: 4}]\n"
-                            "interventions: [{name: caption}]\n")
+    path = _write(
+        tmp_path, "name: cli_tiny\nseed: 1\nsources: [{name: counting, size: 4}]\ninterventions: [{name: caption}]\n"
+    )
     cache = tmp_path / "cache"
     proc = cli("recipe", "build", path, "--cache-dir", cache, "--output", tmp_path / "res", check_rc=0)
     assert "cli_tiny: 4 rows" in proc.stdout
@@ -60,11 +67,14 @@ def test_cli_build_writes_dataset_and_manifest(cli, tmp_path):
     assert not [p for p in (cache / "datasets").iterdir() if p.name.startswith(".tmp")]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("name: bad\nsources: [{name: nosuch, size: 3}]\n", "unknown source 'nosuch'"),
-    ("name: bad\nsources: [{name: mixed, size: 3}]\ninterventions: [{name: blur}]\n", "unknown intervention"),
-    ("name: bad\nsources: [oops\n", "malformed YAML"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("name: bad\nsources: [{name: nosuch, size: 3}]\n", "unknown source 'nosuch'"),
+        ("name: bad\nsources: [{name: mixed, size: 3}]\ninterventions: [{name: blur}]\n", "unknown intervention"),
+        ("name: bad\nsources: [oops\n", "malformed YAML"),
+    ],
+)
 def test_cli_bad_recipe_exits_2_with_one_line(cli, tmp_path, text, words):
     path = _write(tmp_path, text)
     proc = cli("recipe", "build", path, "--cache-dir", tmp_path / "cache", check_rc=2)

@@ -14,9 +14,15 @@ from harness_baselines.honeybee.train import train
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     cache = tmp_path_factory.mktemp("hb")
-    recipe = Recipe.model_validate({"name": "smoke", "seed": 3, "sources": [{"name": "mixed", "size": 16}],
-                                    "interventions": [{"name": "text_mix", "fraction": 0.25}],
-                                    "train": {"steps": 20, "batch_size": 8}})
+    recipe = Recipe.model_validate(
+        {
+            "name": "smoke",
+            "seed": 3,
+            "sources": [{"name": "mixed", "size": 16}],
+            "interventions": [{"name": "text_mix", "fraction": 0.25}],
+            "train": {"steps": 20, "batch_size": 8},
+        }
+    )
     build(recipe, cache)
     return recipe, cache, train(recipe, cache, log=None)
 
@@ -40,9 +46,10 @@ def test_proxy_adapter_generates_and_fingerprints_the_checkpoint(trained):
     proxy = adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache))
     assert proxy.fingerprint() == summary["sha256"][:16]
     image = np.full((96, 96, 3), 200, np.uint8)
-    prompts = [{"text": prompt_text("How many red circles are there in the image?", None), "images": [image]},
-               {"text": prompt_text("What time does the clock show?", ["1:00", "2:00", "3:00", "4:00"]),
-                "images": []}]
+    prompts = [
+        {"text": prompt_text("How many red circles are there in the image?", None), "images": [image]},
+        {"text": prompt_text("What time does the clock show?", ["1:00", "2:00", "3:00", "4:00"]), "images": []},
+    ]
     out = proxy.generate(prompts, [1, 2], n=2, max_new_tokens=16)
     assert len(out) == 2 and all(len(c) == 2 and all(isinstance(x, str) for x in c) for c in out)
     assert proxy.generate(prompts[:1], [1], n=1, max_new_tokens=16)[0][0] == out[0][0]  # greedy, batch-independent
@@ -73,8 +80,8 @@ def test_cached_decoding_matches_full_recomputation():
         seq = list(p)
         for _ in range(len(fast[k])):
             with torch.no_grad():
-                seq.append(int(model(images[k:k + 1], has[k:k + 1], torch.tensor([seq]))[0, -1].argmax()))
-        assert seq[len(p):] == fast[k]
+                seq.append(int(model(images[k : k + 1], has[k : k + 1], torch.tensor([seq]))[0, -1].argmax()))
+        assert seq[len(p) :] == fast[k]
 
 
 def test_a_second_training_seed_is_its_own_checkpoint_and_adapter_row(trained):

@@ -37,8 +37,10 @@ def _case_of_image() -> dict[str, str]:
 
     from harness.judges.protocols import _jpeg
 
-    return {f"data:image/jpeg;base64,{base64.b64encode(_jpeg(image(i))).decode()}": row[2].split("=")[1]
-            for i, row in enumerate(ROWS)}
+    return {
+        f"data:image/jpeg;base64,{base64.b64encode(_jpeg(image(i))).decode()}": row[2].split("=")[1]
+        for i, row in enumerate(ROWS)
+    }
 
 
 CASE_OF_IMAGE = _case_of_image()
@@ -66,11 +68,20 @@ def script(role, text, n, images):
 def gedit(tmp_path):
     data = gedit_release(tmp_path / "GEdit-Bench", ROWS)
     tasks = tmp_path / "tasks"
-    task_yaml(tasks, "edit/gedit-test", "gedit_bench", {"path": str(data)},
-              ["viescore_sc", "viescore_pq", "viescore_o", "viescore_sc_macro", "viescore_o_macro"], "viescore_o_macro",
-              {"output_size": "any", "judge_protocol": "viescore_tie", "macro_over": "edit_type",
-               "judge_templates": {"file": "viescore/vie_prompts.py",
-                                   "sha256": sha256(data / "viescore/vie_prompts.py")}})
+    task_yaml(
+        tasks,
+        "edit/gedit-test",
+        "gedit_bench",
+        {"path": str(data)},
+        ["viescore_sc", "viescore_pq", "viescore_o", "viescore_sc_macro", "viescore_o_macro"],
+        "viescore_o_macro",
+        {
+            "output_size": "any",
+            "judge_protocol": "viescore_tie",
+            "macro_over": "edit_type",
+            "judge_templates": {"file": "viescore/vie_prompts.py", "sha256": sha256(data / "viescore/vie_prompts.py")},
+        },
+    )
     return tasks, tmp_path / "out"
 
 
@@ -81,8 +92,15 @@ def judge_args(url):
 def test_gedit_scores_match_official_rule_and_failures_are_counted_by_cause(gedit):
     tasks, out = gedit
     with ScriptedChat(script) as server:
-        [result] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                            judge="openai-chat", judge_args=judge_args(server.url))
+        [result] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
     agg = result.aggregates
     # O = sqrt(SC * PQ) per sample: a -> sqrt(9*1) = 3, b -> sqrt(1*9) = 3 (5.0 if averaged first), bare -> sqrt(7*8)
     en_color = [3.0, 3.0, math.sqrt(56)]
@@ -94,8 +112,12 @@ def test_gedit_scores_match_official_rule_and_failures_are_counted_by_cause(gedi
     assert agg["language=en/intersection"]["viescore_o_macro"].mean == pytest.approx((3.0 + 4.0) / 2)
     assert agg["language=en"]["viescore_sc_macro"].mean == pytest.approx(((9 + 1 + 7) / 3 + (4 + 6) / 2) / 2)
     causes = {sid: err.split(":")[0] for sid, err in result.failures.items()}
-    assert causes == {"en/k5": "judge parse", "en/k6": "judge refusal", "en/k8": "judge transport",
-                      "en/k9": "judge transport"}
+    assert causes == {
+        "en/k5": "judge parse",
+        "en/k6": "judge refusal",
+        "en/k8": "judge transport",
+        "en/k9": "judge transport",
+    }
     store = open_store(out)
     run = store.find_run(result.spec.run_id())[0]
     assert dict(store.failures(run["run_id"]))["en/k8"].startswith("judge transport: sc: HTTP 500")
@@ -111,17 +133,38 @@ def test_gedit_scores_match_official_rule_and_failures_are_counted_by_cause(gedi
 def test_rejudging_never_regenerates_and_official_policy_is_labelled(gedit):
     tasks, out = gedit
     with ScriptedChat(script) as server:
-        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                 judge="openai-chat", judge_args=judge_args(server.url))
+        evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
         n_first = len(server.requests)
-        [again] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                           judge="openai-chat", judge_args=judge_args(server.url))
+        [again] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
         # only the unsettled transport failures are asked again; no edit is regenerated
         assert again.computed == 0
         assert len(server.requests) - n_first == 8  # k8 (500) and k9 (timeout): sc + pq, 2 HTTP attempts each
-        [official] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                              judge="openai-chat", judge_args=judge_args(server.url),
-                              judge_failure_policy="official")
+        [official] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+            judge_failure_policy="official",
+        )
     assert official.computed == 0 and official.spec.judge_failure_policy == "official"
     assert official.spec.run_id() != again.spec.run_id()
     # the official second round guesses random.randint(0, 10) seeded 42 (= 10) for the unparseable SC reply
@@ -133,27 +176,64 @@ def test_unreachable_endpoint_is_one_line_naming_the_url(gedit, cli):
     from conftest import one_line_error
 
     tasks, out = gedit
-    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
-               "--no-progress", "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:9/v1,model=m,max_retries=1,backoff=0.01")
+    proc = cli(
+        "eval",
+        "--task",
+        "edit/gedit-test",
+        "--include",
+        tasks,
+        "--model",
+        "identity",
+        "--output",
+        out,
+        "--no-progress",
+        "--judge",
+        "openai-chat",
+        "--judge_args",
+        "base_url=http://127.0.0.1:9/v1,model=m,max_retries=1,backoff=0.01",
+    )
     one_line_error(proc, "http://127.0.0.1:9/v1/chat/completions", "unreachable")
     # the edits were stored: a later run with a reachable judge generates nothing
     with ScriptedChat(script) as server:
-        [res] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                         judge="openai-chat", judge_args=judge_args(server.url))
+        [res] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
     assert res.computed == 0
 
 
-@pytest.mark.parametrize("args,needle", [
-    ("model=m", "base_url"),
-    ("base_url=http://127.0.0.1:1/v1,model=m,concurrency=0", "concurrency"),
-    ("base_url=http://127.0.0.1:1/v1,model=m,colour=red", "colour"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        ("model=m", "base_url"),
+        ("base_url=http://127.0.0.1:1/v1,model=m,concurrency=0", "concurrency"),
+        ("base_url=http://127.0.0.1:1/v1,model=m,colour=red", "colour"),
+    ],
+)
 def test_bad_judge_args_are_one_line(gedit, cli, args, needle):
     from conftest import one_line_error
 
     tasks, out = gedit
-    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
-               "--judge", "openai-chat", "--judge_args", args)
+    proc = cli(
+        "eval",
+        "--task",
+        "edit/gedit-test",
+        "--include",
+        tasks,
+        "--model",
+        "identity",
+        "--output",
+        out,
+        "--judge",
+        "openai-chat",
+        "--judge_args",
+        args,
+    )
     one_line_error(proc, "--judge_args", needle)
 
 
@@ -162,8 +242,21 @@ def test_template_file_differing_from_the_pin_is_one_line(gedit, cli, tmp_path):
 
     tasks, out = gedit
     (tmp_path / "GEdit-Bench" / "viescore" / "vie_prompts.py").write_text("_context_no_delimit = 'changed'\n")
-    proc = cli("eval", "--task", "edit/gedit-test", "--include", tasks, "--model", "identity", "--output", out,
-               "--judge", "openai-chat", "--judge_args", "base_url=http://127.0.0.1:1/v1,model=m")
+    proc = cli(
+        "eval",
+        "--task",
+        "edit/gedit-test",
+        "--include",
+        tasks,
+        "--model",
+        "identity",
+        "--output",
+        out,
+        "--judge",
+        "openai-chat",
+        "--judge_args",
+        "base_url=http://127.0.0.1:1/v1,model=m",
+    )
     one_line_error(proc, "vie_prompts.py", "differs from the pinned official version")
 
 
@@ -179,8 +272,15 @@ def test_judge_agree_between_two_judges_on_the_same_edits(gedit, cli):
     runs = []
     for s in (script, harsh):
         with ScriptedChat(s) as server:
-            [r] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                           judge="openai-chat", judge_args=judge_args(server.url))
+            [r] = evaluate(
+                "edit/gedit-test",
+                "identity",
+                include=(tasks,),
+                output=out,
+                progress=False,
+                judge="openai-chat",
+                judge_args=judge_args(server.url),
+            )
             runs.append(r.spec.run_id())
     proc = cli("judge-agree", runs[0], runs[1], "--include", tasks, "--output", out, check_rc=0)
     lines = proc.stdout.splitlines()
@@ -203,10 +303,25 @@ def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
 
     tasks, out = gedit
     with ScriptedChat(script, latency=0.3) as server:
-        args = [sys.executable, "-m", "harness", "eval", "--task", "edit/gedit-test", "--include", str(tasks),
-                "--model", "identity", "--output", str(out), "--no-progress", "--judge", "openai-chat",
-                "--judge_args",
-                f"base_url={server.url},model=gpt-4.1,concurrency=1,max_retries=1,backoff=0.01,timeout=0.5"]
+        args = [
+            sys.executable,
+            "-m",
+            "harness",
+            "eval",
+            "--task",
+            "edit/gedit-test",
+            "--include",
+            str(tasks),
+            "--model",
+            "identity",
+            "--output",
+            str(out),
+            "--no-progress",
+            "--judge",
+            "openai-chat",
+            "--judge_args",
+            f"base_url={server.url},model=gpt-4.1,concurrency=1,max_retries=1,backoff=0.01,timeout=0.5",
+        ]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
         db, stored, deadline = out / "harness.sqlite", 0, time.time() + 120
         while stored < 3 and time.time() < deadline:
@@ -223,8 +338,15 @@ def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
             settled = conn.execute("SELECT COUNT(*) FROM judge_calls WHERE status != 'transport'").fetchone()[0]
         assert settled >= 3
         before = len(server.requests)
-        [res] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                         judge="openai-chat", judge_args=judge_args(server.url) | {"concurrency": 1})
+        [res] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url) | {"concurrency": 1},
+        )
         asked = [json.dumps(b) for b in server.requests[before:]]
     assert res.computed == 0  # the edits were stored before judging began
     # no stored reply is asked again: the resumed run asks only for what the killed one had not settled
@@ -238,12 +360,37 @@ def test_sigkill_mid_judging_resumes_from_the_stored_calls(gedit):
 def test_leaderboard_rows_name_the_judge(gedit, cli):
     tasks, out = gedit
     with ScriptedChat(script) as server:
-        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                 judge="openai-chat", judge_args=judge_args(server.url))
-        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                 judge="openai-chat", judge_args={**judge_args(server.url), "model": "other-judge"})
-    proc = cli("leaderboard", "edit/gedit-test", "--include", tasks, "--output", out, "--format", "csv",
-               "--to", out / "board.csv", check_rc=0)
+        evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
+        evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args={**judge_args(server.url), "model": "other-judge"},
+        )
+    proc = cli(
+        "leaderboard",
+        "edit/gedit-test",
+        "--include",
+        tasks,
+        "--output",
+        out,
+        "--format",
+        "csv",
+        "--to",
+        out / "board.csv",
+        check_rc=0,
+    )
     assert "identity · judge openai-chat:gpt-4.1" in proc.stdout
     assert "identity · judge openai-chat:other-judge" in proc.stdout
 
@@ -260,11 +407,26 @@ def test_a_fixed_parser_rescores_stored_replies_without_asking_again(gedit, monk
     monkeypatch.setitem(protocols.PROTOCOLS, Lenient.name, Lenient)
     tasks, out = gedit
     with ScriptedChat(script) as server:
-        [first] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                           judge="openai-chat", judge_args=judge_args(server.url))
+        [first] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
         n_first = len(server.requests)
-        [fixed] = evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                           judge="openai-chat", judge_args=judge_args(server.url), judge_protocol=Lenient.name)
+        [fixed] = evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+            judge_protocol=Lenient.name,
+        )
         asked = len(server.requests) - n_first
     assert fixed.spec.run_id() != first.spec.run_id() and fixed.computed == 0
     assert asked == 8  # only the unsettled transport failures (k8, k9) again; every stored reply re-parsed

@@ -24,19 +24,29 @@ REPLIES = {  # instruction -> judge reply
 
 def imgedit_release(root):
     bench = root / "Benchmark"
-    items = {"11": ("add/0001.jpg", "add a cat", "add"), "12": ("add/0002.jpg", "add a dog", "add"),
-             "21": ("remove/0003.jpg", "remove the car", "remove"),
-             "31": ("style/0004.jpg", "make it ukiyo-e", "style")}
+    items = {
+        "11": ("add/0001.jpg", "add a cat", "add"),
+        "12": ("add/0002.jpg", "add a dog", "add"),
+        "21": ("remove/0003.jpg", "remove the car", "remove"),
+        "31": ("style/0004.jpg", "make it ukiyo-e", "style"),
+    }
     for n, (rel, _, _) in enumerate(items.values()):
         (bench / "singleturn" / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image(400 + n)).save(bench / "singleturn" / rel)
     (bench / "Basic").mkdir(parents=True)
-    (bench / "Basic" / "basic_edit.json").write_text(json.dumps(
-        {k: {"id": rel, "prompt": p, "edit_type": t} for k, (rel, p, t) in items.items()}))
+    (bench / "Basic" / "basic_edit.json").write_text(
+        json.dumps({k: {"id": rel, "prompt": p, "edit_type": t} for k, (rel, p, t) in items.items()})
+    )
     (bench / "Basic" / "prompts.json").write_text(json.dumps(STANDIN_IMGEDIT))
     (bench / "UGE").mkdir()
-    (bench / "UGE" / "UGE_edit.json").write_text(json.dumps(
-        {"1": {"id": "0005.jpg", "prompt": "remove the lemon"}, "2": {"id": "0006.jpg", "prompt": "swap the number"}}))
+    (bench / "UGE" / "UGE_edit.json").write_text(
+        json.dumps(
+            {
+                "1": {"id": "0005.jpg", "prompt": "remove the lemon"},
+                "2": {"id": "0006.jpg", "prompt": "swap the number"},
+            }
+        )
+    )
     (bench / "UGE" / "UGE_bench.py").write_text(STANDIN_UGE)
     (bench / "hard").mkdir()
     for n, name in enumerate(["0005.jpg", "0006.jpg"]):
@@ -51,21 +61,49 @@ def script(role, text, n, images):
 
 def test_imgedit_basic_per_type_macro_and_micro(tmp_path):
     data = imgedit_release(tmp_path / "ImgEdit")
-    task_yaml(tmp_path / "tasks", "edit/imgedit-test", "imgedit", {"path": str(data)},
-              ["imgedit_score", "imgedit_score_macro"], "imgedit_score_macro",
-              {"output_size": "any", "judge_protocol": "imgedit_basic", "macro_over": "edit_type",
-               "judge_templates": {"file": "Benchmark/Basic/prompts.json",
-                                   "sha256": sha256(data / "Benchmark/Basic/prompts.json")}})
-    task_yaml(tmp_path / "tasks", "edit/imgedit-uge-test", "imgedit",
-              {"path": str(data), "edit_json": "Benchmark/UGE/UGE_edit.json", "images": "Benchmark/hard"},
-              ["imgedit_score"], "imgedit_score",
-              {"output_size": "any", "judge_protocol": "imgedit_uge",
-               "judge_templates": {"file": "Benchmark/UGE/UGE_bench.py",
-                                   "sha256": sha256(data / "Benchmark/UGE/UGE_bench.py")}})
+    task_yaml(
+        tmp_path / "tasks",
+        "edit/imgedit-test",
+        "imgedit",
+        {"path": str(data)},
+        ["imgedit_score", "imgedit_score_macro"],
+        "imgedit_score_macro",
+        {
+            "output_size": "any",
+            "judge_protocol": "imgedit_basic",
+            "macro_over": "edit_type",
+            "judge_templates": {
+                "file": "Benchmark/Basic/prompts.json",
+                "sha256": sha256(data / "Benchmark/Basic/prompts.json"),
+            },
+        },
+    )
+    task_yaml(
+        tmp_path / "tasks",
+        "edit/imgedit-uge-test",
+        "imgedit",
+        {"path": str(data), "edit_json": "Benchmark/UGE/UGE_edit.json", "images": "Benchmark/hard"},
+        ["imgedit_score"],
+        "imgedit_score",
+        {
+            "output_size": "any",
+            "judge_protocol": "imgedit_uge",
+            "judge_templates": {
+                "file": "Benchmark/UGE/UGE_bench.py",
+                "sha256": sha256(data / "Benchmark/UGE/UGE_bench.py"),
+            },
+        },
+    )
     with ScriptedChat(script) as server:
-        basic, uge = evaluate("edit/imgedit-test,edit/imgedit-uge-test", "identity", include=(tmp_path / "tasks",),
-                              output=tmp_path / "out", progress=False, judge="openai-chat",
-                              judge_args={"base_url": server.url, "model": "gpt-4o"})
+        basic, uge = evaluate(
+            "edit/imgedit-test,edit/imgedit-uge-test",
+            "identity",
+            include=(tmp_path / "tasks",),
+            output=tmp_path / "out",
+            progress=False,
+            judge="openai-chat",
+            judge_args={"base_url": server.url, "model": "gpt-4o"},
+        )
     agg = basic.aggregates
     add = [round(12 / 3, 2), round(7 / 3, 2)]  # 4.0, 2.33 (round per sample, as step1 does)
     assert agg["edit_type=add"]["imgedit_score"].mean == pytest.approx(sum(add) / 2)
@@ -82,21 +120,24 @@ def test_imgedit_basic_per_type_macro_and_micro(tmp_path):
     assert sent[1]["image_url"]["url"].startswith("data:image/png;base64,/9j/")  # JPEG bytes
 
 
-@pytest.mark.parametrize("text,want", [
-    ('||V^=^V||\n{"score": [7, 2], "reasoning": "x"}\n||V^=^V||', [7, 2]),
-    ('Sure! {"score" : [3, 9], "reasoning" : "fine"} done', [3, 9]),
-    ('{"score": 6, "reasoning": "one"}', [6]),
-    ("[4, 5]", [4, 5]),
-    ("[4,5]", [4, 5]),
-    ("9", [9]),
-    (" 9\n", [9]),
-    ("11", None),
-    ("[4, 5, 6]", None),
-    ("The image looks natural.", None),
-    ('{"score": [5, }', None),
-    ('{score: 5, reasoning: fine}', [5]),
-    ('||V^=^V|| {"reasoning": "no score"} ||V^=^V||', None),
-])
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ('||V^=^V||\n{"score": [7, 2], "reasoning": "x"}\n||V^=^V||', [7, 2]),
+        ('Sure! {"score" : [3, 9], "reasoning" : "fine"} done', [3, 9]),
+        ('{"score": 6, "reasoning": "one"}', [6]),
+        ("[4, 5]", [4, 5]),
+        ("[4,5]", [4, 5]),
+        ("9", [9]),
+        (" 9\n", [9]),
+        ("11", None),
+        ("[4, 5, 6]", None),
+        ("The image looks natural.", None),
+        ('{"score": [5, }', None),
+        ("{score: 5, reasoning: fine}", [5]),
+        ('||V^=^V|| {"reasoning": "no score"} ||V^=^V||', None),
+    ],
+)
 def test_viescore_parser_restates_mllm_output_to_dict(text, want):
     assert parse_viescore(text) == want
 

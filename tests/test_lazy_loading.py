@@ -62,13 +62,17 @@ def test_reference_adapters_build_and_fingerprint_without_importing_torch():
 
 
 def test_fully_cached_rerun_of_the_reference_never_imports_torch(tmp_path):
-    run = ("import sys, harness; r = harness.evaluate('edit/scenes', 'unifusion-lap', limit=3, output={out!r}, "
-           "progress=False); print(r[0].computed, 'torch' in sys.modules)")
-    first = subprocess.run([sys.executable, "-c", run.format(out=str(tmp_path))], capture_output=True, text=True,
-                           check=True, timeout=600).stdout.split()
+    run = (
+        "import sys, harness; r = harness.evaluate('edit/scenes', 'unifusion-lap', limit=3, output={out!r}, "
+        "progress=False); print(r[0].computed, 'torch' in sys.modules)"
+    )
+    first = subprocess.run(
+        [sys.executable, "-c", run.format(out=str(tmp_path))], capture_output=True, text=True, check=True, timeout=600
+    ).stdout.split()
     assert first == ["3", "True"]
-    cached = subprocess.run([sys.executable, "-c", run.format(out=str(tmp_path))], capture_output=True, text=True,
-                            check=True, timeout=600).stdout.split()
+    cached = subprocess.run(
+        [sys.executable, "-c", run.format(out=str(tmp_path))], capture_output=True, text=True, check=True, timeout=600
+    ).stdout.split()
     assert cached == ["0", "False"]
 
 

@@ -27,11 +27,28 @@ def store(tmp_path_factory, request):
         "class Args(BaseModel):\n    model_config = ConfigDict(extra='forbid')\n    name: str = ''\n"
         "class Tagged(Editor):\n    Args = Args\n"
         "    def describe(self):\n        return {'train_rows': 1234}\n"
-        "    def edit(self, images, instructions, seeds):\n        return [i.copy() for i in images]\n")
-    for model, args in (("identity", ""), ("oracle", ""), ("noise", ""),
-                        ("tagged:Tagged", "name=<script>document.title='pwned'</script>")):
-        run_cli("eval", "--task", "edit/scenes", "--model", model, "--model_args", args, "-o", d / "r",
-                "--no-progress", pythonpath=plugins, check_rc=0)
+        "    def edit(self, images, instructions, seeds):\n        return [i.copy() for i in images]\n"
+    )
+    for model, args in (
+        ("identity", ""),
+        ("oracle", ""),
+        ("noise", ""),
+        ("tagged:Tagged", "name=<script>document.title='pwned'</script>"),
+    ):
+        run_cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            model,
+            "--model_args",
+            args,
+            "-o",
+            d / "r",
+            "--no-progress",
+            pythonpath=plugins,
+            check_rc=0,
+        )
     (d / "board.yaml").write_text(BOARD)
     return d
 
@@ -75,10 +92,24 @@ def test_html_report_in_headless_chromium(store, tmp_path):
     page = store / "board.html"
     _render(store, "html")
     dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert '<table id="board-0">' in dom
     assert dom.count("<tr") == 1 + 4  # header + four rows
     assert "<title>Test board &lt;b&gt;bold&lt;/b&gt;</title>" in dom  # the injected script never ran
@@ -88,6 +119,7 @@ def test_html_report_in_headless_chromium(store, tmp_path):
 def test_runs_on_another_task_version_are_left_out_and_named(store, tmp_path):
     shutil.copytree(store / "r", tmp_path / "r")
     import sqlite3
+
     db = sqlite3.connect(tmp_path / "r" / "harness.sqlite")
     db.execute("UPDATE runs SET task_hash='0000000000000000', started=0 WHERE model='noise'")
     db.commit()
@@ -111,8 +143,9 @@ def test_compare_reports_difference_ci_and_p_value(store):
 
 
 def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
-    (tmp_path / "b.yaml").write_text(BOARD.replace("metrics: [success, psnr_keep, l1_edit]",
-                                                   "metrics: [success]\nsubsets: [edit_type=move]"))
+    (tmp_path / "b.yaml").write_text(
+        BOARD.replace("metrics: [success, psnr_keep, l1_edit]", "metrics: [success]\nsubsets: [edit_type=move]")
+    )
     out = tmp_path / "b.csv"
     run_cli("leaderboard", tmp_path / "b.yaml", "-o", store / "r", "--format", "csv", "--to", out, check_rc=0)
     header, *rows = out.read_text().splitlines()
@@ -129,8 +162,12 @@ def test_html_plots_scores_against_a_model_fact(store, tmp_path):
     html = out.read_text()
     assert 'alt="edit/scenes success against train_rows"' in html
     import sqlite3
-    prov = sqlite3.connect(store / "r" / "harness.sqlite").execute(
-        "SELECT provenance FROM runs WHERE model='tagged:Tagged'").fetchone()[0]
+
+    prov = (
+        sqlite3.connect(store / "r" / "harness.sqlite")
+        .execute("SELECT provenance FROM runs WHERE model='tagged:Tagged'")
+        .fetchone()[0]
+    )
     assert json.loads(prov)["model"] == {"train_rows": 1234}
 
 
@@ -152,8 +189,10 @@ def test_plots_are_horizontal_bars_with_capped_values_as_an_annotated_break(stor
     import re
 
     html = _render(store, "html")
-    svgs = {alt: base64.b64decode(data).decode() for alt, data in
-            re.findall(r'<img alt="([^"]+)" loading="lazy" src="data:image/svg\+xml;base64,([^"]+)"', html)}
+    svgs = {
+        alt: base64.b64decode(data).decode()
+        for alt, data in re.findall(r'<img alt="([^"]+)" loading="lazy" src="data:image/svg\+xml;base64,([^"]+)"', html)
+    }
     assert set(svgs) == {"edit/scenes success plot", "edit/scenes psnr_keep plot", "edit/scenes l1_edit plot"}
     keep = svgs["edit/scenes psnr_keep plot"]
     # oracle, identity and the tagged copy keep the region exactly: 100 dB, each drawn as a break, noise is not

@@ -40,9 +40,22 @@ SCRIPT = textwrap.dedent("""
 def _run_lm_eval(tmp_path, model_args, limit=None, gen_kwargs=""):
     include = bridge.lm_eval_include_dir()  # the repo folder itself: lm-eval reads our task YAML in place
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "harness.sqlite"), str(include), model_args,
-                           "none" if limit is None else str(limit), gen_kwargs],
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(tmp_path / "harness.sqlite"),
+            str(include),
+            model_args,
+            "none" if limit is None else str(limit),
+            gen_kwargs,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -54,8 +67,13 @@ def test_reasoner_through_lm_eval_scores_like_harness_eval_and_lands_on_the_lead
     entry = registry.resolve("reasoning/text", registry.discover_tasks())[0]
     task = registry.build_task(entry)
     adapter = adapter_class("random-choice")()
-    spec = RunSpec(task=task.name, task_hash=task.content_hash(), model="random-choice",
-                   model_fingerprint=adapter.fingerprint(), seed=0)
+    spec = RunSpec(
+        task=task.name,
+        task_hash=task.content_hash(),
+        model="random-choice",
+        model_fingerprint=adapter.fingerprint(),
+        seed=0,
+    )
     native = evaluate(task, adapter, spec, store)
     bridged = store.find_run(out["run_id"])[0]
     assert bridged["status"] == "finished" and bridged["n_samples"] == len(task.samples) == 1000

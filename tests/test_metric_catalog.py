@@ -24,10 +24,22 @@ def test_any_cutoff_is_a_metric_with_the_family_direction():
 
 
 def test_task_with_new_cutoffs_runs_and_scores_them(tmp_path):
-    (tmp_path / "t.yaml").write_text(TASK.format(path=FIXTURES / "retrieval_local",
-                                                 metrics=json.dumps(["ndcg@5", "recall@3", "recall@2", "map"])))
-    run_cli("eval", "--task", "retrieval/cutoffs", "--include", tmp_path, "--model", "bow", "--output",
-            tmp_path / "r", "--no-progress", check_rc=0)
+    (tmp_path / "t.yaml").write_text(
+        TASK.format(path=FIXTURES / "retrieval_local", metrics=json.dumps(["ndcg@5", "recall@3", "recall@2", "map"]))
+    )
+    run_cli(
+        "eval",
+        "--task",
+        "retrieval/cutoffs",
+        "--include",
+        tmp_path,
+        "--model",
+        "bow",
+        "--output",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
     (result,) = (tmp_path / "r" / "retrieval" / "cutoffs").glob("bow_*.json")
     scores = json.loads(result.read_text())["aggregates"]["all"]
     assert set(scores) == {"ndcg@5", "recall@3", "recall@2", "map"}

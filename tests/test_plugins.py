@@ -54,27 +54,33 @@ def install_plugin(site, entry_points: dict[str, dict[str, str]], modules: dict[
     info = site / "harness_test_plugin-0.1.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-test-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("".join(
-        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) for group, eps in entry_points.items()))
+    (info / "entry_points.txt").write_text(
+        "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) for group, eps in entry_points.items())
+    )
 
 
 @pytest.fixture()
 def plugin_site(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
-    install_plugin(site, {"harness.loaders": {"colors": "my_loaders"}, "harness.adapters": {"inv": "my_adapters"}},
-                   {"my_loaders": LOADER_MODULE, "my_adapters": ADAPTER_MODULE})
+    install_plugin(
+        site,
+        {"harness.loaders": {"colors": "my_loaders"}, "harness.adapters": {"inv": "my_adapters"}},
+        {"my_loaders": LOADER_MODULE, "my_adapters": ADAPTER_MODULE},
+    )
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     rows = [{"id": f"c{i}", "from": [10 * i, 0, 0], "to": [255 - 10 * i, 255, 255]} for i in range(4)]
     (tasks / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tasks / "colors.yaml").write_text(textwrap.dedent("""\
+    (tasks / "colors.yaml").write_text(
+        textwrap.dedent("""\
         name: plugin/colors
         kind: edit
         source: {loader: solid_colors, args: {path: rows.jsonl, size: 16}}
         metrics: [success, l1]
         primary_metric: success
-    """))
+    """)
+    )
     return tmp_path
 
 
@@ -82,8 +88,20 @@ def test_entry_point_loader_and_adapter_are_usable_from_task_yaml(plugin_site):
     out = plugin_site / "results"
     proc = run_cli("list", "tasks", "--include", plugin_site / "tasks", pythonpath=plugin_site / "site", check_rc=0)
     assert "plugin/colors" in proc.stdout and "solid_colors" in proc.stdout
-    run_cli("eval", "--task", "plugin/colors", "--include", plugin_site / "tasks", "--model", "plugin-invert",
-            "--output", out, "--no-progress", pythonpath=plugin_site / "site", check_rc=0)
+    run_cli(
+        "eval",
+        "--task",
+        "plugin/colors",
+        "--include",
+        plugin_site / "tasks",
+        "--model",
+        "plugin-invert",
+        "--output",
+        out,
+        "--no-progress",
+        pythonpath=plugin_site / "site",
+        check_rc=0,
+    )
     (result,) = (out / "plugin" / "colors").glob("plugin-invert_*.json")
     aggregates = json.loads(result.read_text())["aggregates"]["all"]
     # the plugin's targets are exact inverses of its sources, so inverting succeeds on every sample

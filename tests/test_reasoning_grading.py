@@ -111,7 +111,11 @@ def test_grade(response, answer, choices, expected):
 
 def test_scores_first_completion_and_counts_extraction_failures():
     assert score_completions(["\\boxed{7}"], "7") == {
-        "accuracy": 100.0, "extraction_failed": 0.0, "maj@n": 100.0, "pass@n": 100.0}
+        "accuracy": 100.0,
+        "extraction_failed": 0.0,
+        "maj@n": 100.0,
+        "pass@n": 100.0,
+    }
     assert score_completions([""], "7") == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 0.0, "pass@n": 0.0}
     assert score_completions(["\\boxed{8}"], "7")["extraction_failed"] == 0.0  # wrong is not a failure
 

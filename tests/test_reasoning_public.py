@@ -40,8 +40,14 @@ def test_each_public_schema_reads_into_reasoning_samples(fmt):
 def test_prompt_lists_options_and_ends_with_the_honeybee_instruction():
     sample = rp.mathvista(str(PUBLIC / "mathvista"))[0]
     prompt = build_prompt(sample, "Your final answer MUST BE put in \\boxed{}.")
-    assert prompt.splitlines() == ["What is the measure of angle x?", "(A) 30", "(B) 45", "(C) 60", "(D) 90",
-                                   "Your final answer MUST BE put in \\boxed{}."]
+    assert prompt.splitlines() == [
+        "What is the measure of angle x?",
+        "(A) 30",
+        "(B) 45",
+        "(C) 60",
+        "(D) 90",
+        "Your final answer MUST BE put in \\boxed{}.",
+    ]
     assert rp.mathvista(str(PUBLIC / "mathvista"))[1].question.endswith("(Unit: g)")
 
 
@@ -136,15 +142,28 @@ def test_other_schema_errors(tmp_path):
 def test_task_yaml_over_a_public_folder_runs_through_the_cli(tmp_path, cli):
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    (tasks / "mathvista.yaml").write_text(textwrap.dedent(f"""
+    (tasks / "mathvista.yaml").write_text(
+        textwrap.dedent(f"""
         name: public/mathvista
         kind: reasoning
-        source: {{loader: reasoning_mathvista, args: {{path: {PUBLIC / 'mathvista'}}}}}
+        source: {{loader: reasoning_mathvista, args: {{path: {PUBLIC / "mathvista"}}}}}
         metrics: [accuracy, extraction_failed]
         primary_metric: accuracy
-    """))
-    proc = cli("eval", "--task", "public/mathvista", "--include", tasks, "--model", "constant", "--output",
-               tmp_path / "out", "--no-progress", check_rc=0)
+    """)
+    )
+    proc = cli(
+        "eval",
+        "--task",
+        "public/mathvista",
+        "--include",
+        tasks,
+        "--model",
+        "constant",
+        "--output",
+        tmp_path / "out",
+        "--no-progress",
+        check_rc=0,
+    )
     assert "accuracy" in proc.stdout and "failed samples: 0 of 2" in proc.stdout
     (tasks / "mathvista.yaml").write_text((tasks / "mathvista.yaml").read_text().replace("path:", "paht:"))
     bad = cli("eval", "--task", "public/mathvista", "--include", tasks, "--model", "constant", check_rc=2)
@@ -161,10 +180,20 @@ def test_hf_parquet_export_falls_back_to_decoded_image_bytes(tmp_path):
 
     buf = io.BytesIO()
     Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(buf, format="PNG")
-    row = {"pid": "9", "question": "How long is the bar?", "image": "images/9.jpg",
-           "decoded_image": {"bytes": buf.getvalue(), "path": None}, "choices": None, "unit": None,
-           "precision": 1.0, "answer": "2.5", "question_type": "free_form", "answer_type": "float",
-           "metadata": {"task": "figure question answering"}, "query": "..."}
+    row = {
+        "pid": "9",
+        "question": "How long is the bar?",
+        "image": "images/9.jpg",
+        "decoded_image": {"bytes": buf.getvalue(), "path": None},
+        "choices": None,
+        "unit": None,
+        "precision": 1.0,
+        "answer": "2.5",
+        "question_type": "free_form",
+        "answer_type": "float",
+        "metadata": {"task": "figure question answering"},
+        "query": "...",
+    }
     (tmp_path / "data").mkdir()
     pq.write_table(pa.Table.from_pylist([row]), tmp_path / "data/testmini-00000-of-00001.parquet")
     (sample,) = rp.mathvista(str(tmp_path))

@@ -8,8 +8,7 @@ import reasoning_releases as rel
 from harness.data import reasoning_public as rp
 from harness.errors import DataError
 
-HINT_LETTER = ("Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, E, at the "
-               "end.")
+HINT_LETTER = "Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, E, at the end."
 BOX = "\n\nYour final answer MUST BE put in \\boxed{}."
 
 # dataset -> [(id, gold, mcq, honeybee prompt)] in release order
@@ -23,34 +22,71 @@ EXPECTED = {
         ("10", "12", False, rel.MATHVERSE[2]["query_cot"] + BOX),
     ],
     "mathvision": [
-        ("1", "C", True, f"{HINT_LETTER}\nQuestion: Which shape comes next?\nChoices:\n(A) A\n(B) B\n(C) C\n(D) D\n"
-                         f"(E) E{BOX}"),
-        ("2", "7", False, f"Hint: Please answer the question requiring an answer.\nQuestion: How many dots are "
-                          f"there?{BOX}"),
+        (
+            "1",
+            "C",
+            True,
+            f"{HINT_LETTER}\nQuestion: Which shape comes next?\nChoices:\n(A) A\n(B) B\n(C) C\n(D) D\n(E) E{BOX}",
+        ),
+        (
+            "2",
+            "7",
+            False,
+            f"Hint: Please answer the question requiring an answer.\nQuestion: How many dots are there?{BOX}",
+        ),
         ("3", "C", True, f"{HINT_LETTER}\nQuestion: What is 1 + 2?\nChoices:\n(A) 1\n(B) 2\n(C) 3\n(D) 4\n(E) 5{BOX}"),
     ],
     "mmmu_pro": [
-        ("test_Art_1", "C", True, "Hint: Please answer the question shown in the image. Provide the correct option "
-                                  "letter, e.g., A, B, C, D, E, at the end.\nChoices:\n(A) oil\n(B) fresco\n"
-                                  f"(C) tempera\n(D) ink{BOX}"),
-        ("validation_Accounting_29", "C", True, "Hint: Please answer the question shown in the image. Provide the "
-                                                "correct option letter, e.g., A, B, C, D, E, at the end.\nChoices:\n"
-                                                f"(A) ['A', 'B', 'Not enough information']{BOX}"),
+        (
+            "test_Art_1",
+            "C",
+            True,
+            "Hint: Please answer the question shown in the image. Provide the correct option "
+            "letter, e.g., A, B, C, D, E, at the end.\nChoices:\n(A) oil\n(B) fresco\n"
+            f"(C) tempera\n(D) ink{BOX}",
+        ),
+        (
+            "validation_Accounting_29",
+            "C",
+            True,
+            "Hint: Please answer the question shown in the image. Provide the "
+            "correct option letter, e.g., A, B, C, D, E, at the end.\nChoices:\n"
+            f"(A) ['A', 'B', 'Not enough information']{BOX}",
+        ),
     ],
     "wemath": [  # split('; ') then the first three characters dropped, as HoneyBee does (quirks kept)
-        ("1", "B", True, f"{HINT_LETTER}\nQuestion: What is the area?\nChoices:\n(A) 6\n(B) 12\n(C) 24\n(D) 36\n"
-                         f"(E) No correct answer{BOX}"),
+        (
+            "1",
+            "B",
+            True,
+            f"{HINT_LETTER}\nQuestion: What is the area?\nChoices:\n(A) 6\n(B) 12\n(C) 24\n(D) 36\n"
+            f"(E) No correct answer{BOX}",
+        ),
         ("2", "A", True, f"{HINT_LETTER}\nQuestion: How many squares?\nChoices:\n(A) ；B．4{BOX}"),
         ("3", "C", True, f"{HINT_LETTER}\nQuestion: Which angle?\nChoices:\n(A) 5 B. 7 C. 9{BOX}"),
         ("4", "F", True, f"{HINT_LETTER}\nQuestion: How long?\nChoices:\n(A) 1\n(B) 2\n(C) 3\n(D) 4{BOX}"),
-        ("5", "C", True, f"{HINT_LETTER}\nQuestion: What is marked?\nChoices:\n(A) 30°\n(B) a circle;O. is its "
-                         f"center\n(C) 60°{BOX}"),
-        ("6", "B", True, f"{HINT_LETTER}\nQuestion: Which route?\nChoices:\n(A) go north to ;C.  ;B. go west to ;C.  "
-                         f";C. stay\n(B) No correct answer{BOX}"),
+        (
+            "5",
+            "C",
+            True,
+            f"{HINT_LETTER}\nQuestion: What is marked?\nChoices:\n(A) 30°\n(B) a circle;O. is its center\n(C) 60°{BOX}",
+        ),
+        (
+            "6",
+            "B",
+            True,
+            f"{HINT_LETTER}\nQuestion: Which route?\nChoices:\n(A) go north to ;C.  ;B. go west to ;C.  "
+            f";C. stay\n(B) No correct answer{BOX}",
+        ),
     ],
     "dynamath": [
-        ("1", "2.5", False, "Hint: Please answer the question and provide the numerical or float answer, e.g., 9, "
-                            f"2.5, 1.24 at the end.\nQuestion: How long is the bar?{BOX}"),
+        (
+            "1",
+            "2.5",
+            False,
+            "Hint: Please answer the question and provide the numerical or float answer, e.g., 9, "
+            f"2.5, 1.24 at the end.\nQuestion: How long is the bar?{BOX}",
+        ),
         ("2", "B", True, f"{HINT_LETTER}\nQuestion: Which graph is increasing?\nA. f\nB. g{BOX}"),
         ("3", "12", False, f"Hint: Please answer the question requiring an answer.\nQuestion: How many edges?{BOX}"),
     ],
@@ -59,10 +95,20 @@ EXPECTED = {
         ("2", "A, C", False, rel.LOGICVISTA["2"]["question"] + BOX),
     ],
     "hallusionbench": [  # the image split: the text-only question is left out
-        ("VD_illusion_0_0_0", "Yes", False, "Hint: Please answer the question requiring an answer of Yes or No.\n"
-                                            f"Question: Is the left circle larger?{BOX}"),
-        ("VD_illusion_0_1_0", "No", False, "Hint: Please answer the question requiring an answer of Yes or No.\n"
-                                           f"Question: Is the left circle larger?{BOX}"),
+        (
+            "VD_illusion_0_0_0",
+            "Yes",
+            False,
+            "Hint: Please answer the question requiring an answer of Yes or No.\n"
+            f"Question: Is the left circle larger?{BOX}",
+        ),
+        (
+            "VD_illusion_0_1_0",
+            "No",
+            False,
+            "Hint: Please answer the question requiring an answer of Yes or No.\n"
+            f"Question: Is the left circle larger?{BOX}",
+        ),
     ],
     "math500": [
         ("test/prealgebra/1.json", "2", False, f"What is $1+1$?{BOX}"),
@@ -182,17 +228,40 @@ def test_shipped_honeybee_tasks_run_from_a_data_dir(tmp_path):
     for path in shipped:
         spec = yaml.safe_load(path.read_text())
         dataset = spec["source"]["loader"].removeprefix("reasoning_")
-        assert spec["dataset"]["revision"] and spec["options"] == {"grader": "honeybee", "protocol": "honeybee",
-                                                                    "max_new_tokens": 2048}
+        assert spec["dataset"]["revision"] and spec["options"] == {
+            "grader": "honeybee",
+            "protocol": "honeybee",
+            "max_new_tokens": 2048,
+        }
         rel.write(dataset, forms.get(dataset, "hf"), tmp_path / "data" / spec["dataset"]["hf_id"])
-    proc = run_cli("eval", "--task", "honeybee-eval", "--model", "constant", "--data_dir", tmp_path / "data",
-                   "--output", tmp_path / "out", "--no-progress", check_rc=0)
+    proc = run_cli(
+        "eval",
+        "--task",
+        "honeybee-eval",
+        "--model",
+        "constant",
+        "--data_dir",
+        tmp_path / "data",
+        "--output",
+        tmp_path / "out",
+        "--no-progress",
+        check_rc=0,
+    )
     assert proc.stdout.count("failed samples: 0") == 10
     assert "skipped 1 row(s) that cannot be scored: test-00001 (empty question)" in proc.stderr
     results = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out/reasoning").glob("*/*.json")}
     assert {k: v["n_samples"] for k, v in results.items()} == {
-        "mathvista": 2, "mathverse": 2, "mathvision": 3, "mmmu-pro-vision": 2, "we-math": 6, "dynamath": 3,
-        "logicvista": 2, "hallusionbench": 2, "math500": 2, "gpqa-diamond": 2}
+        "mathvista": 2,
+        "mathverse": 2,
+        "mathvision": 3,
+        "mmmu-pro-vision": 2,
+        "we-math": 6,
+        "dynamath": 3,
+        "logicvista": 2,
+        "hallusionbench": 2,
+        "math500": 2,
+        "gpqa-diamond": 2,
+    }
     # the constant model answers \boxed{A}: right exactly where HoneyBee's gold is A
     assert results["we-math"]["aggregates"]["all"]["accuracy"]["value"] == pytest.approx(100 / 6)
     assert results["logicvista"]["n_skipped"] == 1
@@ -204,9 +273,11 @@ def _task(tmp_path, dataset, options, form="hf"):
 
     root = rel.write(dataset, form, tmp_path / "data" / dataset)
     path = tmp_path / f"{dataset}-{abs(hash(options))}.yaml"
-    path.write_text(f"name: t/{dataset}\nkind: reasoning\n"
-                    f"source: {{loader: reasoning_{dataset}, args: {{path: {root}}}}}\n"
-                    f"options: {options}\nmetrics: [accuracy]\nprimary_metric: accuracy\n")
+    path.write_text(
+        f"name: t/{dataset}\nkind: reasoning\n"
+        f"source: {{loader: reasoning_{dataset}, args: {{path: {root}}}}}\n"
+        f"options: {options}\nmetrics: [accuracy]\nprimary_metric: accuracy\n"
+    )
     return registry.build_task(registry.load_task_file(path))
 
 
@@ -220,18 +291,25 @@ def test_protocol_picks_the_prompt_and_grader_and_both_are_hashed(tmp_path):
     assert len({hb.content_hash(), native.content_hash(), strict.content_hash()}) == 3
     # "7" alone: right under score.py's whole-response fallback, an extraction failure under strict
     assert hb.score([sample], [["7"]])[0]["accuracy"] == 100.0
-    assert strict.score([sample], [["7"]])[0] == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 0.0,
-                                                  "pass@n": 0.0}
+    assert strict.score([sample], [["7"]])[0] == {
+        "accuracy": 0.0,
+        "extraction_failed": 100.0,
+        "maj@n": 0.0,
+        "pass@n": 0.0,
+    }
 
 
 def test_a_protocol_the_loader_does_not_build_is_a_load_error(tmp_path):
     from conftest import one_line_error, run_cli
 
-    (tmp_path / "t.yaml").write_text("name: t/embedded-hb\nkind: reasoning\nsource: {loader: reasoning_embedded, "
-                                     "args: {n_per_type: 1}}\noptions: {protocol: honeybee}\nmetrics: [accuracy]\n"
-                                     "primary_metric: accuracy\n")
-    proc = run_cli("eval", "--task", "t/embedded-hb", "--include", tmp_path, "--model", "constant",
-                   "--output", tmp_path / "out")
+    (tmp_path / "t.yaml").write_text(
+        "name: t/embedded-hb\nkind: reasoning\nsource: {loader: reasoning_embedded, "
+        "args: {n_per_type: 1}}\noptions: {protocol: honeybee}\nmetrics: [accuracy]\n"
+        "primary_metric: accuracy\n"
+    )
+    proc = run_cli(
+        "eval", "--task", "t/embedded-hb", "--include", tmp_path, "--model", "constant", "--output", tmp_path / "out"
+    )
     one_line_error(proc, "t.yaml", "options.protocol 'honeybee'", "reasoning_embedded", "protocol: plain")
 
 
@@ -242,8 +320,17 @@ def test_corrupt_release_file_under_data_dir_is_one_line_through_the_cli(tmp_pat
     shard = next(root.rglob("*.parquet"))
     shard.write_bytes(b"PAR1 not really")
     assert (REPO / "tasks/reasoning/honeybee/mathvista.yaml").is_file()
-    proc = run_cli("eval", "--task", "reasoning/mathvista", "--model", "constant", "--data_dir", tmp_path / "data",
-                   "--output", tmp_path / "out")
+    proc = run_cli(
+        "eval",
+        "--task",
+        "reasoning/mathvista",
+        "--model",
+        "constant",
+        "--data_dir",
+        tmp_path / "data",
+        "--output",
+        tmp_path / "out",
+    )
     one_line_error(proc, "testmini-00000-of-00001.parquet", "not a readable parquet file")
 
 

@@ -37,6 +37,7 @@ def _choice(s):
 
 # --- the generator ---------------------------------------------------------------------------------------------
 
+
 def test_suite_shape(suite):
     assert len(suite) == 20 * len(CATEGORIES) == 100
     assert [s.id for s in suite[:3]] == ["counting-000", "counting-001", "counting-002"]
@@ -104,8 +105,9 @@ def test_counting_answers_recomputed_from_pixels(suite):
 def test_bar_chart_answers_recomputed_from_pixels(suite):
     for s in (s for s in suite if s.category == "bar_chart"):
         bars = np.all(s.images[0] == (60, 110, 200), axis=-1)
-        heights = [int(region.bbox[2] - region.bbox[0]) for region in
-                   sorted(regionprops(label(bars)), key=lambda r: r.bbox[1])]
+        heights = [
+            int(region.bbox[2] - region.bbox[0]) for region in sorted(regionprops(label(bars)), key=lambda r: r.bbox[1])
+        ]
         labels = sorted(s.meta["values"])
         assert len(heights) == len(labels)
         if s.choices:
@@ -139,10 +141,16 @@ def test_rectangle_area_recomputed_from_pixels(suite):
 
 # --- the task kind, in process ---------------------------------------------------------------------------------
 
+
 def _task(samples, **options):
-    spec = ReasoningTaskSpec(name="reasoning/t", kind="reasoning", source={"loader": "reasoning_embedded"},
-                             metrics=["accuracy", "extraction_failed", "maj@n", "pass@n"],
-                             primary_metric="accuracy", options=options)
+    spec = ReasoningTaskSpec(
+        name="reasoning/t",
+        kind="reasoning",
+        source={"loader": "reasoning_embedded"},
+        metrics=["accuracy", "extraction_failed", "maj@n", "pass@n"],
+        primary_metric="accuracy",
+        options=options,
+    )
     return ReasoningTask(spec, samples)
 
 
@@ -170,12 +178,18 @@ def test_prompt_lists_choices_then_suffix(suite):
     assert kwargs == {"max_new_tokens": 64}
 
 
-@pytest.mark.parametrize("script, needle", [
-    (lambda prompts, n: [["x"] * n for _ in prompts[:-1]], "1 completion lists for a batch of 2"),
-    (lambda prompts, n: [["x"] * (n + 1) for _ in prompts], "3 completions for sample 'counting-000', expected n=2"),
-    (lambda prompts, n: [["x", None] for _ in prompts], "NoneType completion for sample 'counting-000'"),
-    (lambda prompts, n: "x", "str completion lists"),
-])
+@pytest.mark.parametrize(
+    "script, needle",
+    [
+        (lambda prompts, n: [["x"] * n for _ in prompts[:-1]], "1 completion lists for a batch of 2"),
+        (
+            lambda prompts, n: [["x"] * (n + 1) for _ in prompts],
+            "3 completions for sample 'counting-000', expected n=2",
+        ),
+        (lambda prompts, n: [["x", None] for _ in prompts], "NoneType completion for sample 'counting-000'"),
+        (lambda prompts, n: "x", "str completion lists"),
+    ],
+)
 def test_contract_violations_are_errors_naming_the_sample(suite, script, needle):
     task = _task(suite[:2], n=2)
     with pytest.raises(AdapterContractError, match=re.escape(needle)):
@@ -194,6 +208,7 @@ def test_scores_subsets_encoding_and_digest(suite):
 
 
 # --- the CLI -----------------------------------------------------------------------------------------------------
+
 
 def _results(out):
     loaded = [json.loads(f.read_text()) for f in out.glob("reasoning/*/*.json")]
@@ -217,18 +232,31 @@ def test_random_choice_is_independent_of_batch_size(cli, tmp_path):
     stores = []
     for bs in (1, 5):
         out = tmp_path / f"bs{bs}"
-        cli("eval", "--task", "reasoning/embedded-quick", "--model", "random-choice", "--batch_size", bs, "-o", out,
-            "--no-progress", check_rc=0)
+        cli(
+            "eval",
+            "--task",
+            "reasoning/embedded-quick",
+            "--model",
+            "random-choice",
+            "--batch_size",
+            bs,
+            "-o",
+            out,
+            "--no-progress",
+            check_rc=0,
+        )
         stores.append(out)
     a, b = (_results(out)["reasoning/embedded-quick"] for out in stores)
     assert a["aggregates"] == b["aggregates"] and a["run_id"] == b["run_id"]
     assert 0 < a["aggregates"]["all"]["accuracy"]["value"] < 50
-    rows = [dict(sqlite3.connect(out / "harness.sqlite").execute("SELECT sample_id, output FROM records").fetchall())
-            for out in stores]
+    rows = [
+        dict(sqlite3.connect(out / "harness.sqlite").execute("SELECT sample_id, output FROM records").fetchall())
+        for out in stores
+    ]
     assert len(rows[0]) == 100 and rows[0] == rows[1]
 
 
-PLUGIN = '''
+PLUGIN = """
 from harness.adapters import Reasoner
 
 class ExtraCompletion(Reasoner):
@@ -238,7 +266,7 @@ class ExtraCompletion(Reasoner):
 class Silent(Reasoner):
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
         return [[""] * n for _ in prompts]
-'''
+"""
 
 
 @pytest.fixture
@@ -250,8 +278,19 @@ def reasoning_plugins(tmp_path):
 
 
 def test_wrong_number_of_completions_is_a_one_line_error(cli, reasoning_plugins, tmp_path):
-    proc = cli("eval", "--task", "reasoning/embedded", "--model", "reasoning_adapters:ExtraCompletion",
-               "-o", tmp_path / "r", "--limit", "3", "--no-progress", pythonpath=reasoning_plugins)
+    proc = cli(
+        "eval",
+        "--task",
+        "reasoning/embedded",
+        "--model",
+        "reasoning_adapters:ExtraCompletion",
+        "-o",
+        tmp_path / "r",
+        "--limit",
+        "3",
+        "--no-progress",
+        pythonpath=reasoning_plugins,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "broke the Reasoner contract" in lines[0]
@@ -260,8 +299,18 @@ def test_wrong_number_of_completions_is_a_one_line_error(cli, reasoning_plugins,
 
 
 def test_empty_generations_are_extraction_failures_not_dropped(cli, reasoning_plugins, tmp_path):
-    cli("eval", "--task", "reasoning/text-quick", "--model", "reasoning_adapters:Silent", "-o", tmp_path,
-        "--no-progress", pythonpath=reasoning_plugins, check_rc=0)
+    cli(
+        "eval",
+        "--task",
+        "reasoning/text-quick",
+        "--model",
+        "reasoning_adapters:Silent",
+        "-o",
+        tmp_path,
+        "--no-progress",
+        pythonpath=reasoning_plugins,
+        check_rc=0,
+    )
     res = _results(tmp_path)["reasoning/text-quick"]
     agg = res["aggregates"]["all"]
     assert res["n_failed"] == 0 and res["n_samples"] == 100
@@ -274,9 +323,21 @@ def test_sampling_options_reach_the_adapter_and_n_metrics(cli, tmp_path):
     tasks.mkdir()
     (tasks / "n3.yaml").write_text(
         "name: reasoning/n3\nkind: reasoning\nsource: {loader: reasoning_embedded, args: {n_per_type: 6}}\n"
-        "metrics: [accuracy, maj@n, pass@n]\nprimary_metric: accuracy\noptions: {n: 3}\n")
-    cli("eval", "--task", "reasoning/n3", "--model", "random-choice", "--include", tasks, "-o", tmp_path / "r",
-        "--no-progress", check_rc=0)
+        "metrics: [accuracy, maj@n, pass@n]\nprimary_metric: accuracy\noptions: {n: 3}\n"
+    )
+    cli(
+        "eval",
+        "--task",
+        "reasoning/n3",
+        "--model",
+        "random-choice",
+        "--include",
+        tasks,
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
     agg = json.loads(next((tmp_path / "r").glob("reasoning/n3/*.json")).read_text())["aggregates"]["all"]
     assert agg["pass@n"]["value"] >= agg["accuracy"]["value"] and agg["pass@n"]["value"] >= agg["maj@n"]["value"]
     assert agg["pass@n"]["value"] > agg["accuracy"]["value"]  # three random guesses beat one

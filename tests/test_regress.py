@@ -15,8 +15,24 @@ pytest_plugins = ["pytester"]
 def oracle_baseline(tmp_path_factory):
     d = tmp_path_factory.mktemp("gate")
     from conftest import run_cli
-    run_cli("regress", "--baseline", d / "b.json", "--update", "--model", "oracle", "--task", "edit/scenes",
-            "--limit", "40", "--tolerance", "success=0.05", "-o", d / "r", check_rc=0)
+
+    run_cli(
+        "regress",
+        "--baseline",
+        d / "b.json",
+        "--update",
+        "--model",
+        "oracle",
+        "--task",
+        "edit/scenes",
+        "--limit",
+        "40",
+        "--tolerance",
+        "success=0.05",
+        "-o",
+        d / "r",
+        check_rc=0,
+    )
     return d
 
 
@@ -54,10 +70,10 @@ def test_a_changed_task_version_is_refused(cli, oracle_baseline, tmp_path):
 def test_pytest_plugin_gates_in_three_lines(pytester, oracle_baseline):
     pytester.makepyfile(f"""
         def test_same(harness_regress):
-            harness_regress({str(oracle_baseline / 'b.json')!r})
+            harness_regress({str(oracle_baseline / "b.json")!r})
 
         def test_worse(harness_regress):
-            harness_regress({str(oracle_baseline / 'b.json')!r}, model="identity")
+            harness_regress({str(oracle_baseline / "b.json")!r}, model="identity")
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)

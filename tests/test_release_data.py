@@ -11,12 +11,30 @@ from conftest import one_line_error, run_cli
 
 REV = "0123456789abcdef0123456789abcdef01234567"
 ROWS = [
-    {"problem": "What is 1+1?", "solution": "2", "answer": "2", "subject": "Prealgebra", "level": 1,
-     "unique_id": "test/prealgebra/1.json"},
-    {"problem": "  ", "solution": "", "answer": "3", "subject": "Algebra", "level": 2,
-     "unique_id": "test/algebra/2.json"},  # an empty problem: cannot be scored
-    {"problem": "What is 2+2?", "solution": "4", "answer": "4", "subject": "Algebra", "level": 1,
-     "unique_id": "test/algebra/3.json"},
+    {
+        "problem": "What is 1+1?",
+        "solution": "2",
+        "answer": "2",
+        "subject": "Prealgebra",
+        "level": 1,
+        "unique_id": "test/prealgebra/1.json",
+    },
+    {
+        "problem": "  ",
+        "solution": "",
+        "answer": "3",
+        "subject": "Algebra",
+        "level": 2,
+        "unique_id": "test/algebra/2.json",
+    },  # an empty problem: cannot be scored
+    {
+        "problem": "What is 2+2?",
+        "solution": "4",
+        "answer": "4",
+        "subject": "Algebra",
+        "level": 1,
+        "unique_id": "test/algebra/3.json",
+    },
 ]
 
 
@@ -30,16 +48,23 @@ def env(tmp_path):
     """A task folder pinning HuggingFaceH4/MATH-500 at REV, an empty HF cache and an empty config home."""
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    (tasks / "m500.yaml").write_text(textwrap.dedent(f"""
+    (tasks / "m500.yaml").write_text(
+        textwrap.dedent(f"""
         name: pinned/math500
         kind: reasoning
         source: {{loader: reasoning_math500}}
         dataset: {{hf_id: HuggingFaceH4/MATH-500, revision: {REV}, files: [test.jsonl]}}
         metrics: [accuracy]
         primary_metric: accuracy
-    """))
-    e = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_HUB_OFFLINE="1",
-             XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path / "home"))
+    """)
+    )
+    e = dict(
+        os.environ,
+        HF_HUB_CACHE=str(tmp_path / "hub"),
+        HF_HUB_OFFLINE="1",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        HOME=str(tmp_path / "home"),
+    )
     e.pop("HF_HOME", None)
     return tmp_path, tasks, e
 
@@ -72,10 +97,29 @@ def _hub_snapshot(hub, repo="HuggingFaceH4/MATH-500", rev=REV, ref="main"):
 
 def test_missing_data_is_one_line_naming_id_revision_files_and_where(env):
     tmp, tasks, e = env
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out")
-    one_line_error(proc, "pinned/math500", "HuggingFaceH4/MATH-500", REV, "test.jsonl",
-                   str(tmp / "data" / "HuggingFaceH4" / "MATH-500"), "hf download")
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+    )
+    one_line_error(
+        proc,
+        "pinned/math500",
+        "HuggingFaceH4/MATH-500",
+        REV,
+        "test.jsonl",
+        str(tmp / "data" / "HuggingFaceH4" / "MATH-500"),
+        "hf download",
+    )
     assert not (tmp / "out" / "harness.sqlite").exists()
 
 
@@ -94,8 +138,22 @@ def test_list_tasks_shows_whether_data_is_present(env):
 def test_folder_under_data_dir_runs_and_the_empty_row_is_skipped_counted_and_listed(env):
     tmp, tasks, e = env
     _write_rows(tmp / "data" / "HuggingFaceH4" / "MATH-500")
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", check_rc=0)
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+        "--no-progress",
+        check_rc=0,
+    )
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "skipped 1 row" in warnings[0]
     assert "test/algebra/2.json (empty problem)" in warnings[0]
@@ -112,8 +170,21 @@ def test_folder_under_data_dir_runs_and_the_empty_row_is_skipped_counted_and_lis
 def test_strict_data_turns_a_skip_into_an_error(env):
     tmp, tasks, e = env
     _write_rows(tmp / "data" / "HuggingFaceH4" / "MATH-500")
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out", "--strict-data")
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+        "--strict-data",
+    )
     one_line_error(proc, "pinned/math500", "--strict-data", "test/algebra/2.json (empty problem)")
 
 
@@ -138,8 +209,22 @@ def test_offline_hf_cache_in_hub_layout_is_found(env, revision):
     yaml_file.write_text(yaml_file.read_text().replace(f"revision: {REV}", f"revision: {revision}"))
     proc = _cli(e, "list", "tasks", "--include", tasks, "--data_dir", tmp / "data", check_rc=0)
     assert str(snap) in next(row for row in proc.stdout.splitlines() if row.startswith("pinned/math500"))
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", check_rc=0)
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+        "--no-progress",
+        check_rc=0,
+    )
     assert "pinned/math500" in proc.stdout
     result = json.loads(next((tmp / "out" / "pinned" / "math500").glob("*.json")).read_text())
     assert result["provenance"]["dataset"]["commit"] == REV  # what the branch resolved to is recorded
@@ -149,8 +234,20 @@ def test_offline_hf_cache_in_hub_layout_is_found(env, revision):
 def test_a_cached_snapshot_at_another_revision_is_not_taken(env):
     tmp, tasks, e = env
     _hub_snapshot(tmp / "hub", rev="f" * 40)
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out")
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+    )
     one_line_error(proc, "HuggingFaceH4/MATH-500", REV)
 
 
@@ -170,9 +267,11 @@ def test_skipped_rows_change_the_task_hash(tmp_path):
 
 def _pinned_yaml(tmp_path):
     path = tmp_path / "t.yaml"
-    path.write_text(f"name: pinned/x\nkind: reasoning\nsource: {{loader: reasoning_math500}}\n"
-                    f"dataset: {{hf_id: HuggingFaceH4/MATH-500, revision: {REV}, files: [test.jsonl]}}\n"
-                    "metrics: [accuracy]\nprimary_metric: accuracy\n")
+    path.write_text(
+        f"name: pinned/x\nkind: reasoning\nsource: {{loader: reasoning_math500}}\n"
+        f"dataset: {{hf_id: HuggingFaceH4/MATH-500, revision: {REV}, files: [test.jsonl]}}\n"
+        "metrics: [accuracy]\nprimary_metric: accuracy\n"
+    )
     return path
 
 
@@ -186,8 +285,21 @@ def test_download_failure_is_one_line(env):
         port = s.getsockname()[1]
     e = {k: v for k, v in e.items() if k != "HF_HUB_OFFLINE"}
     e["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out", "--download")
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out",
+        "--download",
+    )
     one_line_error(proc, "HuggingFaceH4/MATH-500", "download failed")
 
 
@@ -206,15 +318,44 @@ def test_download_fetches_the_pinned_files_then_runs_offline_from_the_cache(env)
         yaml_file.write_text(yaml_file.read_text().replace(f"revision: {REV}", "revision: main"))
         online = {k: v for k, v in e.items() if k != "HF_HUB_OFFLINE"}
         online["HF_ENDPOINT"] = url
-        proc = _cli(online, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                    "--data_dir", tmp / "data", "--output", tmp / "out", "--no-progress", "--download", check_rc=0)
+        proc = _cli(
+            online,
+            "eval",
+            "--task",
+            "pinned/math500",
+            "--model",
+            "constant",
+            "--include",
+            tasks,
+            "--data_dir",
+            tmp / "data",
+            "--output",
+            tmp / "out",
+            "--no-progress",
+            "--download",
+            check_rc=0,
+        )
     finally:
         server.shutdown()
     snap = tmp / "hub" / "datasets--HuggingFaceH4--MATH-500" / "snapshots" / sha
     assert sorted(p.name for p in snap.iterdir()) == ["test.jsonl"]  # allow_patterns: only the pinned file
     assert (tmp / "hub" / "datasets--HuggingFaceH4--MATH-500" / "refs" / "main").read_text() == sha
     assert "pinned/math500" in proc.stdout
-    proc = _cli(e, "eval", "--task", "pinned/math500", "--model", "constant", "--include", tasks,
-                "--data_dir", tmp / "data", "--output", tmp / "out2", "--no-progress", check_rc=0)
+    proc = _cli(
+        e,
+        "eval",
+        "--task",
+        "pinned/math500",
+        "--model",
+        "constant",
+        "--include",
+        tasks,
+        "--data_dir",
+        tmp / "data",
+        "--output",
+        tmp / "out2",
+        "--no-progress",
+        check_rc=0,
+    )
     result = json.loads(next((tmp / "out2" / "pinned" / "math500").glob("*.json")).read_text())
     assert result["provenance"]["dataset"]["commit"] == sha and result["n_samples"] == 2

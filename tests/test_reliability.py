@@ -33,10 +33,32 @@ def _runs(out):
 
 def _popen(out, *extra, model="bad_adapters:LoggingNoise", model_args="delay=0.05", task="edit/scenes", limit=60):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ADAPTERS), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-m", "harness", "eval", "--task", task, "--model", model,
-                             "--model_args", model_args, "--limit", str(limit), "--batch_size", "2", "-o", str(out),
-                             "--no-progress", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "eval",
+            "--task",
+            task,
+            "--model",
+            model,
+            "--model_args",
+            model_args,
+            "--limit",
+            str(limit),
+            "--batch_size",
+            "2",
+            "-o",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_records(out, n, proc, timeout=60):
@@ -64,8 +86,21 @@ def test_sigterm_and_sighup_are_handled_like_ctrl_c(tmp_path, sig):
     assert len(lines) == 1 and lines[0].startswith("error: interrupted") and sig.name in lines[0], err
     assert [r[1] for r in _runs(tmp_path)] == ["interrupted"]
     assert not list(tmp_path.rglob("*.json"))
-    done = _cli("eval", "--task", "edit/scenes", "--model", "bad_adapters:LoggingNoise", "--model_args",
-                "delay=0.05", "--limit", "60", "-o", tmp_path, "--no-progress", check_rc=0)
+    done = _cli(
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "bad_adapters:LoggingNoise",
+        "--model_args",
+        "delay=0.05",
+        "--limit",
+        "60",
+        "-o",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert " 0 cached" not in done.stdout and [r[1] for r in _runs(tmp_path)] == ["finished"]
 
 
@@ -86,8 +121,23 @@ def test_interrupting_a_cached_rerun_keeps_the_finished_run_on_the_board(tmp_pat
     # A cached re-run (nothing to compute) that dies after start: SIGKILL right at the adapter's first call is
     # impossible here (nothing is computed), so kill it while it aggregates.
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-m", "harness", "eval", "--task", "edit/scenes", "--model", "noise",
-                                 "-o", str(tmp_path), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "eval",
+                "--task",
+                "edit/scenes",
+                "--model",
+                "noise",
+                "-o",
+                str(tmp_path),
+                "--no-progress",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(0.8)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
@@ -98,14 +148,16 @@ def test_interrupting_a_cached_rerun_keeps_the_finished_run_on_the_board(tmp_pat
 
 def _task_file(folder, n_per_type, name="tv/scenes"):
     folder.mkdir(exist_ok=True)
-    (folder / "t.yaml").write_text(textwrap.dedent(f"""\
+    (folder / "t.yaml").write_text(
+        textwrap.dedent(f"""\
         name: {name}
         kind: edit
         groups: [tv]
         source: {{loader: edit_scenes, args: {{n_per_type: {n_per_type}, size: 32}}}}
         metrics: [success, l1_keep]
         primary_metric: success
-        """))
+        """)
+    )
 
 
 def test_current_task_version_is_not_whoever_started_last(tmp_path):
@@ -116,41 +168,99 @@ def test_current_task_version_is_not_whoever_started_last(tmp_path):
     for model in ("noise", "identity"):
         _cli("eval", "--task", "tv", "--model", model, "--include", tasks, "-o", out, "--no-progress", check_rc=0)
     _task_file(tasks, 1)  # a cached re-run on the old data (v1)
-    rerun = _cli("eval", "--task", "tv", "--model", "noise", "--include", tasks, "-o", out, "--no-progress",
-                 check_rc=0)
+    rerun = _cli("eval", "--task", "tv", "--model", "noise", "--include", tasks, "-o", out, "--no-progress", check_rc=0)
     assert "0 computed" in rerun.stdout
     _task_file(tasks, 2)
-    board = json.loads(_cli("leaderboard", "tv", "--include", tasks, "-o", out, "-f", "json", "--to",
-                            tmp_path / "b.json", check_rc=0).stdout)
+    board = json.loads(
+        _cli(
+            "leaderboard", "tv", "--include", tasks, "-o", out, "-f", "json", "--to", tmp_path / "b.json", check_rc=0
+        ).stdout
+    )
     assert sorted(r["label"] for r in board["rows"]) == ["identity", "noise"]
     assert [r["cells"][0]["n"] for r in board["rows"]] == [10, 10]  # v2: 5 edit types at 32 px x 2
     assert any("older task version" in n for n in board["notes"])
 
 
 def test_equivalent_model_args_are_one_run_and_one_row(tmp_path):
-    outs = [_cli("eval", "--task", "edit/scenes", "--model", "noise", *extra, "--limit", "8", "-o", tmp_path,
-                 "--no-progress", check_rc=0).stdout
-            for extra in ([], ["--model_args", "low=0"], ["--model_args", "low=00,high=255"])]
+    outs = [
+        _cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            "noise",
+            *extra,
+            "--limit",
+            "8",
+            "-o",
+            tmp_path,
+            "--no-progress",
+            check_rc=0,
+        ).stdout
+        for extra in ([], ["--model_args", "low=0"], ["--model_args", "low=00,high=255"])
+    ]
     assert "8 computed" in outs[0] and "0 computed" in outs[1] and "0 computed" in outs[2]
     assert [(r[2]) for r in _runs(tmp_path)] == [""]
-    _cli("eval", "--task", "edit/scenes", "--model", "noise", "--model_args", "high=200", "--limit", "8",
-         "-o", tmp_path, "--no-progress", check_rc=0)
+    _cli(
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "noise",
+        "--model_args",
+        "high=200",
+        "--limit",
+        "8",
+        "-o",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert sorted(r[2] for r in _runs(tmp_path)) == ["", "high=200"]
 
 
 def test_a_limit_covering_the_whole_task_is_a_full_run_on_the_board(tmp_path):
     tasks = tmp_path / "tasks"
     _task_file(tasks, 1)
-    _cli("eval", "--task", "tv", "--model", "identity", "--limit", "100", "--include", tasks, "-o", tmp_path,
-         "--no-progress", check_rc=0)
+    _cli(
+        "eval",
+        "--task",
+        "tv",
+        "--model",
+        "identity",
+        "--limit",
+        "100",
+        "--include",
+        tasks,
+        "-o",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     assert [r[3] for r in _runs(tmp_path)] == [None]
     board = _cli("leaderboard", "tv", "--include", tasks, "-o", tmp_path, "--to", tmp_path / "b.md", check_rc=0)
     assert "| identity" in board.stdout
 
 
 def test_a_run_that_scores_nothing_is_an_error_stored_as_failed(tmp_path):
-    one_line_error(_cli("eval", "--task", "edit/scenes", "--model", "noise", "--model_args", "high=300",
-                        "--limit", "6", "-o", tmp_path, "--no-progress"), "no sample was scored", "6 of 6 failed")
+    one_line_error(
+        _cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            "noise",
+            "--model_args",
+            "high=300",
+            "--limit",
+            "6",
+            "-o",
+            tmp_path,
+            "--no-progress",
+        ),
+        "no sample was scored",
+        "6 of 6 failed",
+    )
     assert [r[1] for r in _runs(tmp_path)] == ["failed"]
     assert not list(tmp_path.rglob("*.json"))
     shown = _cli("show", _runs(tmp_path)[0][0], "-o", tmp_path, check_rc=0).stdout
@@ -160,14 +270,31 @@ def test_a_run_that_scores_nothing_is_an_error_stored_as_failed(tmp_path):
 def test_an_empty_task_is_an_error_before_anything_is_stored(tmp_path):
     tasks = tmp_path / "tasks"
     _task_file(tasks, 0)
-    one_line_error(_cli("eval", "--task", "tv", "--model", "identity", "--include", tasks, "-o", tmp_path / "o",
-                        "--no-progress"), "tv/scenes", "no samples")
+    one_line_error(
+        _cli("eval", "--task", "tv", "--model", "identity", "--include", tasks, "-o", tmp_path / "o", "--no-progress"),
+        "tv/scenes",
+        "no samples",
+    )
     assert not (tmp_path / "o" / "harness.sqlite").exists() or _runs(tmp_path / "o") == []
 
 
 def test_an_adapter_calling_sys_exit_is_an_error(tmp_path):
-    one_line_error(_cli("eval", "--task", "edit/scenes", "--model", "bad_adapters:ExitsZero", "--limit", "4",
-                        "-o", tmp_path, "--no-progress"), "sys.exit(0)", "scenes-")
+    one_line_error(
+        _cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            "bad_adapters:ExitsZero",
+            "--limit",
+            "4",
+            "-o",
+            tmp_path,
+            "--no-progress",
+        ),
+        "sys.exit(0)",
+        "scenes-",
+    )
     assert [r[1] for r in _runs(tmp_path)] == ["failed"]
 
 
@@ -184,8 +311,24 @@ def test_max_failures_turns_failures_into_a_non_zero_exit(cli, plugin_dir, tmp_p
 
 def test_a_hanging_adapter_hits_the_batch_timeout(tmp_path):
     start = time.time()
-    one_line_error(_cli("eval", "--task", "edit/scenes", "--model", "bad_adapters:Hangs", "--limit", "4",
-                        "--batch-timeout", "1", "-o", tmp_path, "--no-progress", timeout=60), "--batch-timeout 1s")
+    one_line_error(
+        _cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            "bad_adapters:Hangs",
+            "--limit",
+            "4",
+            "--batch-timeout",
+            "1",
+            "-o",
+            tmp_path,
+            "--no-progress",
+            timeout=60,
+        ),
+        "--batch-timeout 1s",
+    )
     assert time.time() - start < 30
     assert [r[1] for r in _runs(tmp_path)] == ["failed"]
 
@@ -193,8 +336,19 @@ def test_a_hanging_adapter_hits_the_batch_timeout(tmp_path):
 def test_in_place_editing_adapter_scores_like_one_that_copies(tmp_path):
     scores = {}
     for model in ("bad_adapters:InPlace", "bad_adapters:Black"):
-        _cli("eval", "--task", "edit/scenes", "--model", model, "--limit", "16", "-o", tmp_path, "--no-progress",
-             check_rc=0)
+        _cli(
+            "eval",
+            "--task",
+            "edit/scenes",
+            "--model",
+            model,
+            "--limit",
+            "16",
+            "-o",
+            tmp_path,
+            "--no-progress",
+            check_rc=0,
+        )
         (f,) = tmp_path.glob(f"edit/scenes/{model.replace(':', '_')}_*.json")
         scores[model] = json.loads(f.read_text())["aggregates"]
     assert scores["bad_adapters:InPlace"] == scores["bad_adapters:Black"]
@@ -209,8 +363,21 @@ def test_recompute_drops_the_cached_samples(tmp_path):
 
 def test_a_free_text_model_arg_cannot_write_outside_output(tmp_path):
     out = tmp_path / "out"
-    _cli("eval", "--task", "edit/scenes", "--model", "oracle", "--model_args", "task=edit/scenes", "--limit", "2",
-         "-o", out, "--no-progress", check_rc=0)
+    _cli(
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "oracle",
+        "--model_args",
+        "task=edit/scenes",
+        "--limit",
+        "2",
+        "-o",
+        out,
+        "--no-progress",
+        check_rc=0,
+    )
     from harness.results import safe_name
 
     assert safe_name("x/../../escaped") == "x_.._.._escaped" and "/" not in safe_name("../../a")
@@ -272,9 +439,10 @@ def _readonly(folder, *args):
             os.chmod(folder, 0o755)
     if not shutil.which("unshare"):
         pytest.skip("needs unshare to mount a read-only folder as root")
-    script = (f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && exec \"$@\"")
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", *cmd], capture_output=True, text=True,
-                          timeout=120)
+    script = f'mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && exec "$@"'
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", *cmd], capture_output=True, text=True, timeout=120
+    )
     if "mount" in proc.stderr and proc.returncode != 0 and "error:" not in proc.stderr:
         pytest.skip(f"cannot mount read-only here: {proc.stderr.strip()}")
     return proc
@@ -288,5 +456,8 @@ def test_show_and_leaderboard_work_in_a_read_only_results_folder(tmp_path):
     assert shown.returncode == 0 and "status=finished" in shown.stdout, shown.stderr
     board = _readonly(out, "leaderboard", "edit", "-o", out, "--to", tmp_path / "b.md")
     assert board.returncode == 0 and "| identity" in board.stdout, board.stderr
-    one_line_error(_readonly(out, "eval", "--task", "edit/scenes", "--model", "noise", "-o", out, "--no-progress"),
-                   "--output", str(out))
+    one_line_error(
+        _readonly(out, "eval", "--task", "edit/scenes", "--model", "noise", "-o", out, "--no-progress"),
+        "--output",
+        str(out),
+    )

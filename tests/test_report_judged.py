@@ -22,8 +22,15 @@ metrics: [viescore_o]
 def test_judged_edit_gallery_shows_outputs_and_raw_judge_replies(gedit, tmp_path):  # noqa: F811
     tasks, out = gedit
     with ScriptedChat(script) as server:
-        evaluate("edit/gedit-test", "identity", include=(tasks,), output=out, progress=False,
-                 judge="openai-chat", judge_args=judge_args(server.url))
+        evaluate(
+            "edit/gedit-test",
+            "identity",
+            include=(tasks,),
+            output=out,
+            progress=False,
+            judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )
     (tmp_path / "gedit.yaml").write_text(BOARD)
     summary = write_site([str(tmp_path / "gedit.yaml")], open_store(out), discover_tasks((tasks,)), tmp_path / "site")
     page = (tmp_path / "site" / "galleries" / "gedit" / "edit-gedit-test.html").read_text()

@@ -12,10 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from conftest import run_cli
 from pydantic import BaseModel, ConfigDict
 
+from conftest import run_cli
 from harness.adapters import Editor
 from harness.api import evaluate
 
@@ -28,7 +27,7 @@ else:
         pytest.skip("Debian chromium not installed (.ci/run installs it)", allow_module_level=True)
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
-PROBE = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">"
+PROBE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 XSS_TASK = f"""name: edit/probe
 kind: edit
 description: 'Probe task {PROBE}'
@@ -91,8 +90,19 @@ def site(tmp_path_factory):
         ev("reasoning/embedded-quick", model)
     ev("edit/probe", "identity")
     ev("edit/probe", Labelled, {"name": PROBE})
-    run_cli("report", *BOARDS, d / "probe.yaml", d / "answers.yaml", "-o", r, "--to", d / "site",
-            "--include", d / "tasks", check_rc=0)
+    run_cli(
+        "report",
+        *BOARDS,
+        d / "probe.yaml",
+        d / "answers.yaml",
+        "-o",
+        r,
+        "--to",
+        d / "site",
+        "--include",
+        d / "tasks",
+        check_rc=0,
+    )
     return d / "site"
 
 
@@ -103,10 +113,15 @@ def _train_proxies(cache: Path) -> None:
     from harness_baselines.honeybee.train import train
 
     for seed in (1, 2):
-        recipe = Recipe.model_validate({"name": f"smoke{seed}", "seed": seed,
-                                        "sources": [{"name": "mixed", "size": 16}],
-                                        "train": {"steps": 20, "batch_size": 8},
-                                        "decontamination": {"enabled": False}})  # rows then carry the † mark
+        recipe = Recipe.model_validate(
+            {
+                "name": f"smoke{seed}",
+                "seed": seed,
+                "sources": [{"name": "mixed", "size": 16}],
+                "train": {"steps": 20, "batch_size": 8},
+                "decontamination": {"enabled": False},
+            }
+        )  # rows then carry the † mark
         build(recipe, cache)
         train(recipe, cache, log=None)
 
@@ -156,8 +171,12 @@ def test_every_page_fits_1400px_decodes_its_images_and_logs_no_error(site, page,
     pages = sorted(site.rglob("*.html"))
     assert {p.stem for p in site.glob("*.html")} == {"index", *BOARDS, "probe", "answers"}
     galleries = {p.relative_to(site).as_posix() for p in (site / "galleries").rglob("*.html")}
-    assert {"galleries/edit/edit-scenes.html", "galleries/retrieval/retrieval-i2i.html",
-            "galleries/recipes/reasoning-embedded.html", "galleries/t2i/edit-t2i-scenes.html"} <= galleries
+    assert {
+        "galleries/edit/edit-scenes.html",
+        "galleries/retrieval/retrieval-i2i.html",
+        "galleries/recipes/reasoning-embedded.html",
+        "galleries/t2i/edit-t2i-scenes.html",
+    } <= galleries
     for path in pages:
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
@@ -273,8 +292,9 @@ def test_reasoning_gallery_shows_responses_and_filters_by_verdict(site, page, tm
     page.select_option("#ctl-verdict", "a-wrong")
     wrong = _visible(page)
     assert right and wrong and len(right) + len(wrong) == n and not set(right) & set(wrong)
-    text = page.locator(f'.sample[data-id="{wrong[0]}"] .model-cell[data-model="{labels.index("constant")}"]'
-                        ).inner_text()
+    text = page.locator(
+        f'.sample[data-id="{wrong[0]}"] .model-cell[data-model="{labels.index("constant")}"]'
+    ).inner_text()
     assert "wrong" in text and "extracted: A" in text and "\\boxed{A}" in text  # response, extraction, verdict
     page.select_option("#ctl-verdict", "")
     page.select_option("#ctl-f-difficulty", "difficulty=3")

@@ -21,8 +21,11 @@ def test_evaluate_ranked_equals_evaluate_on_search_results(seed):
     ids = sorted((f"d{i}" for i in range(ng)), reverse=True)  # gallery sorted by id descending, as the kind does
     depth = int(rng.integers(1, 120))
     scores, index = search(q, g, depth)
-    judged = [(qi, int(di), int(rng.choice([-1, 0, 1, 2, 3])))
-              for qi in range(nq) for di in rng.choice(ng, size=int(rng.integers(1, ng + 1)), replace=False)]
+    judged = [
+        (qi, int(di), int(rng.choice([-1, 0, 1, 2, 3])))
+        for qi in range(nq)
+        for di in rng.choice(ng, size=int(rng.integers(1, ng + 1)), replace=False)
+    ]
     jq, jd, jr = (np.array(c) for c in zip(*judged))
     got = evaluate_ranked(index, (jq, jd, jr), nq, METRICS)
     qrels = {f"q{i}": {} for i in range(nq)}

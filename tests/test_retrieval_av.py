@@ -56,16 +56,27 @@ def msrvtt(tmp_path):
     videos, sentences = [], []
     for n, (vid, (bright, hz, caps)) in enumerate(CLIPS.items()):
         make_clip(root / "videos" / "all" / f"{vid}.mp4", bright, hz)
-        videos.append({"category": 9, "url": f"https://www.youtube.com/watch?v=x{n}", "video_id": vid,
-                       "start time": 1.0, "end time": 3.0, "split": "test", "id": 7010 + n})
+        videos.append(
+            {
+                "category": 9,
+                "url": f"https://www.youtube.com/watch?v=x{n}",
+                "video_id": vid,
+                "start time": 1.0,
+                "end time": 3.0,
+                "split": "test",
+                "id": 7010 + n,
+            }
+        )
         sentences += [{"caption": c, "video_id": vid, "sen_id": 2 * n + k} for k, c in enumerate(caps)]
-    videos.append({"category": 1, "url": "u", "video_id": "video0", "start time": 0, "end time": 1, "split": "train",
-                   "id": 0})  # a training video: not read (its file does not even exist)
+    videos.append(
+        {"category": 1, "url": "u", "video_id": "video0", "start time": 0, "end time": 1, "split": "train", "id": 0}
+    )  # a training video: not read (its file does not even exist)
     sentences.append({"caption": "training caption", "video_id": "video0", "sen_id": 99})
     (root / "MSRVTT_data.json").write_text(json.dumps({"info": {}, "videos": videos, "sentences": sentences}))
     (root / "MSRVTT_JSFUSION_test.csv").write_text(
-        "key,vid_key,video_id,sentence\n" + "".join(f"ret{n},msr{7010 + n},{vid},{caps[0]}\n"
-                                                   for n, (vid, (_, _, caps)) in enumerate(CLIPS.items())))
+        "key,vid_key,video_id,sentence\n"
+        + "".join(f"ret{n},msr{7010 + n},{vid},{caps[0]}\n" for n, (vid, (_, _, caps)) in enumerate(CLIPS.items()))
+    )
     return root
 
 
@@ -85,13 +96,14 @@ def clotho(tmp_path):
         caps = [f"{words} caption {k}" for k in range(1, 6)]
         rows.append(",".join([f'"{name}"', *caps]))
     (root / "clotho_captions_evaluation.csv").write_text(
-        "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n" + "\n".join(rows) + "\n")
+        "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n" + "\n".join(rows) + "\n"
+    )
     return root
 
 
 # Embeds what a video or audio item carries: mean brightness of its frames (or image) and the dominant audio
 # frequency; texts by keywords. Logs the inputs it sees.
-PLUGIN = '''
+PLUGIN = """
 import json
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -122,7 +134,7 @@ class Media(Embedder):
                     out[row, {440: 0, 880: 1, 110: 2}[hz]] = 1
             out[row, 3] = 0.01
         return out
-'''
+"""
 
 
 @pytest.fixture
@@ -138,13 +150,28 @@ def _task(folder, name, loader, args, modalities):
     (folder / f"{name.replace('/', '_')}.yaml").write_text(
         f"name: {name}\nkind: retrieval\nsource: {{loader: {loader}, args: {json.dumps(args)}}}\n"
         f"metrics: [recall@1, recall@5, ndcg@10, map]\nprimary_metric: recall@1\n"
-        f"options: {{mode: q2i, modalities: {json.dumps(modalities)}}}\n")
+        f"options: {{mode: q2i, modalities: {json.dumps(modalities)}}}\n"
+    )
     return folder
 
 
 def _run(cli, tasks, name, out, plugins, log="", **kw):
-    return cli("eval", "--task", name, "--include", tasks, "--model", "media_embedders:Media", "--model_args",
-               f"log={log}" if log else "", "-o", out, "--no-progress", pythonpath=plugins, **kw)
+    return cli(
+        "eval",
+        "--task",
+        name,
+        "--include",
+        tasks,
+        "--model",
+        "media_embedders:Media",
+        "--model_args",
+        f"log={log}" if log else "",
+        "-o",
+        out,
+        "--no-progress",
+        pythonpath=plugins,
+        **kw,
+    )
 
 
 def _agg(out, name):
@@ -172,8 +199,13 @@ def test_msrvtt_with_and_without_the_audio_track(cli, tmp_path, msrvtt, plugins)
 
 
 def test_msrvtt_1k_a_csv_split(cli, tmp_path, msrvtt, plugins):
-    args = {"path": str(msrvtt), "test_csv": "MSRVTT_JSFUSION_test.csv", "n_frames": 2, "size": 8,
-            "cache_dir": str(tmp_path / "cache")}
+    args = {
+        "path": str(msrvtt),
+        "test_csv": "MSRVTT_JSFUSION_test.csv",
+        "n_frames": 2,
+        "size": 8,
+        "cache_dir": str(tmp_path / "cache"),
+    }
     tasks = _task(tmp_path / "tasks", "msrvtt/1ka", "retrieval_msrvtt", args, ["text", "image", "audio"])
     out = _run(cli, tasks, "msrvtt/1ka", tmp_path / "r", plugins, check_rc=0).stdout
     assert "failed samples: 0 of 6" in out  # 3 videos, one caption each
@@ -215,10 +247,13 @@ def test_frame_sampling_rule():
     assert sample_frames(20, 4) == [0, 6, 12, 19] and sample_frames(3, 8) == [0, 1, 2]
 
 
-@pytest.mark.parametrize("breakage, needles", [
-    ("missing", ["video7011.mp4", "video file not found", "sentences[2]"]),
-    ("corrupt", ["video7011.mp4", "cannot decode"]),
-])
+@pytest.mark.parametrize(
+    "breakage, needles",
+    [
+        ("missing", ["video7011.mp4", "video file not found", "sentences[2]"]),
+        ("corrupt", ["video7011.mp4", "cannot decode"]),
+    ],
+)
 def test_broken_video_is_a_one_line_error(cli, tmp_path, msrvtt, plugins, breakage, needles):
     clip = msrvtt / "videos" / "all" / "video7011.mp4"
     clip.unlink() if breakage == "missing" else clip.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")

@@ -39,9 +39,15 @@ NFCORPUS_CORPUS = [
     ("MED-306", "Dairy", "milk intake and bone fracture risk"),
 ]
 NFCORPUS_QUERIES = [("PLAIN-3", "breast cancer cells feed on cholesterol"), ("PLAIN-12", "milk and bones")]
-NFCORPUS_QRELS = [("PLAIN-3", "MED-10", 2), ("PLAIN-3", "MED-301", 1), ("PLAIN-3", "MED-118", 1),
-                  ("PLAIN-2", "MED-10", 2), ("PLAIN-2", "MED-14", 1),  # PLAIN-2 is not in queries.jsonl
-                  ("PLAIN-12", "MED-306", 2), ("PLAIN-12", "MED-14", 1)]
+NFCORPUS_QRELS = [
+    ("PLAIN-3", "MED-10", 2),
+    ("PLAIN-3", "MED-301", 1),
+    ("PLAIN-3", "MED-118", 1),
+    ("PLAIN-2", "MED-10", 2),
+    ("PLAIN-2", "MED-14", 1),  # PLAIN-2 is not in queries.jsonl
+    ("PLAIN-12", "MED-306", 2),
+    ("PLAIN-12", "MED-14", 1),
+]
 METRICS = ["recall@1", "recall@5", "ndcg@10", "map", "mrr"]
 TREC = {"recall@1": "recall_1", "recall@5": "recall_5", "ndcg@10": "ndcg_cut_10", "map": "map", "mrr": "recip_rank"}
 
@@ -56,7 +62,8 @@ def _beir_folder(root, corpus, queries, qrels):
             f.write(json.dumps({"_id": _id, "text": text, "metadata": {}}) + "\n")
     (root / "qrels").mkdir()
     (root / "qrels" / "test.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{c}\t{s}\n" for q, c, s in qrels))
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{c}\t{s}\n" for q, c, s in qrels)
+    )
     return root
 
 
@@ -65,7 +72,8 @@ def _task(folder, data, name, dangling="skip", **options):
     opts = ", ".join(f"{k}: {json.dumps(v)}" for k, v in {"mode": "q2i", "modalities": ["text"], **options}.items())
     (folder / f"{name}.yaml").write_text(
         f"name: beir/{name}\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: '{data}', "
-        f"dangling: {dangling}}}}}\nmetrics: {json.dumps(METRICS)}\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n")
+        f"dangling: {dangling}}}}}\nmetrics: {json.dumps(METRICS)}\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n"
+    )
     return folder
 
 
@@ -80,8 +88,11 @@ def nfcorpus(tmp_path):
 
 
 def _per_query(out):
-    rows = sqlite3.connect(out / "harness.sqlite").execute(
-        "SELECT sample_id, scores FROM records WHERE sample_id LIKE 'query:%'").fetchall()
+    rows = (
+        sqlite3.connect(out / "harness.sqlite")
+        .execute("SELECT sample_id, scores FROM records WHERE sample_id LIKE 'query:%'")
+        .fetchall()
+    )
     return {sid.removeprefix("query:"): json.loads(s) for sid, s in rows}
 
 
@@ -103,8 +114,9 @@ def _beir_reference(corpus, queries, qrels, ignore_identical_ids=False, drop_dan
     for q, text in qtext.items():
         qv = np.asarray(bow.embed([{"text": text}], frozenset({"text"}), [0]))[0]
         qv /= max(np.linalg.norm(qv), 1e-12)
-        run[q] = {d: float(s) for d, s in zip(docs, (dv @ qv).astype(np.float32))
-                  if not (ignore_identical_ids and d == q)}
+        run[q] = {
+            d: float(s) for d, s in zip(docs, (dv @ qv).astype(np.float32)) if not (ignore_identical_ids and d == q)
+        }
     evaluator = pytrec_eval.RelevanceEvaluator(judged, set(TREC.values()))
     return evaluator.evaluate(run)
 
@@ -119,10 +131,22 @@ def _check(got, want):
 @pytest.mark.parametrize("dangling", ["skip", "keep"])
 def test_arguana_scores_like_beir_and_pytrec_eval(cli, tmp_path, arguana, dangling):
     tasks = _task(tmp_path / "tasks", arguana, "arguana", dangling=dangling, ignore_identical_ids=True)
-    proc = cli("eval", "--task", "beir/arguana", "--include", tasks, "--model", "bow", "-o", tmp_path / "r",
-               "--no-progress", check_rc=0)
-    want = _beir_reference(ARGUANA_CORPUS, ARGUANA_QUERIES, ARGUANA_QRELS, ignore_identical_ids=True,
-                           drop_dangling=dangling == "skip")
+    proc = cli(
+        "eval",
+        "--task",
+        "beir/arguana",
+        "--include",
+        tasks,
+        "--model",
+        "bow",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
+    want = _beir_reference(
+        ARGUANA_CORPUS, ARGUANA_QUERIES, ARGUANA_QRELS, ignore_identical_ids=True, drop_dangling=dangling == "skip"
+    )
     _check(_per_query(tmp_path / "r"), want)
     if dangling == "skip":
         assert "skipped 1 row" in proc.stderr and "test-economy-bepighwbe-con05b" in proc.stderr
@@ -135,8 +159,19 @@ def test_arguana_scores_like_beir_and_pytrec_eval(cli, tmp_path, arguana, dangli
 
 def test_without_ignore_identical_ids_each_arguana_query_finds_itself_first(cli, tmp_path, arguana):
     tasks = _task(tmp_path / "tasks", arguana, "arguana")
-    cli("eval", "--task", "beir/arguana", "--include", tasks, "--model", "bow", "-o", tmp_path / "r",
-        "--no-progress", check_rc=0)
+    cli(
+        "eval",
+        "--task",
+        "beir/arguana",
+        "--include",
+        tasks,
+        "--model",
+        "bow",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
     got = _per_query(tmp_path / "r")
     assert all(s["recall@1"] == 0 for s in got.values())  # its own text ranks first, and is not judged relevant
     _check(got, _beir_reference(ARGUANA_CORPUS, ARGUANA_QUERIES, ARGUANA_QRELS))
@@ -144,8 +179,19 @@ def test_without_ignore_identical_ids_each_arguana_query_finds_itself_first(cli,
 
 def test_nfcorpus_judgments_of_an_absent_query_are_skipped_and_shown(cli, tmp_path, nfcorpus):
     tasks = _task(tmp_path / "tasks", nfcorpus, "nfcorpus")
-    proc = cli("eval", "--task", "beir/nfcorpus", "--include", tasks, "--model", "bow", "-o", tmp_path / "r",
-               "--no-progress", check_rc=0)
+    proc = cli(
+        "eval",
+        "--task",
+        "beir/nfcorpus",
+        "--include",
+        tasks,
+        "--model",
+        "bow",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
     assert "skipped 2 row(s)" in proc.stderr and "PLAIN-2" in proc.stderr
     _check(_per_query(tmp_path / "r"), _beir_reference(NFCORPUS_CORPUS, NFCORPUS_QUERIES, NFCORPUS_QRELS))
     (result,) = (tmp_path / "r").glob("beir/nfcorpus/*.json")
@@ -158,7 +204,18 @@ def test_nfcorpus_judgments_of_an_absent_query_are_skipped_and_shown(cli, tmp_pa
 
 def test_strict_data_refuses_dangling_judgments(cli, tmp_path, nfcorpus):
     tasks = _task(tmp_path / "tasks", nfcorpus, "nfcorpus")
-    proc = cli("eval", "--task", "beir/nfcorpus", "--include", tasks, "--model", "bow", "-o", tmp_path / "r",
-               "--no-progress", "--strict-data")
+    proc = cli(
+        "eval",
+        "--task",
+        "beir/nfcorpus",
+        "--include",
+        tasks,
+        "--model",
+        "bow",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        "--strict-data",
+    )
     one_line_error(proc, "beir/nfcorpus", "--strict-data", "PLAIN-2")
     assert not list((tmp_path / "r").glob("**/*.json"))

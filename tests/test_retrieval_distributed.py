@@ -13,14 +13,23 @@ TASKS = FIXTURES / "retrieval_tasks"
 
 
 def _scores(out):
-    rows = sqlite3.connect(out / "harness.sqlite").execute(
-        "SELECT sample_id, output, scores FROM records").fetchall()
+    rows = sqlite3.connect(out / "harness.sqlite").execute("SELECT sample_id, output, scores FROM records").fetchall()
     return {sid: (bytes(out), json.loads(s) if s else None) for sid, out, s in rows}
 
 
 def test_two_processes_embed_shards_and_score_like_one(tmp_path):
-    args = ["eval", "--task", "retrieval/local-fixture", "--include", TASKS, "--model", "random-embed",
-            "--batch_size", "2", "--no-progress"]
+    args = [
+        "eval",
+        "--task",
+        "retrieval/local-fixture",
+        "--include",
+        TASKS,
+        "--model",
+        "random-embed",
+        "--batch_size",
+        "2",
+        "--no-progress",
+    ]
     proc = torchrun(*args, "-o", tmp_path / "dist")
     assert proc.returncode == 0, proc.stderr
     assert "9 computed, 0 cached · 2 processes" in proc.stdout

@@ -73,11 +73,14 @@ def test_speech_is_cached_on_disk(tmp_path, monkeypatch):
 def test_missing_espeak_is_a_one_line_error(cli, tmp_path):
     env_path = tmp_path / "bin"
     env_path.mkdir()
-    code = ("import os, sys; os.environ['PATH'] = sys.argv[1]; os.environ['XDG_CACHE_HOME'] = sys.argv[2]\n"
-            "from harness.cli import main; sys.argv = ['harness', 'eval', '--task', 'retrieval/q2i', '--model', "
-            "'bow', '-o', sys.argv[2], '--no-progress']; main()")
-    proc = subprocess.run([sys.executable, "-c", code, str(env_path), str(tmp_path)], capture_output=True,
-                          text=True, cwd=REPO)
+    code = (
+        "import os, sys; os.environ['PATH'] = sys.argv[1]; os.environ['XDG_CACHE_HOME'] = sys.argv[2]\n"
+        "from harness.cli import main; sys.argv = ['harness', 'eval', '--task', 'retrieval/q2i', '--model', "
+        "'bow', '-o', sys.argv[2], '--no-progress']; main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(env_path), str(tmp_path)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "espeak-ng not found" in proc.stderr and "apt-get install espeak-ng" in proc.stderr
 

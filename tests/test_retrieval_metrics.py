@@ -9,8 +9,16 @@ import pytrec_eval  # dev dependency (pytrec-eval-terrier): the reference these 
 
 from harness.metrics.retrieval import evaluate, search
 
-METRICS = {"recall@1": "recall_1", "recall@5": "recall_5", "recall@10": "recall_10", "recall@100": "recall_100",
-           "ndcg@10": "ndcg_cut_10", "ndcg@3": "ndcg_cut_3", "map": "map", "mrr": "recip_rank"}
+METRICS = {
+    "recall@1": "recall_1",
+    "recall@5": "recall_5",
+    "recall@10": "recall_10",
+    "recall@100": "recall_100",
+    "ndcg@10": "ndcg_cut_10",
+    "ndcg@3": "ndcg_cut_3",
+    "map": "map",
+    "mrr": "recip_rank",
+}
 TREC_MEASURES = {"recall.1,5,10,100", "ndcg_cut.3,10", "map", "recip_rank"}
 
 
@@ -19,7 +27,7 @@ def _random_case(rng: np.random.Generator):
     absent from the qrels, with an empty judgment dict, with only non-relevant or negative judgments, absent from
     the run, with an empty ranking; ids whose string order differs from numeric order, and non-ASCII ids."""
     pool = [f"d{i}" for i in rng.choice(200, size=int(rng.integers(1, 40)), replace=False)]
-    pool += ["é1", "Z", "a b"][:int(rng.integers(0, 4))]
+    pool += ["é1", "Z", "a b"][: int(rng.integers(0, 4))]
     integer_scores = rng.random() < 0.7  # few distinct values -> many ties
     qrels, run = {}, {}
     for i in range(int(rng.integers(1, 60))):

@@ -54,13 +54,26 @@ def _tasks(folder, instructions=None, mode="q2i"):
         opts += f", instructions: {json.dumps(instructions)}"
     (folder / "t.yaml").write_text(
         f"name: retrieval/roles\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: '{DATA}', "
-        f"size: 8}}}}\nmetrics: [recall@1, ndcg@10]\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n")
+        f"size: 8}}}}\nmetrics: [recall@1, ndcg@10]\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n"
+    )
     return folder
 
 
 def _eval(cli, tmp_path, tasks, model, *args, **kw):
-    return cli("eval", "--task", "retrieval/roles", "--include", tasks, "--model", model, "-o", tmp_path / "r",
-               "--no-progress", *args, **kw)
+    return cli(
+        "eval",
+        "--task",
+        "retrieval/roles",
+        "--include",
+        tasks,
+        "--model",
+        model,
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        *args,
+        **kw,
+    )
 
 
 def _calls(log):
@@ -71,17 +84,35 @@ def test_batches_never_mix_roles_and_carry_the_roles_instruction(cli, tmp_path, 
     tasks = _tasks(tmp_path / "tasks", {"query": "Find the item: ", "document": "Describe: "})
     log = tmp_path / "log.jsonl"
     # batch size 4 over 6 documents then 3 queries: a role-blind cut would put 2 queries with 2 documents
-    _eval(cli, tmp_path, tasks, "role_embedders:RoleLogger", "--model_args", f"log={log}", "--batch_size", "4",
-          pythonpath=plugins, check_rc=0)
+    _eval(
+        cli,
+        tmp_path,
+        tasks,
+        "role_embedders:RoleLogger",
+        "--model_args",
+        f"log={log}",
+        "--batch_size",
+        "4",
+        pythonpath=plugins,
+        check_rc=0,
+    )
     calls = _calls(log)
     docs = [c for c in calls if c["role"] == "document"]
     queries = [c for c in calls if c["role"] == "query"]
     assert sorted(t for c in docs for t in c["texts"]) == sorted(
-        ["red apple fruit", "green apple fruit", "yellow banana fruit", "blue ocean water", "blue sky",
-         "dog barking sound"])
+        [
+            "red apple fruit",
+            "green apple fruit",
+            "yellow banana fruit",
+            "blue ocean water",
+            "blue sky",
+            "dog barking sound",
+        ]
+    )
     assert sorted(t for c in queries for t in c["texts"]) == ["a sound of the sea", "apple", "blue water"]
     assert {c["instruction"] for c in docs} == {"Describe: "} and {c["instruction"] for c in queries} == {
-        "Find the item: "}
+        "Find the item: "
+    }
     assert [len(c["texts"]) for c in calls] == [4, 2, 3]
 
 
@@ -89,37 +120,56 @@ def test_instructions_are_part_of_the_cache_key(cli, tmp_path, plugins):
     log = tmp_path / "log.jsonl"
     args = ("--model_args", f"log={log}")
     _eval(cli, tmp_path, _tasks(tmp_path / "a"), "role_embedders:RoleLogger", *args, pythonpath=plugins, check_rc=0)
-    out = _eval(cli, tmp_path, _tasks(tmp_path / "a"), "role_embedders:RoleLogger", *args, pythonpath=plugins,
-                check_rc=0).stdout
+    out = _eval(
+        cli, tmp_path, _tasks(tmp_path / "a"), "role_embedders:RoleLogger", *args, pythonpath=plugins, check_rc=0
+    ).stdout
     assert "0 computed" in out  # same task, same model: all cached
-    out = _eval(cli, tmp_path, _tasks(tmp_path / "b", {"query": "Q: "}), "role_embedders:RoleLogger", *args,
-                pythonpath=plugins, check_rc=0).stdout
+    out = _eval(
+        cli,
+        tmp_path,
+        _tasks(tmp_path / "b", {"query": "Q: "}),
+        "role_embedders:RoleLogger",
+        *args,
+        pythonpath=plugins,
+        check_rc=0,
+    ).stdout
     # a new query instruction: the 3 queries are embedded again; the 6 documents' inputs did not change
     assert "3 computed, 6 cached (6 shared with other tasks)" in out, out
 
 
 def test_embedder_written_before_roles_still_runs(cli, tmp_path, plugins):
-    out = _eval(cli, tmp_path, _tasks(tmp_path / "t"), "role_embedders:BeforeRoles", pythonpath=plugins,
-                check_rc=0).stdout
+    out = _eval(
+        cli, tmp_path, _tasks(tmp_path / "t"), "role_embedders:BeforeRoles", pythonpath=plugins, check_rc=0
+    ).stdout
     assert "failed samples: 0 of 9" in out
 
 
 def test_instructions_for_an_embedder_that_cannot_take_them_is_a_one_line_error(cli, tmp_path, plugins):
-    proc = _eval(cli, tmp_path, _tasks(tmp_path / "t", {"query": "Q: "}), "role_embedders:BeforeRoles",
-                 pythonpath=plugins)
+    proc = _eval(
+        cli, tmp_path, _tasks(tmp_path / "t", {"query": "Q: "}), "role_embedders:BeforeRoles", pythonpath=plugins
+    )
     one_line_error(proc, "retrieval/roles", "BeforeRoles", "role/instruction")
     assert not list((tmp_path / "r").glob("**/*.json"))
 
 
 def test_hf_text_rejects_an_instruction_format_without_text(cli, tmp_path):
-    proc = _eval(cli, tmp_path, _tasks(tmp_path / "t"), "hf-text", "--model_args",
-                 "path=sentence-transformers/all-MiniLM-L6-v2,instruction_format=Q: {instruction}")
+    proc = _eval(
+        cli,
+        tmp_path,
+        _tasks(tmp_path / "t"),
+        "hf-text",
+        "--model_args",
+        "path=sentence-transformers/all-MiniLM-L6-v2,instruction_format=Q: {instruction}",
+    )
     one_line_error(proc, "instruction_format", "{text}")
 
 
 def _stored(out, sample_id):
-    (blob,) = sqlite3.connect(out / "harness.sqlite").execute(
-        "SELECT output FROM records WHERE sample_id = ?", (sample_id,)).fetchone()
+    (blob,) = (
+        sqlite3.connect(out / "harness.sqlite")
+        .execute("SELECT output FROM records WHERE sample_id = ?", (sample_id,))
+        .fetchone()
+    )
     import io
 
     return np.load(io.BytesIO(blob))
@@ -136,8 +186,9 @@ def test_minilm_embeds_queries_with_its_role_prefix_and_the_instruction(cli, tmp
     out = _eval(cli, tmp_path, tasks, "hf-text", "--model_args", args, check_rc=0).stdout
     assert "failed samples: 0 of 9" in out
     model = HFText(path=mini)
-    want_q = np.asarray(model.embed([{"text": "query: Find what sounds like this: a sound of the sea"}],
-                                    frozenset({"text"}), [0]))[0]
+    want_q = np.asarray(
+        model.embed([{"text": "query: Find what sounds like this: a sound of the sea"}], frozenset({"text"}), [0])
+    )[0]
     want_d = np.asarray(model.embed([{"text": "passage: blue sky"}], frozenset({"text"}), [0]))[0]
     plain = np.asarray(model.embed([{"text": "a sound of the sea"}], frozenset({"text"}), [0]))[0]
     got_q, got_d = _stored(tmp_path / "r", "query:q3"), _stored(tmp_path / "r", "item:d5")
@@ -145,8 +196,15 @@ def test_minilm_embeds_queries_with_its_role_prefix_and_the_instruction(cli, tmp
     assert not np.allclose(got_q, plain, atol=1e-3)  # the prefix and instruction did change the embedding
     # the same model through the role arguments directly
     prefixed = HFText(path=mini, query_prefix="query: ")
-    direct = np.asarray(prefixed.embed([{"text": "a sound of the sea"}], frozenset({"text"}), [0], role="query",
-                                       instruction="Find what sounds like this: "))[0]
+    direct = np.asarray(
+        prefixed.embed(
+            [{"text": "a sound of the sea"}],
+            frozenset({"text"}),
+            [0],
+            role="query",
+            instruction="Find what sounds like this: ",
+        )
+    )[0]
     assert np.allclose(direct, want_q, atol=1e-5)
 
 

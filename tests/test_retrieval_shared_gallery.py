@@ -51,13 +51,29 @@ def _tasks(folder, modalities=("text", "image", "audio")):
         (folder / f"{mode}.yaml").write_text(
             f"name: shared/{mode}\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: '{DATA}', "
             f"size: 8}}}}\nmetrics: [recall@1, ndcg@10, map]\nprimary_metric: ndcg@10\n"
-            f"options: {{mode: {mode}, modalities: {json.dumps(list(modalities))}}}\n")
+            f"options: {{mode: {mode}, modalities: {json.dumps(list(modalities))}}}\n"
+        )
     return folder
 
 
 def _eval(cli, task, tasks, out, log, plugins, *args):
-    return cli("eval", "--task", task, "--include", tasks, "--model", "counting:Counting", "--model_args",
-               f"log={log}", "-o", out, "--no-progress", *args, pythonpath=plugins, check_rc=0).stdout
+    return cli(
+        "eval",
+        "--task",
+        task,
+        "--include",
+        tasks,
+        "--model",
+        "counting:Counting",
+        "--model_args",
+        f"log={log}",
+        "-o",
+        out,
+        "--no-progress",
+        *args,
+        pythonpath=plugins,
+        check_rc=0,
+    ).stdout
 
 
 def _lines(log):
@@ -93,9 +109,22 @@ def test_a_different_input_model_or_seed_embeds_again(cli, tmp_path, plugins, ch
     elif change == "seed":
         args = ["--seed", "1"]
     if change == "model_args":
-        stdout = cli("eval", "--task", "shared/i2i", "--include", tasks, "--model", "counting:Counting",
-                     "--model_args", f"log={log},dim=16", "-o", out, "--no-progress", pythonpath=plugins,
-                     check_rc=0).stdout
+        stdout = cli(
+            "eval",
+            "--task",
+            "shared/i2i",
+            "--include",
+            tasks,
+            "--model",
+            "counting:Counting",
+            "--model_args",
+            f"log={log},dim=16",
+            "-o",
+            out,
+            "--no-progress",
+            pythonpath=plugins,
+            check_rc=0,
+        ).stdout
     else:
         stdout = _eval(cli, "shared/i2i", tasks, out, log, plugins, *args)
     if change == "modalities":  # only d4 and d6 have audio: the other 4 items give the adapter the same inputs

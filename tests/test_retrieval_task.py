@@ -26,12 +26,33 @@ LOG2_3 = math.log2(3)
 #   q3 "a sound of the sea" (d4=1): d6 shares "sound", then d5, d4, ... tie at 0 -> d4 at rank 3:
 #       recall@1 = 0, recall@5 = 1, mrr = map = 1/3, ndcg@10 = (1/log2 4) / 1 = 1/2.
 EXPECTED = {
-    "query:q1": {"recall@1": 0.5, "recall@5": 1.0, "recall@10": 1.0, "recall@100": 1.0,
-                 "ndcg@10": (1 + 2 / LOG2_3) / (2 + 1 / LOG2_3), "map": 1.0, "mrr": 1.0},
-    "query:q2": {"recall@1": 1.0, "recall@5": 1.0, "recall@10": 1.0, "recall@100": 1.0, "ndcg@10": 1.0, "map": 1.0,
-                 "mrr": 1.0},
-    "query:q3": {"recall@1": 0.0, "recall@5": 1.0, "recall@10": 1.0, "recall@100": 1.0, "ndcg@10": 0.5,
-                 "map": 1 / 3, "mrr": 1 / 3},
+    "query:q1": {
+        "recall@1": 0.5,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "recall@100": 1.0,
+        "ndcg@10": (1 + 2 / LOG2_3) / (2 + 1 / LOG2_3),
+        "map": 1.0,
+        "mrr": 1.0,
+    },
+    "query:q2": {
+        "recall@1": 1.0,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "recall@100": 1.0,
+        "ndcg@10": 1.0,
+        "map": 1.0,
+        "mrr": 1.0,
+    },
+    "query:q3": {
+        "recall@1": 0.0,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "recall@100": 1.0,
+        "ndcg@10": 0.5,
+        "map": 1 / 3,
+        "mrr": 1 / 3,
+    },
 }
 VOCAB = "red green yellow apple banana fruit blue ocean water sky dog barking sound a of the sea".split()
 
@@ -56,7 +77,8 @@ def _task_yaml(folder, data=DATA, name="retrieval/tmp", **options):
     opts = ", ".join(f"{k}: {json.dumps(v)}" for k, v in options.items())
     (folder / "t.yaml").write_text(
         f"name: {name}\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: '{data}', size: 8}}}}\n"
-        f"metrics: [recall@1, recall@5, ndcg@10, map, mrr]\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n")
+        f"metrics: [recall@1, recall@5, ndcg@10, map, mrr]\nprimary_metric: ndcg@10\noptions: {{{opts}}}\n"
+    )
     return folder
 
 
@@ -166,8 +188,17 @@ def embedders(tmp_path):
 def test_modality_switch_controls_the_keys_the_embedder_receives(cli, tmp_path, embedders, modalities):
     tasks = _task_yaml(tmp_path / "tasks", modalities=modalities)
     log = tmp_path / "log.jsonl"
-    _eval(cli, tmp_path / "r", "--model_args", f"log={log}", task="retrieval/tmp", include=tasks,
-          model="test_embedders:Recorder", pythonpath=embedders, check_rc=0)
+    _eval(
+        cli,
+        tmp_path / "r",
+        "--model_args",
+        f"log={log}",
+        task="retrieval/tmp",
+        include=tasks,
+        model="test_embedders:Recorder",
+        pythonpath=embedders,
+        check_rc=0,
+    )
     seen = {row["text"]: row for row in map(json.loads, log.read_text().splitlines())}
     assert len(seen) == 9 and all(row["modalities"] == sorted(modalities) for row in seen.values())
     audio = "audio" in modalities
@@ -191,20 +222,29 @@ def _truncate_wav(path):
 
 BREAKAGES = {
     "missing corpus": (lambda d: (d / "corpus.jsonl").unlink(), ["corpus.jsonl", "file not found"]),
-    "malformed json": (lambda d: _append(d / "corpus.jsonl", '{"_id": "d7", "text": \n'),
-                       ["corpus.jsonl:7", "malformed JSON"]),
-    "duplicate id": (lambda d: _append(d / "corpus.jsonl", '{"_id": "d2", "text": "again"}\n'),
-                     ["corpus.jsonl:7", "field '_id': duplicate id 'd2'", "line 2"]),
+    "malformed json": (
+        lambda d: _append(d / "corpus.jsonl", '{"_id": "d7", "text": \n'),
+        ["corpus.jsonl:7", "malformed JSON"],
+    ),
+    "duplicate id": (
+        lambda d: _append(d / "corpus.jsonl", '{"_id": "d2", "text": "again"}\n'),
+        ["corpus.jsonl:7", "field '_id': duplicate id 'd2'", "line 2"],
+    ),
     # dangling judgments (an unknown query or corpus id) are skipped rows, refused with --strict-data
-    "unknown query": (lambda d: _append(d / "qrels/test.tsv", "q9\td1\t1\n"),
-                      ["--strict-data", "test.tsv:7", "query 'q9' is not in the queries"]),
-    "unknown corpus id": (lambda d: _append(d / "qrels/test.tsv", "q1\td99\t1\n"),
-                          ["--strict-data", "test.tsv:7", "corpus id 'd99' is not in the corpus"]),
+    "unknown query": (
+        lambda d: _append(d / "qrels/test.tsv", "q9\td1\t1\n"),
+        ["--strict-data", "test.tsv:7", "query 'q9' is not in the queries"],
+    ),
+    "unknown corpus id": (
+        lambda d: _append(d / "qrels/test.tsv", "q1\td99\t1\n"),
+        ["--strict-data", "test.tsv:7", "corpus id 'd99' is not in the corpus"],
+    ),
     "missing qrels": (lambda d: shutil.rmtree(d / "qrels"), ["test.tsv", "file not found"]),
-    "missing image": (lambda d: (d / "images/d3.png").unlink(),
-                      ["d3.png", "image file not found", "corpus.jsonl:3"]),
-    "missing audio": (lambda d: (d / "audio/bark.wav").unlink(),
-                      ["bark.wav", "audio file not found", "corpus.jsonl:6"]),
+    "missing image": (lambda d: (d / "images/d3.png").unlink(), ["d3.png", "image file not found", "corpus.jsonl:3"]),
+    "missing audio": (
+        lambda d: (d / "audio/bark.wav").unlink(),
+        ["bark.wav", "audio file not found", "corpus.jsonl:6"],
+    ),
     "corrupt wav": (lambda d: (d / "audio/bark.wav").write_bytes(b"RIFF....not a wav"), ["bark.wav", "corrupt WAV"]),
     "truncated wav": (lambda d: _truncate_wav(d / "audio/waves.wav"), ["waves.wav", "corrupt WAV"]),
 }
@@ -230,12 +270,15 @@ def test_unjudged_queries_are_dropped_like_beir(cli, tmp_path):
     assert "failed samples: 0 of 9" in out  # q4 is not a unit
 
 
-@pytest.mark.parametrize("adapter, needles", [
-    ("NaNOnBanana", ["broke the Embedder contract", "non-finite embedding", "'item:d3'"]),
-    # batches never mix roles: the 6 documents, then the 3 queries
-    ("TooFew", ["broke the Embedder contract", "for a batch of 6", "'item:d6'"]),
-    ("DimPerBatch", ["broke the Embedder contract", "'query:q1'", "(6,)", "(9,)"]),
-])
+@pytest.mark.parametrize(
+    "adapter, needles",
+    [
+        ("NaNOnBanana", ["broke the Embedder contract", "non-finite embedding", "'item:d3'"]),
+        # batches never mix roles: the 6 documents, then the 3 queries
+        ("TooFew", ["broke the Embedder contract", "for a batch of 6", "'item:d6'"]),
+        ("DimPerBatch", ["broke the Embedder contract", "'query:q1'", "(6,)", "(9,)"]),
+    ],
+)
 def test_embedder_breaking_the_contract_is_an_error(cli, tmp_path, embedders, adapter, needles):
     proc = _eval(cli, tmp_path, model=f"test_embedders:{adapter}", pythonpath=embedders)
     one_line_error(proc, *needles)
@@ -243,9 +286,11 @@ def test_embedder_breaking_the_contract_is_an_error(cli, tmp_path, embedders, ad
 
 
 def test_listing_retrieval_tasks_does_not_import_torch():
-    code = ("import sys; from harness.cli import app\n"
-            f"app(['list', 'tasks', '--include', {str(TASKS)!r}], standalone_mode=False)\n"
-            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    code = (
+        "import sys; from harness.cli import app\n"
+        f"app(['list', 'tasks', '--include', {str(TASKS)!r}], standalone_mode=False)\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "retrieval/local-fixture" in out.stdout

@@ -25,8 +25,9 @@ def scenes():
 
 
 def _spec(task, model, adapter, **kw):
-    return RunSpec(task=task.name, task_hash=task.content_hash(), model=model,
-                   model_fingerprint=adapter.fingerprint(), **kw)
+    return RunSpec(
+        task=task.name, task_hash=task.content_hash(), model=model, model_fingerprint=adapter.fingerprint(), **kw
+    )
 
 
 def _scores(store, spec):
@@ -77,8 +78,23 @@ def test_changing_the_seed_or_model_args_is_a_different_run(scenes, tmp_path):
 def test_resume_after_sigkill_loses_and_duplicates_no_sample(tmp_path, plugin_dir):
     out = tmp_path / "r"
     env = dict(os.environ, PYTHONPATH=f"{plugin_dir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    cmd = [sys.executable, "-m", "harness", "eval", "--task", "edit/scenes", "--model", "test_adapters:SlowNoise",
-           "--model_args", "delay=0.02", "--batch_size", "5", "-o", str(out), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "test_adapters:SlowNoise",
+        "--model_args",
+        "delay=0.02",
+        "--batch_size",
+        "5",
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = out / "harness.sqlite"
     deadline = time.time() + 120
@@ -104,8 +120,13 @@ def test_resume_after_sigkill_loses_and_duplicates_no_sample(tmp_path, plugin_di
     assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT sample_id) FROM records").fetchone() == (150, 150)
 
     # The resumed run scores exactly what an uninterrupted run scores.
-    fresh = subprocess.run([*cmd[:-3], "-o", str(tmp_path / "fresh"), "--no-progress"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    fresh = subprocess.run(
+        [*cmd[:-3], "-o", str(tmp_path / "fresh"), "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert fresh.returncode == 0, fresh.stderr
     load = lambda d: json.loads(next(d.glob("edit/scenes/*.json")).read_text())["aggregates"]
     assert load(out) == load(tmp_path / "fresh")
@@ -168,13 +189,17 @@ def test_a_store_file_from_before_subset_membership_opens_and_gains_the_columns(
 
     path = tmp_path / "old.sqlite"
     old = sqlite3.connect(path)
-    old.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, cache_key TEXT NOT NULL, task TEXT NOT NULL, "
-                "task_hash TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, "
-                "variant TEXT NOT NULL, fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, "
-                "spec TEXT NOT NULL, provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, "
-                "n_failed INTEGER, started REAL NOT NULL, finished REAL)")
-    old.execute("INSERT INTO runs VALUES ('r1','k','edit/scenes','h','edit','noise','','', 'f', 0, NULL, '{}', '{}',"
-                " 'finished', 3, 0, 0, 1)")
+    old.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, cache_key TEXT NOT NULL, task TEXT NOT NULL, "
+        "task_hash TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, model_args TEXT NOT NULL, "
+        "variant TEXT NOT NULL, fingerprint TEXT NOT NULL, seed INTEGER NOT NULL, sample_limit INTEGER, "
+        "spec TEXT NOT NULL, provenance TEXT NOT NULL, status TEXT NOT NULL, n_samples INTEGER, "
+        "n_failed INTEGER, started REAL NOT NULL, finished REAL)"
+    )
+    old.execute(
+        "INSERT INTO runs VALUES ('r1','k','edit/scenes','h','edit','noise','','', 'f', 0, NULL, '{}', '{}',"
+        " 'finished', 3, 0, 0, 1)"
+    )
     old.commit()
     old.close()
     store = RunStore(path)

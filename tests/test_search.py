@@ -92,10 +92,25 @@ def test_a_task_with_an_approximate_index_reports_its_recall(cli, tmp_path):
     (tmp_path / "t.yaml").write_text(
         f"name: retrieval/approx\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: "
         f"'{FIXTURES / 'retrieval_local'}', size: 8}}}}\nmetrics: [recall@1, ndcg@10]\nprimary_metric: ndcg@10\n"
-        f"options: {{mode: q2i, modalities: [text], search: hnsw}}\n")
-    proc = cli("eval", "--task", "retrieval/approx", "--include", tmp_path, "--model", "bow", "-o", tmp_path / "r",
-               "--no-progress", check_rc=0)
+        f"options: {{mode: q2i, modalities: [text], search: hnsw}}\n"
+    )
+    proc = cli(
+        "eval",
+        "--task",
+        "retrieval/approx",
+        "--include",
+        tmp_path,
+        "--model",
+        "bow",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+        check_rc=0,
+    )
     assert "approximate search (hnsw)" in proc.stderr and "of the exact top" in proc.stderr
-    rows = sqlite3.connect(tmp_path / "r" / "harness.sqlite").execute(
-        "SELECT scores FROM records WHERE sample_id LIKE 'query:%'").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "r" / "harness.sqlite")
+        .execute("SELECT scores FROM records WHERE sample_id LIKE 'query:%'")
+        .fetchall()
+    )
     assert len(rows) == 3 and all(0 <= json.loads(s)["search_recall"] <= 1 for (s,) in rows)

@@ -28,7 +28,8 @@ def test_ci_covers_the_true_mean_about_95_percent_of_the_time():
     rng = np.random.default_rng(0)
     hits = sum(
         (lambda a: a.ci_low <= 0.3 <= a.ci_high)(bootstrap_ci(rng.binomial(1, 0.3, 200).astype(float), s, n_boot=500))
-        for s in range(300))
+        for s in range(300)
+    )
     assert 0.90 <= hits / 300 <= 0.99  # percentile bootstrap is slightly narrow at n=200
 
 
@@ -45,13 +46,15 @@ def test_paired_test_finds_a_real_difference_and_not_a_fake_one():
 
 def test_paired_test_false_alarm_rate_is_near_alpha():
     rng = np.random.default_rng(2)
-    alarms = sum(paired_test(rng.normal(size=80), rng.normal(size=80), s, n_perm=500).p_value < 0.05
-                 for s in range(200))
+    alarms = sum(
+        paired_test(rng.normal(size=80), rng.normal(size=80), s, n_perm=500).p_value < 0.05 for s in range(200)
+    )
     assert alarms / 200 <= 0.10
 
 
 def test_stratified_ci_is_bca_and_degenerate_when_every_score_is_equal():
     from harness.metrics.stats import stratified_bootstrap_ci
+
     x = np.random.default_rng(3).lognormal(0, 1, 60)
     one_group, plain = stratified_bootstrap_ci({"g": x}, 0, n_boot=4000), bootstrap_ci(x, 0, n_boot=4000)
     assert math.isclose(one_group.mean, plain.mean)

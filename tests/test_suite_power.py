@@ -15,8 +15,10 @@ from harness.metrics.stats import sign_flip_p
 @pytest.fixture(scope="module")
 def tasks():
     found = registry.discover_tasks()
-    return {name: registry.build_task(found[name]) for name in
-            ("reasoning/embedded", "reasoning/text", "reasoning/embedded-quick", "reasoning/text-quick")}
+    return {
+        name: registry.build_task(found[name])
+        for name in ("reasoning/embedded", "reasoning/text", "reasoning/embedded-quick", "reasoning/text-quick")
+    }
 
 
 def test_full_suites_hold_1000_twin_questions_without_repeated_text(tasks):
@@ -60,6 +62,7 @@ def test_power_command_prints_the_mde_and_refuses_bad_input(tmp_path):
     out = run_cli("power", "--n", "1000", "--accuracy", "0.5", "-o", tmp_path, check_rc=0).stdout
     assert "alpha=0.05, power=0.8" in out and "6.3" in out.splitlines()[-1]
     one_line_error(run_cli("power", "-o", tmp_path), "--task", "--n")
-    run_cli("eval", "--task", "reasoning/text-quick", "--model", "constant", "-o", tmp_path, "--no-progress",
-            check_rc=0)
+    run_cli(
+        "eval", "--task", "reasoning/text-quick", "--model", "constant", "-o", tmp_path, "--no-progress", check_rc=0
+    )
     one_line_error(run_cli("power", "--n", "100", "--from-runs", "abc,def", "-o", tmp_path), "abc")

@@ -13,7 +13,7 @@ from harness.metrics.stats import sign_flip_p, two_level_ci, two_level_paired_te
 
 # An editor whose output depends on the seed it was "trained" with: noise of amplitude amp * (1 + 0.5 u) where u is
 # drawn from the training seed, plus per-sample noise from the run's sample seeds.
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from harness.adapters import TRAINING_SEED, Editor
@@ -32,7 +32,7 @@ class SeededNoise(Editor):
             noise = np.random.default_rng(s).normal(0, scale, image.shape)
             out.append(np.clip(image.astype(float) + noise, 0, 255).astype(np.uint8))
         return out
-'''
+"""
 
 BOARD = """name: seeds-board
 tasks: [edit/scenes]
@@ -49,8 +49,20 @@ def store(tmp_path_factory):
     for amp, seeds in ((10, (0, 1, 2)), (14, (0, 1, 2)), (10.5, (0,))):
         for s in seeds:
             args = f"amp={amp}" + (f",train_seed={s}" if s else "")  # seed 0 at its default: absent from the args
-            run_cli("eval", "--task", "edit/scenes", "--model", "seeded:SeededNoise", "--model_args", args,
-                    "-o", d / "r", "--no-progress", pythonpath=d / "plugins", check_rc=0)
+            run_cli(
+                "eval",
+                "--task",
+                "edit/scenes",
+                "--model",
+                "seeded:SeededNoise",
+                "--model_args",
+                args,
+                "-o",
+                d / "r",
+                "--no-progress",
+                pythonpath=d / "plugins",
+                check_rc=0,
+            )
     (d / "board.yaml").write_text(BOARD)
     return d
 
@@ -63,11 +75,11 @@ def test_a_run_records_its_training_seed_in_provenance(store):
 
 
 def test_leaderboard_pools_seeds_into_one_row_with_spread_and_two_level_marks(store):
-    run_cli("leaderboard", store / "board.yaml", "-o", store / "r", "--format", "json", "--to", store / "b.json",
-            check_rc=0)
+    run_cli(
+        "leaderboard", store / "board.yaml", "-o", store / "r", "--format", "json", "--to", store / "b.json", check_rc=0
+    )
     rows = {r["label"]: r for r in json.loads((store / "b.json").read_text())["rows"]}
-    assert set(rows) == {"seeded:SeededNoise [amp=10]", "seeded:SeededNoise [amp=14]",
-                         "seeded:SeededNoise [amp=10.5]"}
+    assert set(rows) == {"seeded:SeededNoise [amp=10]", "seeded:SeededNoise [amp=14]", "seeded:SeededNoise [amp=10.5]"}
     ref, worse, single = (rows[f"seeded:SeededNoise [amp={a}]"]["cells"][0] for a in ("10", "14", "10.5"))
     assert ref["seeds"]["values"] == [0, 1, 2] and len(set(ref["seeds"]["means"])) == 3  # the seed changes scores
     assert ref["seeds"]["sd"] > 0 and ref["n"] == 150
@@ -82,14 +94,28 @@ def test_leaderboard_pools_seeds_into_one_row_with_spread_and_two_level_marks(st
 
 
 def test_compare_two_seed_groups_uses_the_two_level_test(store):
-    out = run_cli("compare", "seeded:SeededNoise [amp=10]", "seeded:SeededNoise [amp=14]", "--task",
-                  "edit/scenes", "-o", store / "r", check_rc=0).stdout
+    out = run_cli(
+        "compare",
+        "seeded:SeededNoise [amp=10]",
+        "seeded:SeededNoise [amp=14]",
+        "--task",
+        "edit/scenes",
+        "-o",
+        store / "r",
+        check_rc=0,
+    ).stdout
     assert "3 seed(s): 0,1,2" in out and "two-level" in out
     line = next(ln for ln in out.splitlines() if ln.startswith("psnr_keep"))
     diff, p = float(line.split()[5]), float(line.split()[-2])
     assert diff < 0 and p < 0.05
-    out = run_cli("compare", "seeded:SeededNoise [amp=10]@edit/scenes", "seeded:SeededNoise [amp=10.5]@edit/scenes",
-                  "-o", store / "r", check_rc=0).stdout
+    out = run_cli(
+        "compare",
+        "seeded:SeededNoise [amp=10]@edit/scenes",
+        "seeded:SeededNoise [amp=10.5]@edit/scenes",
+        "-o",
+        store / "r",
+        check_rc=0,
+    ).stdout
     assert "(3 seed(s): 0,1,2)" in out and "(1 seed(s): 0)" in out
 
 

@@ -26,15 +26,21 @@ def tiny_vlm_parts(hidden_size=16, num_layers=3):
 
     torch.manual_seed(0)
     processor = tiny_vlm.build_processor(image_size=16, patch_size=8)
-    config = tiny_vlm.build_config(len(processor.tokenizer), image_size=16, patch_size=8, hidden_size=hidden_size,
-                                   num_layers=num_layers)
+    config = tiny_vlm.build_config(
+        len(processor.tokenizer), image_size=16, patch_size=8, hidden_size=hidden_size, num_layers=num_layers
+    )
     return LlavaForConditionalGeneration(config), processor
 
 
 def tiny_transformer(variant, encoder):
     torch.manual_seed(0)
-    return UniFusionTransformer(variant=variant, vlm_hidden_size=encoder.hidden_size,
-                                vlm_num_hidden_states=encoder.num_hidden_states, lap_stride=2, **TINY_GEN)
+    return UniFusionTransformer(
+        variant=variant,
+        vlm_hidden_size=encoder.hidden_size,
+        vlm_num_hidden_states=encoder.num_hidden_states,
+        lap_stride=2,
+        **TINY_GEN,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +112,7 @@ def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
     from harness_baselines.unifusion.adapter import UniFusionEditor
 
     for start in ("source", "noise"):
-        editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), steps=3,
-                                 start=start)
+        editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), steps=3, start=start)
         images, texts, seeds = [s.source for s in scenes[:3]], [s.instruction for s in scenes[:3]], [7, 8, 9]
         batched = editor.edit(images, texts, seeds)
         alone = [editor.edit([i], [t], [s])[0] for i, t, s in zip(images, texts, seeds)]
@@ -152,8 +157,9 @@ def test_bad_inputs_are_one_line_errors(checkpoints, tmp_path):
     processor.save_pretrained(tmp_path / "wide")
     assert "hidden size 16" in error(vlm=str(tmp_path / "wide"), generator=gen)
     # A text-only model is not a VLM.
-    LlamaForCausalLM(LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                 num_attention_heads=2)).save_pretrained(tmp_path / "llm")
+    LlamaForCausalLM(
+        LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    ).save_pretrained(tmp_path / "llm")
     processor.save_pretrained(tmp_path / "llm")
     assert "not a vision-language model" in error(vlm=str(tmp_path / "llm"), generator=gen)
 
@@ -192,11 +198,36 @@ def test_t2i_loader_asks_for_the_scene_from_its_caption_alone():
 def test_cli_eval_runs_unifusion_from_saved_checkpoints(checkpoints, tmp_path, cli):
     out = tmp_path / "results"
     args = f"vlm={checkpoints / 'vlm'},generator={checkpoints / 'kv_fusion'},variant=kv_fusion,steps=2"
-    proc = cli("eval", "--task", "edit", "--limit", "4", "--model", "unifusion", "--model_args", args,
-               "--no-progress", "-o", out, check_rc=0)
+    proc = cli(
+        "eval",
+        "--task",
+        "edit",
+        "--limit",
+        "4",
+        "--model",
+        "unifusion",
+        "--model_args",
+        args,
+        "--no-progress",
+        "-o",
+        out,
+        check_rc=0,
+    )
     assert "edit/scenes" in proc.stdout and "edit/photos" in proc.stdout
     files = sorted(out.glob("edit/*/unifusion-kv_fusion_*.json"))  # named model-variant_runid
     assert len(files) == 2 and all(json.loads(f.read_text()) for f in files)
-    bad = cli("eval", "--task", "edit/scenes", "--limit", "1", "--model", "unifusion-lap", "--model_args",
-              f"vlm={tmp_path / 'missing'}", "--no-progress", "-o", out)
+    bad = cli(
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--limit",
+        "1",
+        "--model",
+        "unifusion-lap",
+        "--model_args",
+        f"vlm={tmp_path / 'missing'}",
+        "--no-progress",
+        "-o",
+        out,
+    )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "does not exist" in bad.stderr

@@ -39,22 +39,45 @@ def _run(cmd, cwd, **kw):
 def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"  # exactly the files git would ship (tracked or new, not ignored): no build/ in the checkout
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    names = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, names):
         if (REPO / name).is_file():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             (src / name).write_bytes((REPO / name).read_bytes())
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", root / "dist", src],
-         cwd=root)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", root / "dist", src],
+        cwd=root,
+    )
     (wheel,) = (root / "dist").glob("harness-*.whl")
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=root)
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(_run([venv / "bin" / "python", "-c", purelib], cwd=root).stdout.strip())
     (site / "reuse_test_venv_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q", "--no-deps", "--no-index",
-          wheel], cwd=root)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            venv / "bin" / "python",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            wheel,
+        ],
+        cwd=root,
+    )
     work = root / "work"  # outside the checkout: nothing can be found relative to the current folder
     work.mkdir()
     return {"wheel": wheel, "venv": venv, "site": site, "work": work}
@@ -64,8 +87,23 @@ def test_wheel_ships_every_module_and_data_file_under_project_names(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"harness", "harness_baselines", "harness_tasks", "harness_leaderboards"}  # no `tasks`, `baselines`
-    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "harness", "baselines",
-                              "tasks", "leaderboards"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    tracked = subprocess.run(
+        [
+            "git",
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "harness",
+            "baselines",
+            "tasks",
+            "leaderboards",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     mapped = {"baselines": "harness_baselines", "tasks": "harness_tasks", "leaderboards": "harness_leaderboards"}
     missing = []
     for name in tracked.split():
@@ -82,14 +120,22 @@ def test_wheel_ships_every_module_and_data_file_under_project_names(installed):
 def test_installed_wheel_runs_the_four_commands_outside_the_checkout(installed):
     venv, work = installed["venv"], installed["work"]
     harness = venv / "bin" / "harness"
-    where = _run([venv / "bin" / "python", "-c", "import harness, harness_tasks, harness_baselines as b; "
-                  "print(harness.__file__, harness_tasks.__file__, b.__file__)"], cwd=work).stdout.split()
+    where = _run(
+        [
+            venv / "bin" / "python",
+            "-c",
+            "import harness, harness_tasks, harness_baselines as b; "
+            "print(harness.__file__, harness_tasks.__file__, b.__file__)",
+        ],
+        cwd=work,
+    ).stdout.split()
     assert all(Path(p).is_relative_to(installed["site"]) for p in where), where  # the wheel runs, not the checkout
 
     listed = _run([harness, "list", "tasks"], cwd=work).stdout
     assert "edit/scenes" in listed and "retrieval/q2i" in listed and "reasoning/embedded" in listed
-    baseline = _run([harness, "eval", "--task", "edit/scenes", "--model", "identity", "--limit", "5", "--no-progress"],
-                    cwd=work).stdout
+    baseline = _run(
+        [harness, "eval", "--task", "edit/scenes", "--model", "identity", "--limit", "5", "--no-progress"], cwd=work
+    ).stdout
     assert "5 computed" in baseline
     reference = _run([harness, "eval", "--task", "edit/scenes", "--limit", "5", "--no-progress"], cwd=work).stdout
     assert "unifusion-lap" in reference and "5 computed" in reference

@@ -18,9 +18,18 @@ import time
 import numpy as np
 
 
-def compare(pretrained: str, task: str = "reasoning/embedded", limit: int = 10, k: int = 4,
-            max_new_tokens: int = 64, caption_max_new_tokens: int = 64, temperature: float = 0.8,
-            top_p: float = 0.95, batch_size: int = 4, seed: int = 0) -> dict[str, dict]:
+def compare(
+    pretrained: str,
+    task: str = "reasoning/embedded",
+    limit: int = 10,
+    k: int = 4,
+    max_new_tokens: int = 64,
+    caption_max_new_tokens: int = 64,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    batch_size: int = 4,
+    seed: int = 0,
+) -> dict[str, dict]:
     """-> {mode: {accuracy, maj@n, pass@n, extraction_failed, generated_tokens_per_question, caption_tokens_per_
     question, seconds, n}} for mode in (plain, shared_caption)."""
     from harness import registry
@@ -32,27 +41,36 @@ def compare(pretrained: str, task: str = "reasoning/embedded", limit: int = 10, 
     entry = registry.resolve(task, registry.discover_tasks())[0]
     samples = registry.build_task(entry).units(limit)
     suffix = entry.spec.options.prompt_suffix
-    common = dict(pretrained=pretrained, do_sample=True, temperature=temperature, top_p=top_p,
-                  max_new_tokens=max_new_tokens)
-    modes = {"plain": HFVLM(**common),
-             "shared_caption": HFVLM(**common, shared_caption=True, caption_max_new_tokens=caption_max_new_tokens)}
+    common = dict(
+        pretrained=pretrained, do_sample=True, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens
+    )
+    modes = {
+        "plain": HFVLM(**common),
+        "shared_caption": HFVLM(**common, shared_caption=True, caption_max_new_tokens=caption_max_new_tokens),
+    }
     report = {}
     for mode, adapter in modes.items():
         scores, tokens, caption_tokens = [], [], []
         start = time.perf_counter()
         for i in range(0, len(samples), batch_size):
-            batch = samples[i:i + batch_size]
+            batch = samples[i : i + batch_size]
             prompts = [{"text": build_prompt(s, suffix), "images": list(s.images)} for s in batch]
             outputs = adapter.generate(prompts, [sample_seed(seed, s.id) for s in batch], n=k)
             scores += [score_completions(out, s.answer, s.choices) for s, out in zip(batch, outputs)]
             tokens += [info["generated_tokens"] for info in adapter.last_info]
             caption_tokens += [info["caption_tokens"] for info in adapter.last_info]
         report[mode] = {m: float(np.mean([s[m] for s in scores])) for m in scores[0]}
-        report[mode].update(generated_tokens_per_question=float(np.mean(tokens)),
-                            caption_tokens_per_question=float(np.mean(caption_tokens)),
-                            seconds=round(time.perf_counter() - start, 2), n=len(samples), k=k)
-    plain, shared = report["plain"]["generated_tokens_per_question"], report["shared_caption"][
-        "generated_tokens_per_question"]
+        report[mode].update(
+            generated_tokens_per_question=float(np.mean(tokens)),
+            caption_tokens_per_question=float(np.mean(caption_tokens)),
+            seconds=round(time.perf_counter() - start, 2),
+            n=len(samples),
+            k=k,
+        )
+    plain, shared = (
+        report["plain"]["generated_tokens_per_question"],
+        report["shared_caption"]["generated_tokens_per_question"],
+    )
     report["shared_caption"]["token_saving_vs_plain"] = 1 - shared / plain if plain else 0.0
     return report
 
@@ -72,8 +90,9 @@ def main() -> None:
         from harness_baselines.hf import tiny
 
         pretrained = str(tiny.build_llava(tempfile.mkdtemp(prefix="tiny-llava-")))
-    report = compare(pretrained, args.task, args.limit, args.k, args.max_new_tokens, args.caption_max_new_tokens,
-                     args.temperature)
+    report = compare(
+        pretrained, args.task, args.limit, args.k, args.max_new_tokens, args.caption_max_new_tokens, args.temperature
+    )
     print(json.dumps(report, indent=2))
 
 

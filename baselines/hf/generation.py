@@ -89,8 +89,16 @@ def row_seeds(seeds: list[int], n: int) -> list[int]:
     return [derive_seed(s, j) for s in seeds for j in range(n)]
 
 
-def generate_ids(model, inputs: dict, seeds: list[int], max_new_tokens: int, args: HFArgs, eos: list[int],
-                 pad_id: int, sample: bool | None = None):
+def generate_ids(
+    model,
+    inputs: dict,
+    seeds: list[int],
+    max_new_tokens: int,
+    args: HFArgs,
+    eos: list[int],
+    pad_id: int,
+    sample: bool | None = None,
+):
     """Run ``model.generate`` on a left-padded batch. inputs: processor output (input_ids [R, L], attention_mask
     [R, L], pixel tensors ...), one row per completion (callers repeat a prompt n times: HF refuses
     num_return_sequences without its own sampling); seeds: one per row (see ``row_seeds``). Returns
@@ -99,14 +107,15 @@ def generate_ids(model, inputs: dict, seeds: list[int], max_new_tokens: int, arg
     from transformers import GenerationConfig, LogitsProcessorList
 
     sample = args.do_sample if sample is None else sample
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=pad_id,
-                              eos_token_id=eos or None)
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=pad_id, eos_token_id=eos or None
+    )
     processors = LogitsProcessorList()
     if sample:
         processors.append(make_sampler(seeds, args.temperature, args.top_p, args.top_k))
     with torch.inference_mode():
         out = model.generate(**inputs, generation_config=config, logits_processor=processors)
-    new = out[:, inputs["input_ids"].shape[1]:]
+    new = out[:, inputs["input_ids"].shape[1] :]
     counts = []
     for row in new.tolist():
         stop = next((i for i, t in enumerate(row) if t in eos), None)

@@ -41,24 +41,39 @@ class HFVLMJudge(Judge):
 
     def _render(self, parts) -> str:
         content = [{"type": "image"} if p.kind == "image" else {"type": "text", "text": p.text} for p in parts]
-        return self._vlm._processor.apply_chat_template([{"role": "user", "content": content}],
-                                                         add_generation_prompt=True, tokenize=False,
-                                                         chat_template=self._vlm.chat_template())
+        return self._vlm._processor.apply_chat_template(
+            [{"role": "user", "content": content}],
+            add_generation_prompt=True,
+            tokenize=False,
+            chat_template=self._vlm.chat_template(),
+        )
 
     def _answer(self, batch) -> list[str]:
         from PIL import Image
 
         model = self._vlm.load()
         texts = [self._render(req.parts) for req in batch]
-        images = [np.asarray(Image.open(io.BytesIO(p.data)).convert("RGB")) for req in batch for p in req.parts
-                  if p.kind == "image"]
+        images = [
+            np.asarray(Image.open(io.BytesIO(p.data)).convert("RGB"))
+            for req in batch
+            for p in req.parts
+            if p.kind == "image"
+        ]
         proc = self._vlm._processor
-        inputs = proc(text=texts, images=[Image.fromarray(i) for i in images] or None, padding=True,
-                      return_tensors="pt")
+        inputs = proc(
+            text=texts, images=[Image.fromarray(i) for i in images] or None, padding=True, return_tensors="pt"
+        )
         inputs = {k: v.to(self.args.device) if hasattr(v, "to") else v for k, v in inputs.items()}
         tok = self._vlm.tokenizer
-        new, counts = gen.generate_ids(model, inputs, gen.row_seeds([0] * len(batch), 1), self.args.max_new_tokens,
-                                       self.args, gen.eos_ids(model, tok), tok.pad_token_id)
+        new, counts = gen.generate_ids(
+            model,
+            inputs,
+            gen.row_seeds([0] * len(batch), 1),
+            self.args.max_new_tokens,
+            self.args,
+            gen.eos_ids(model, tok),
+            tok.pad_token_id,
+        )
         return gen.decode(tok, new, counts)
 
     def complete(self, requests):

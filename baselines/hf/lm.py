@@ -33,8 +33,9 @@ class HFLM(Reasoner):
             from transformers import AutoTokenizer
 
             a = self.args
-            self.tokenizer = AutoTokenizer.from_pretrained(a.pretrained, revision=a.revision,
-                                                           trust_remote_code=a.trust_remote_code)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                a.pretrained, revision=a.revision, trust_remote_code=a.trust_remote_code
+            )
             self.tokenizer.padding_side = "left"
             self.tokenizer.truncation_side = "left"  # keep the question's end and the answer instruction
             if self.tokenizer.pad_token_id is None:
@@ -50,8 +51,11 @@ class HFLM(Reasoner):
             common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
             self.load_tokenizer()
             extra = {"attn_implementation": a.attn_implementation} if a.attn_implementation else {}
-            self._model = AutoModelForCausalLM.from_pretrained(
-                a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra).to(a.device).eval()
+            self._model = (
+                AutoModelForCausalLM.from_pretrained(a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra)
+                .to(a.device)
+                .eval()
+            )
         return self._model
 
     def chat_template(self) -> str | None:
@@ -69,10 +73,11 @@ class HFLM(Reasoner):
         template = self.chat_template()
         if template is None:
             return text
-        messages = ([{"role": "system", "content": self.args.system_prompt}] if self.args.system_prompt else [])
+        messages = [{"role": "system", "content": self.args.system_prompt}] if self.args.system_prompt else []
         messages.append({"role": "user", "content": text})
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False,
-                                                  chat_template=template)
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False, chat_template=template
+        )
 
     def generate(self, prompts, seeds, n=1, max_new_tokens: int = 512, **gen_kwargs):
         """prompts: dicts with 'text' (and an empty 'images'); returns n completions per prompt."""
@@ -83,14 +88,23 @@ class HFLM(Reasoner):
         texts = [self.render(p["text"]) for p in prompts for _ in range(n)]  # one row per completion
         # Chat templates already add BOS where the model wants it; adding special tokens again would double it.
         trunc = dict(truncation=True, max_length=self.args.max_length) if self.args.max_length else {}
-        inputs = self.tokenizer(texts, padding=True, return_tensors="pt",
-                                add_special_tokens=self.chat_template() is None, **trunc)
+        inputs = self.tokenizer(
+            texts, padding=True, return_tensors="pt", add_special_tokens=self.chat_template() is None, **trunc
+        )
         inputs = {k: v.to(self.args.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
         eos = gen.eos_ids(model, self.tokenizer)
-        new, counts = gen.generate_ids(model, inputs, gen.row_seeds(seeds, n),
-                                       self.args.max_new_tokens or max_new_tokens, self.args, eos,
-                                       self.tokenizer.pad_token_id)
+        new, counts = gen.generate_ids(
+            model,
+            inputs,
+            gen.row_seeds(seeds, n),
+            self.args.max_new_tokens or max_new_tokens,
+            self.args,
+            eos,
+            self.tokenizer.pad_token_id,
+        )
         decoded = gen.decode(self.tokenizer, new, counts)
-        self.last_info = [{"solution_tokens": counts[i * n:(i + 1) * n],
-                           "generated_tokens": sum(counts[i * n:(i + 1) * n])} for i in range(len(prompts))]
-        return [decoded[i * n:(i + 1) * n] for i in range(len(prompts))]
+        self.last_info = [
+            {"solution_tokens": counts[i * n : (i + 1) * n], "generated_tokens": sum(counts[i * n : (i + 1) * n])}
+            for i in range(len(prompts))
+        ]
+        return [decoded[i * n : (i + 1) * n] for i in range(len(prompts))]

@@ -42,8 +42,9 @@ class HFVLM(Reasoner):
             from transformers import AutoProcessor
 
             a = self.args
-            self._processor = AutoProcessor.from_pretrained(a.pretrained, revision=a.revision,
-                                                            trust_remote_code=a.trust_remote_code)
+            self._processor = AutoProcessor.from_pretrained(
+                a.pretrained, revision=a.revision, trust_remote_code=a.trust_remote_code
+            )
             self.tokenizer.padding_side = "left"  # right padding would put pads between prompt and completion
             if self.tokenizer.pad_token_id is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -58,8 +59,13 @@ class HFVLM(Reasoner):
             common = dict(revision=a.revision, trust_remote_code=a.trust_remote_code)
             self.load_processor()
             extra = {"attn_implementation": a.attn_implementation} if a.attn_implementation else {}
-            self._model = AutoModelForImageTextToText.from_pretrained(
-                a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra).to(a.device).eval()
+            self._model = (
+                AutoModelForImageTextToText.from_pretrained(
+                    a.pretrained, dtype=gen.torch_dtype(a.dtype), **common, **extra
+                )
+                .to(a.device)
+                .eval()
+            )
         return self._model
 
     @property
@@ -69,8 +75,11 @@ class HFVLM(Reasoner):
     def chat_template(self) -> str | None:
         """The template in use: the chat_template arg's file, else the processor's, else the tokenizer's."""
         self.load_processor()
-        return (gen.read_chat_template(self.args.chat_template) or getattr(self._processor, "chat_template", None)
-                or getattr(self.tokenizer, "chat_template", None))
+        return (
+            gen.read_chat_template(self.args.chat_template)
+            or getattr(self._processor, "chat_template", None)
+            or getattr(self.tokenizer, "chat_template", None)
+        )
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
@@ -85,8 +94,9 @@ class HFVLM(Reasoner):
             messages.append({"role": "system", "content": [{"type": "text", "text": self.args.system_prompt}]})
         content = [{"type": "image"}] * n_images + [{"type": "text", "text": text}]
         messages.append({"role": "user", "content": content})
-        return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False,
-                                                   chat_template=self.chat_template())
+        return self._processor.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False, chat_template=self.chat_template()
+        )
 
     def _run(self, prompts: list[dict], seeds: list[int], n: int, max_new_tokens: int, sample: bool | None = None):
         """prompts -> (texts [len(prompts) * n], token counts), prompt-major."""
@@ -99,8 +109,16 @@ class HFVLM(Reasoner):
         inputs = self._processor(text=texts, images=images or None, padding=True, return_tensors="pt")
         inputs = {k: v.to(self.args.device) if hasattr(v, "to") else v for k, v in inputs.items()}
         eos = gen.eos_ids(model, self.tokenizer)
-        new, counts = gen.generate_ids(model, inputs, gen.row_seeds(seeds, n), max_new_tokens, self.args, eos,
-                                       self.tokenizer.pad_token_id, sample=sample)
+        new, counts = gen.generate_ids(
+            model,
+            inputs,
+            gen.row_seeds(seeds, n),
+            max_new_tokens,
+            self.args,
+            eos,
+            self.tokenizer.pad_token_id,
+            sample=sample,
+        )
         return gen.decode(self.tokenizer, new, counts), counts
 
     def generate(self, prompts, seeds, n=1, max_new_tokens: int = 512, **gen_kwargs):
@@ -113,16 +131,24 @@ class HFVLM(Reasoner):
             if with_images:
                 # The caption is greedy whatever the sampling settings: it is decoded once and shared by all n.
                 asks = [{"text": self.args.caption_prompt, "images": prompts[i]["images"]} for i in with_images]
-                texts, counts = self._run(asks, [seeds[i] for i in with_images], 1,
-                                          self.args.caption_max_new_tokens, sample=False)
+                texts, counts = self._run(
+                    asks, [seeds[i] for i in with_images], 1, self.args.caption_max_new_tokens, sample=False
+                )
                 for i, text, count in zip(with_images, texts, counts):
                     captions[i], caption_tokens[i] = text, count
-            prompts = [{**p, "text": f"{self.args.caption_prefix}{c}\n\n{p['text']}"} if c else p
-                       for p, c in zip(prompts, captions)]
+            prompts = [
+                {**p, "text": f"{self.args.caption_prefix}{c}\n\n{p['text']}"} if c else p
+                for p, c in zip(prompts, captions)
+            ]
         texts, counts = self._run(prompts, seeds, n, budget)
-        out = [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
-        self.last_info = [{
-            "caption": captions[i], "caption_tokens": caption_tokens[i], "solution_tokens": counts[i * n:(i + 1) * n],
-            "generated_tokens": caption_tokens[i] + sum(counts[i * n:(i + 1) * n]),
-        } for i in range(len(prompts))]
+        out = [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+        self.last_info = [
+            {
+                "caption": captions[i],
+                "caption_tokens": caption_tokens[i],
+                "solution_tokens": counts[i * n : (i + 1) * n],
+                "generated_tokens": caption_tokens[i] + sum(counts[i * n : (i + 1) * n]),
+            }
+            for i in range(len(prompts))
+        ]
         return out

@@ -42,8 +42,10 @@ class HoneyBeeProxy(Reasoner):
         path = checkpoint_path(Path(self.args.cache_dir), self.args.recipe, self.args.train_seed)
         if not path.is_file():
             seeds = f" --seeds {self.args.train_seed + 1}" if self.args.train_seed else ""
-            raise HarnessError(f"--model_args recipe={self.args.recipe}: no checkpoint at {path} "
-                               f"(run `harness recipe train {self.args.recipe}{seeds}`)")
+            raise HarnessError(
+                f"--model_args recipe={self.args.recipe}: no checkpoint at {path} "
+                f"(run `harness recipe train {self.args.recipe}{seeds}`)"
+            )
         self.path, self._hash = path, file_hash(path)
 
     def load(self):
@@ -66,9 +68,12 @@ class HoneyBeeProxy(Reasoner):
         except (OSError, KeyError, ValueError):
             return {}
         # Builds from before decontamination existed have no such entry: not decontaminated (boards flag them).
-        return {"train_rows": manifest.get("rows"), "train_images": manifest.get("images"),
-                "dataset_hash": manifest.get("content_hash"),
-                "decontaminated": bool(manifest.get("decontamination", {}).get("enabled", False))}
+        return {
+            "train_rows": manifest.get("rows"),
+            "train_images": manifest.get("images"),
+            "dataset_hash": manifest.get("content_hash"),
+            "decontaminated": bool(manifest.get("decontamination", {}).get("enabled", False)),
+        }
 
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
         import torch
@@ -88,7 +93,16 @@ class HoneyBeeProxy(Reasoner):
                 continue
             for k in range(len(prompts)):  # one generator per sample: the same output whatever its batch
                 g = torch.Generator().manual_seed((seeds[k] + j) % 2**63)
-                t = generate(self.model, images[k:k + 1], has[k:k + 1], ids[k:k + 1], self.vocab.eos,
-                             self.vocab.pad, max_new, self.args.temperature, g)[0]
+                t = generate(
+                    self.model,
+                    images[k : k + 1],
+                    has[k : k + 1],
+                    ids[k : k + 1],
+                    self.vocab.eos,
+                    self.vocab.pad,
+                    max_new,
+                    self.args.temperature,
+                    g,
+                )[0]
                 outs[k].append(self.vocab.decode(t))
         return outs

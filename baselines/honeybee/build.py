@@ -49,7 +49,7 @@ def plan(recipe: Recipe, store_path: Path | None) -> tuple[list[tuple[str, np.nd
     uses = [(u.name, u.size, recipe.answer_filter) for u in recipe.sources]
     if recipe.curation is not None:
         ranking = rank_recipes(recipe.curation.rank, store_path)
-        top = [name for name, _ in ranking[:recipe.curation.top]]
+        top = [name for name, _ in ranking[: recipe.curation.top]]
         notes["curation_ranking"] = ranking
         per = recipe.curation.size // len(top)
         for r in top:
@@ -81,20 +81,27 @@ def rank_recipes(names: list[str], store_path: Path | None) -> list[tuple[str, f
         raise HarnessError(f"curation needs results of {', '.join(names)} in a results store; none at {store_path}")
     store, scores = RunStore(store_path), []
     for name in names:
-        runs = store.runs("model='honeybee-proxy' AND variant=? AND status='finished' AND sample_limit IS NULL",
-                          (name,))
+        runs = store.runs(
+            "model='honeybee-proxy' AND variant=? AND status='finished' AND sample_limit IS NULL", (name,)
+        )
         latest = {r["task"]: r for r in runs}  # ordered by start: the newest run per task wins
-        accs = [a["value"] for r in latest.values() for a in store.aggregates(r["run_id"])
-                if a["subset"] == "" and a["metric"] == "accuracy"]
+        accs = [
+            a["value"]
+            for r in latest.values()
+            for a in store.aggregates(r["run_id"])
+            if a["subset"] == "" and a["metric"] == "accuracy"
+        ]
         if not accs:
-            raise HarnessError(f"curation: no eval of recipe {name!r} in {store_path} (run `harness recipe eval "
-                               f"{name}` first)")
+            raise HarnessError(
+                f"curation: no eval of recipe {name!r} in {store_path} (run `harness recipe eval {name}` first)"
+            )
         scores.append((name, float(np.mean(accs))))
     return sorted(scores, key=lambda s: -s[1])
 
 
 def _interleave(planned):
     """Rows of all sources interleaved in proportion, so any prefix of the stream is a fair mix."""
+
     def stream(name, ix, answer_filter):
         return (((k + 0.5) / len(ix), name, int(i), answer_filter) for k, i in enumerate(ix))
 
@@ -152,8 +159,11 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
             counts["1_questions"] += 1
             match = None
             if index is not None:
-                match = index.image_match(q.image, decon.phash_distance) if q.image is not None else \
-                    index.text_match(q.question, decon.min_overlap)
+                match = (
+                    index.image_match(q.image, decon.phash_distance)
+                    if q.image is not None
+                    else index.text_match(q.question, decon.min_overlap)
+                )
                 if match is not None:
                     matches[match.kind] += 1
                     if decon.action == "drop":
@@ -181,10 +191,19 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                     if caption and qq.caption and qq.image is not None:  # a text-only row states it already
                         cot = f"caption: {qq.caption} {cot}"
                     hist[qq.difficulty] += 1
-                    row = {"id": f"{name}-{i}-q{qq.variant}-c{c}", "source": name, "category": qq.category,
-                           "difficulty": qq.difficulty, "qtype": qq.qtype, "question": qq.question,
-                           "choices": qq.choices, "answer": qq.answer,
-                           "prompt": prompt_text(qq.question, qq.choices), "cot": cot, "image": None}
+                    row = {
+                        "id": f"{name}-{i}-q{qq.variant}-c{c}",
+                        "source": name,
+                        "category": qq.category,
+                        "difficulty": qq.difficulty,
+                        "qtype": qq.qtype,
+                        "question": qq.question,
+                        "choices": qq.choices,
+                        "answer": qq.answer,
+                        "prompt": prompt_text(qq.question, qq.choices),
+                        "cot": cot,
+                        "image": None,
+                    }
                     if match is not None:  # action "flag": kept, marked with what it matched
                         row["contaminated"] = {"kind": match.kind, "eval_id": match.eval_id, "score": match.score}
                     writer.add(row, qq.image)  # sets row["image"] to the PNG's content name
@@ -193,11 +212,16 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                     distinct["question_texts"].add(hash(row["question"]))
                     distinct["cots"].add(hash(cot))
         counts["7_rows"] = writer.n_rows
-        manifest = {"recipe": recipe.model_dump(mode="json"), "stages": dict(sorted(counts.items())),
-                    "per_source": {n: len(ix) for n, ix, _ in planned}, "difficulty_histogram":
-                    {str(d): hist[d] for d in sorted(hist)}, "build_seconds": None,
-                    "decontamination": _decontamination_note(decon, index, matches),
-                    "distinct": {k: len(v) for k, v in distinct.items()}, **notes}
+        manifest = {
+            "recipe": recipe.model_dump(mode="json"),
+            "stages": dict(sorted(counts.items())),
+            "per_source": {n: len(ix) for n, ix, _ in planned},
+            "difficulty_histogram": {str(d): hist[d] for d in sorted(hist)},
+            "build_seconds": None,
+            "decontamination": _decontamination_note(decon, index, matches),
+            "distinct": {k: len(v) for k, v in distinct.items()},
+            **notes,
+        }
         manifest["build_seconds"] = round(time.time() - t0, 2)
         path = writer.finish(manifest)
     from harness_baselines.honeybee.dataset import manifest as read_manifest
@@ -212,8 +236,11 @@ def _majority_label(q: Question, cot_writer, vote, rng: np.random.Generator, cou
     extracted = [extract_answer(c) for c in cot_writer(q, vote.votes, rng)]
     counts["3a_votes_cast"] += vote.votes
     top = majority_answer(extracted, q.choices)
-    share = 0.0 if top is None else sum(e is not None and grade_extracted(e, top, q.choices)
-                                        for e in extracted) / vote.votes
+    share = (
+        0.0
+        if top is None
+        else sum(e is not None and grade_extracted(e, top, q.choices) for e in extracted) / vote.votes
+    )
     if top is None or share < vote.min_share:
         counts["3b_dropped_no_majority"] += 1
         return None
@@ -227,10 +254,19 @@ def _decontamination_note(decon, index, matches: Counter) -> dict:
     note = {"enabled": decon.enabled}
     if index is None:
         return note
-    return {**note, "action": decon.action, "phash_distance": decon.phash_distance, "ngram": decon.ngram,
-            "min_overlap": decon.min_overlap, "suites": index.suites, "eval_images": len(index.image_ids),
-            "eval_texts": len(index.text_ids), "image_matches": matches["image"], "text_matches": matches["text"],
-            ("dropped" if decon.action == "drop" else "flagged"): matches["image"] + matches["text"]}
+    return {
+        **note,
+        "action": decon.action,
+        "phash_distance": decon.phash_distance,
+        "ngram": decon.ngram,
+        "min_overlap": decon.min_overlap,
+        "suites": index.suites,
+        "eval_images": len(index.image_ids),
+        "eval_texts": len(index.text_ids),
+        "image_matches": matches["image"],
+        "text_matches": matches["text"],
+        ("dropped" if decon.action == "drop" else "flagged"): matches["image"] + matches["text"],
+    }
 
 
 def _edit(recipe: Recipe, q: Question, rng: np.random.Generator) -> Question:

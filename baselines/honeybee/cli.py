@@ -14,11 +14,18 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="HoneyBee-style CoT data recipes: build a dataset, train a proxy VLM, evaluate it.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="HoneyBee-style CoT data recipes: build a dataset, train a proxy VLM, evaluate it.",
+)
 
-CacheOpt = typer.Option(None, "--cache-dir", help="Datasets and checkpoints "
-                        "(default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).")
+CacheOpt = typer.Option(
+    None,
+    "--cache-dir",
+    help="Datasets and checkpoints (default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).",
+)
 OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
 EVAL_TASKS = "reasoning"
 
@@ -49,13 +56,19 @@ def list_() -> None:
     """Shipped recipes with their stage and description."""
     from tabulate import tabulate
 
-    print(tabulate([(r.name, r.stage, r.description) for r in _recipes(["all"])],
-                   headers=["recipe", "stage", "description"]))
+    print(
+        tabulate(
+            [(r.name, r.stage, r.description) for r in _recipes(["all"])], headers=["recipe", "stage", "description"]
+        )
+    )
 
 
 @app.command()
-def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
-          cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
+def build(
+    names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+    cache_dir: Path = CacheOpt,
+    output: Path = OutputOpt,
+) -> None:
     """Materialize each recipe's CoT dataset (JSONL shards + PNGs, content-hashed) and print its manifest."""
     from harness.api import STORE_NAME
     from harness_baselines.honeybee.build import build as build_recipe
@@ -66,18 +79,26 @@ def build(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
         path, manifest = build_recipe(recipe, cache, output / STORE_NAME)
         _log_timing(cache, recipe.name, "build", time.time() - t0)
         stages = " · ".join(f"{k.split('_', 1)[1]}={v}" for k, v in manifest["stages"].items())
-        print(f"{recipe.name}: {manifest['rows']} rows, {manifest['images']} images, hash "
-              f"{manifest['content_hash'][:12]} · {stages} · {time.time() - t0:.1f}s · {path}")
+        print(
+            f"{recipe.name}: {manifest['rows']} rows, {manifest['images']} images, hash "
+            f"{manifest['content_hash'][:12]} · {stages} · {time.time() - t0:.1f}s · {path}"
+        )
 
 
 @app.command()
-def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
-          cache_dir: Path = CacheOpt,
-          steps: int = typer.Option(None, "--steps", min=1, help="Override the recipe's training steps."),
-          force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists."),
-          seeds: int = typer.Option(1, "--seeds", min=1,
-                                    help="Train with training seeds 0..N-1 (3 for the shipped board): each seed is "
-                                         "its own checkpoint, pooled on leaderboards.")) -> None:
+def train(
+    names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+    cache_dir: Path = CacheOpt,
+    steps: int = typer.Option(None, "--steps", min=1, help="Override the recipe's training steps."),
+    force: bool = typer.Option(False, "--force", help="Retrain even if an up-to-date checkpoint exists."),
+    seeds: int = typer.Option(
+        1,
+        "--seeds",
+        min=1,
+        help="Train with training seeds 0..N-1 (3 for the shipped board): each seed is "
+        "its own checkpoint, pooled on leaderboards.",
+    ),
+) -> None:
     """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors (seed 0) and
     NAME-seedK.safetensors."""
     from harness_baselines.honeybee.train import train as train_recipe
@@ -86,6 +107,7 @@ def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
     for recipe in _recipes(names):
         for train_seed in range(seeds):
             tag = recipe.name + (f" (train_seed={train_seed})" if train_seed else "")
+
             def log(message, tag=tag):
                 print(f"{tag}: {message}", file=sys.stderr)
 
@@ -94,17 +116,22 @@ def train(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
                 print(f"{tag}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
                 continue
             _log_timing(cache, recipe.name, "train", summary["seconds"])
-            print(f"{tag}: loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f} in "
-                  f"{summary['steps']} steps · {summary['seconds']}s · {summary['checkpoint']} "
-                  f"({summary['sha256'][:16]})")
+            print(
+                f"{tag}: loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f} in "
+                f"{summary['steps']} steps · {summary['seconds']}s · {summary['checkpoint']} "
+                f"({summary['sha256'][:16]})"
+            )
 
 
 @app.command("eval")
-def eval_(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
-          cache_dir: Path = CacheOpt, output: Path = OutputOpt,
-          task: str = typer.Option(EVAL_TASKS, "--task", "-t", help="Task or group to score the proxy on."),
-          batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1),
-          seeds: int = typer.Option(1, "--seeds", min=1, help="Score training seeds 0..N-1.")) -> None:
+def eval_(
+    names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+    cache_dir: Path = CacheOpt,
+    output: Path = OutputOpt,
+    task: str = typer.Option(EVAL_TASKS, "--task", "-t", help="Task or group to score the proxy on."),
+    batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Score training seeds 0..N-1."),
+) -> None:
     """Score each recipe's proxy (``honeybee-proxy --model_args recipe=NAME[,train_seed=K]``) through the normal
     runner/store."""
     from harness.api import evaluate_model
@@ -112,20 +139,28 @@ def eval_(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe 
     cache = _cache(cache_dir)
     for recipe in _recipes(names):
         for train_seed in range(seeds):
-            args = f"recipe={recipe.name}" + (f",cache_dir={cache}" if cache_dir else "") + \
-                (f",train_seed={train_seed}" if train_seed else "")
+            args = (
+                f"recipe={recipe.name}"
+                + (f",cache_dir={cache}" if cache_dir else "")
+                + (f",train_seed={train_seed}" if train_seed else "")
+            )
             t0 = time.time()
             for result in evaluate_model(task, "honeybee-proxy", args, batch_size=batch_size, output=output):
                 agg = result.aggregates[""]["accuracy"]
-                print(f"{recipe.name}{f' (train_seed={train_seed})' if train_seed else ''}: {result.spec.task} "
-                      f"accuracy {agg.mean:.2f} [{agg.ci_low:.2f}, {agg.ci_high:.2f}] n={agg.n} · "
-                      f"{len(result.failures)} failed · run {result.spec.run_id()}")
+                print(
+                    f"{recipe.name}{f' (train_seed={train_seed})' if train_seed else ''}: {result.spec.task} "
+                    f"accuracy {agg.mean:.2f} [{agg.ci_low:.2f}, {agg.ci_high:.2f}] n={agg.n} · "
+                    f"{len(result.failures)} failed · run {result.spec.run_id()}"
+                )
             _log_timing(cache, recipe.name, "eval", time.time() - t0)
 
 
 @app.command()
-def run(names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
-        cache_dir: Path = CacheOpt, output: Path = OutputOpt) -> None:
+def run(
+    names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
+    cache_dir: Path = CacheOpt,
+    output: Path = OutputOpt,
+) -> None:
     """build, train and eval each recipe in turn (curation recipes last: they rank the others' results)."""
     order = [r.name for r in _recipes(names)] if names == ["all"] else names
     for name in order:

@@ -74,8 +74,13 @@ class DatasetWriter:
             self._next_shard()
         self.file.close()
         digest = self.hash.hexdigest()
-        manifest = {**manifest, "content_hash": digest, "rows": self.n_rows, "images": self.n_images,
-                    "shards": self.shard + 1}
+        manifest = {
+            **manifest,
+            "content_hash": digest,
+            "rows": self.n_rows,
+            "images": self.n_images,
+            "shards": self.shard + 1,
+        }
         (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         final = self.root / f"{self.name}-{digest[:12]}"
         if final.exists():  # same content already built: keep the existing copy

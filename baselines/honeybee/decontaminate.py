@@ -38,8 +38,10 @@ def phash64(image: np.ndarray) -> int:
     try:
         import imagehash
     except ImportError:
-        raise HarnessError("recipe decontamination needs imagehash (pip install \"harness[models]\"), or set "
-                           "decontamination: {enabled: false} in the recipe") from None
+        raise HarnessError(
+            'recipe decontamination needs imagehash (pip install "harness[models]"), or set '
+            "decontamination: {enabled: false} in the recipe"
+        ) from None
     from PIL import Image
 
     return int(str(imagehash.phash(Image.fromarray(image))), 16)
@@ -50,7 +52,7 @@ def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if len(words) < n:
         return {tuple(words)} if words else set()
-    return {tuple(words[k:k + n]) for k in range(len(words) - n + 1)}
+    return {tuple(words[k : k + n]) for k in range(len(words) - n + 1)}
 
 
 @dataclass
@@ -63,8 +65,15 @@ class Match:
 class EvalIndex:
     """Hashes of the evaluation images and n-grams of the text-only evaluation questions."""
 
-    def __init__(self, suites: dict[str, str], image_ids: list[str], hashes: np.ndarray, text_ids: list[str],
-                 texts: list[str], n: int):
+    def __init__(
+        self,
+        suites: dict[str, str],
+        image_ids: list[str],
+        hashes: np.ndarray,
+        text_ids: list[str],
+        texts: list[str],
+        n: int,
+    ):
         self.suites, self.image_ids, self.hashes = suites, image_ids, hashes.astype(np.uint64)
         self.text_ids, self.n = text_ids, n
         self._grams = [ngrams(t, n) for t in texts]

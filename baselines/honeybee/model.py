@@ -36,8 +36,9 @@ class ProxyVLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         d = cfg.d
-        self.encoder = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 2, 1), nn.GELU(),
-                                     nn.Conv2d(64, d, 3, 2, 1))
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 2, 1), nn.GELU(), nn.Conv2d(64, d, 3, 2, 1)
+        )
         self.no_image = nn.Parameter(torch.zeros(1, N_IMAGE_TOKENS, d))
         self.tok = nn.Embedding(cfg.vocab_size, d)
         self.pos = nn.Embedding(cfg.max_len, d)
@@ -100,21 +101,29 @@ def _blocks(model: ProxyVLM, x: torch.Tensor, caches: list, at, valid) -> torch.
 
 
 @torch.no_grad()
-def generate(model: ProxyVLM, images: torch.Tensor, has_image: torch.Tensor, prompts: list[list[int]],
-             eos: int, pad: int, max_new_tokens: int, temperature: float = 0.0,
-             generator: torch.Generator | None = None) -> list[list[int]]:
+def generate(
+    model: ProxyVLM,
+    images: torch.Tensor,
+    has_image: torch.Tensor,
+    prompts: list[list[int]],
+    eos: int,
+    pad: int,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
     """Batched decoding with a K/V cache. Prompts are right-padded; each sample's next token is read at, and
     written to, its own length, and attends only to positions before it (the padding after a prompt is
     overwritten by that sample's own tokens before anything can see it). Greedy when temperature == 0."""
     b = len(prompts)
     room = model.cfg.max_len - N_IMAGE_TOKENS
-    prompts = [p[-(room - 1):] for p in prompts]  # keep the end (options + suffix + <sep>) if too long
+    prompts = [p[-(room - 1) :] for p in prompts]  # keep the end (options + suffix + <sep>) if too long
     lengths = torch.tensor([len(p) for p in prompts]) + N_IMAGE_TOKENS  # in full-sequence positions
     width = int(lengths.max())
     steps = max(0, min(max_new_tokens, model.cfg.max_len - width))
     tokens = torch.full((b, width - N_IMAGE_TOKENS), pad, dtype=torch.long)
     for k, p in enumerate(prompts):
-        tokens[k, :len(p)] = torch.tensor(p)
+        tokens[k, : len(p)] = torch.tensor(p)
     feats = model.encoder(images).flatten(2).transpose(1, 2)
     feats = torch.where(has_image[:, None, None], feats, model.no_image.expand(b, -1, -1))
     x = torch.cat([feats, model.tok(tokens)], 1) + model.pos(torch.arange(width))[None]

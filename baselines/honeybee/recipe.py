@@ -115,10 +115,31 @@ class MajorityVote(BaseModel):
     min_share: float = Field(0.6, gt=0, le=1)
 
 
-Intervention = Annotated[Caption | Rotate | Distractors | QuestionInImage | RemoveTextSolvable | MoreOptions | LongCot
-                         | BalanceDifficulty | TextMix | MajorityVote, Field(discriminator="name")]
-INTERVENTIONS = ("caption", "rotate", "distractors", "question_in_image", "remove_text_solvable", "more_options",
-                 "long_cot", "balance_difficulty", "text_mix", "majority_vote")
+Intervention = Annotated[
+    Caption
+    | Rotate
+    | Distractors
+    | QuestionInImage
+    | RemoveTextSolvable
+    | MoreOptions
+    | LongCot
+    | BalanceDifficulty
+    | TextMix
+    | MajorityVote,
+    Field(discriminator="name"),
+]
+INTERVENTIONS = (
+    "caption",
+    "rotate",
+    "distractors",
+    "question_in_image",
+    "remove_text_solvable",
+    "more_options",
+    "long_cot",
+    "balance_difficulty",
+    "text_mix",
+    "majority_vote",
+)
 
 
 class Scaling(BaseModel):

@@ -34,12 +34,17 @@ class SourceDef:
     with_images: bool = True
 
 
-SOURCES: dict[str, SourceDef] = {s.name: s for s in [
-    *(SourceDef(c, f"only {c} questions", 101 + k, categories=(c,)) for k, c in enumerate(ALL)),
-    SourceDef("mixed", "all categories, difficulty skewed easy (60/30/10%)", 111, difficulty_weights=(0.6, 0.3, 0.1)),
-    SourceDef("noisy", "all categories, CoTs from a teacher that is wrong half the time", 112, teacher_error=0.5),
-    SourceDef("text_only", "all categories, image content stated in words (no image)", 113, with_images=False),
-]}
+SOURCES: dict[str, SourceDef] = {
+    s.name: s
+    for s in [
+        *(SourceDef(c, f"only {c} questions", 101 + k, categories=(c,)) for k, c in enumerate(ALL)),
+        SourceDef(
+            "mixed", "all categories, difficulty skewed easy (60/30/10%)", 111, difficulty_weights=(0.6, 0.3, 0.1)
+        ),
+        SourceDef("noisy", "all categories, CoTs from a teacher that is wrong half the time", 112, teacher_error=0.5),
+        SourceDef("text_only", "all categories, image content stated in words (no image)", 113, with_images=False),
+    ]
+}
 
 
 @dataclass
@@ -79,8 +84,19 @@ def make_question(src: SourceDef, i: int, with_images: bool | None = None) -> Qu
     item = CATEGORIES[category](rng, i, difficulty, IMAGE_SIZE, images)
     caption = _caption(item.described)
     question = item.question if src.with_images else item.described
-    return Question(src.name, i, category, difficulty, _qtype(category, item.meta), question, item.answer,
-                    item.choices, item.image, caption, dict(item.meta))
+    return Question(
+        src.name,
+        i,
+        category,
+        difficulty,
+        _qtype(category, item.meta),
+        question,
+        item.answer,
+        item.choices,
+        item.image,
+        caption,
+        dict(item.meta),
+    )
 
 
 def _qtype(category: str, meta: dict) -> str:
@@ -115,37 +131,50 @@ def synthesize(q: Question, k: int, rng: np.random.Generator) -> Question:
         facts = {**f, "target": target}
     elif cat == "digits":
         pick = int(rng.integers(0, 3))
-        text, ans, qt = [("What is the largest digit shown?", max(f["digits"]), "digits_max"),
-                         ("What is the first digit shown, from the left?", f["digits"][0], "digits_first"),
-                         ("How many digits are shown?", len(f["digits"]), "digits_count")][pick]
+        text, ans, qt = [
+            ("What is the largest digit shown?", max(f["digits"]), "digits_max"),
+            ("What is the first digit shown, from the left?", f["digits"][0], "digits_first"),
+            ("How many digits are shown?", len(f["digits"]), "digits_count"),
+        ][pick]
         facts = f
     elif cat == "bar_chart":
         bar = str(rng.choice(sorted(f["values"])))
         values = list(f["values"].values())
-        text, ans, qt = [(f"What is the value of bar {bar} in the chart?", f["values"][bar], "bar_value"),
-                         ("What is the difference between the tallest and the shortest bar?",
-                          max(values) - min(values), "bar_range"),
-                         ("What is the sum of all the bar values in the chart?", sum(values), "bar_sum"),
-                         ][int(rng.integers(0, 3))]
+        text, ans, qt = [
+            (f"What is the value of bar {bar} in the chart?", f["values"][bar], "bar_value"),
+            (
+                "What is the difference between the tallest and the shortest bar?",
+                max(values) - min(values),
+                "bar_range",
+            ),
+            ("What is the sum of all the bar values in the chart?", sum(values), "bar_sum"),
+        ][int(rng.integers(0, 3))]
         facts = {**f, "bar": bar}
     elif cat == "clock":
-        text, ans, qt = [("What hour does the clock show?", f["hour"], "clock_hour"),
-                         ("How many minutes past the hour does the clock show?", f["minute"], "clock_minute"),
-                         ("How many minutes are left until the next full hour?", (60 - f["minute"]) % 60,
-                          "clock_to_hour")][int(rng.integers(0, 3))]
+        text, ans, qt = [
+            ("What hour does the clock show?", f["hour"], "clock_hour"),
+            ("How many minutes past the hour does the clock show?", f["minute"], "clock_minute"),
+            ("How many minutes are left until the next full hour?", (60 - f["minute"]) % 60, "clock_to_hour"),
+        ][int(rng.integers(0, 3))]
         facts = f
     elif f.get("shape") == "rectangle":
         pick = int(rng.integers(0, 3))
         w, h = f["width"], f["height"]
-        text, ans, qt = [("How many grid squares wide is the shaded rectangle?", w, "rect_width"),
-                         ("How many grid squares tall is the shaded rectangle?", h, "rect_height"),
-                         ("Each small grid square has side length 1. What is the perimeter of the shaded "
-                          "rectangle?", 2 * (w + h), "rect_perimeter")][pick]
+        text, ans, qt = [
+            ("How many grid squares wide is the shaded rectangle?", w, "rect_width"),
+            ("How many grid squares tall is the shaded rectangle?", h, "rect_height"),
+            (
+                "Each small grid square has side length 1. What is the perimeter of the shaded rectangle?",
+                2 * (w + h),
+                "rect_perimeter",
+            ),
+        ][pick]
         facts = f
     else:
         a, b, c = f["angles"]
-        text, ans, qt = [("What is the sum of the two labelled angles, in degrees?", a + b, "triangle_sum"),
-                         ("What is the largest of the triangle's three angles, in degrees?", max(a, b, c),
-                          "triangle_max")][int(rng.integers(0, 2))]
+        text, ans, qt = [
+            ("What is the sum of the two labelled angles, in degrees?", a + b, "triangle_sum"),
+            ("What is the largest of the triangle's three angles, in degrees?", max(a, b, c), "triangle_max"),
+        ][int(rng.integers(0, 2))]
         facts = f
     return Question(q.source, q.index, cat, q.difficulty, qt, text, str(ans), None, q.image, q.caption, facts, k)

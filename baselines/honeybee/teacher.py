@@ -60,7 +60,7 @@ def _counting(f, value, long):
     if long:
         seen = list(f["objects"])
         steps = [f"i look for {color} {shape}s.", f"the shapes are: {', '.join(seen)}."]
-        hits = [str(k + 1) for k in range(len([o for o in seen if o == f['target']]))]
+        hits = [str(k + 1) for k in range(len([o for o in seen if o == f["target"]]))]
         if hits:
             steps.append(f"counting the {color} {shape}s: {', '.join(hits)}.")
         return steps + [f"there are {value} {color} {shape}s."]
@@ -82,6 +82,7 @@ def _digit_fact(name):
         if long:
             steps.append(f"the question asks for the {name}.")
         return steps + [f"the {name} is {value}."]
+
     return write
 
 
@@ -100,9 +101,10 @@ def _bar_value(f, value, long):
 def _clock(f, value, long):
     steps = []
     if long:
-        steps = [f"the short hour hand points near {(f['hour'] - 1) % 12 + 1}.",
-                 f"the long minute hand points at {f['minute'] // 5 or 12} on the dial, that is {f['minute']} "
-                 "minutes."]
+        steps = [
+            f"the short hour hand points near {(f['hour'] - 1) % 12 + 1}.",
+            f"the long minute hand points at {f['minute'] // 5 or 12} on the dial, that is {f['minute']} minutes.",
+        ]
     return steps + [f"the clock shows {value}."]
 
 
@@ -110,6 +112,7 @@ def _clock_part(part):
     def write(f, value, long):
         steps = _clock(f, f["time"], long)[:-1] if long else []
         return steps + [f"the {part} is {value}."]
+
     return write
 
 
@@ -126,13 +129,13 @@ def _rect_part(name):
         if name == "perimeter":
             return steps + [f"perimeter = 2 * ({w} + {h}) = {value}."]
         return steps + [f"the {name} is {value}."]
+
     return write
 
 
 def _triangle(f, value, long):
     a, b, _ = f["angles"]
-    steps = [f"the labelled angles are {a} and {b} degrees.", "the angles of a triangle add up to 180."] if long \
-        else []
+    steps = [f"the labelled angles are {a} and {b} degrees.", "the angles of a triangle add up to 180."] if long else []
     return steps + [f"180 - {a} - {b} = {value}."]
 
 
@@ -147,14 +150,17 @@ def _counting_total(f, value, long):
 
 def _counting_shape(f, value, long):
     shape = f["target"].split()[1]
-    return ([f"the shapes are: {', '.join(f['objects'])}.", f"i count every {shape}, whatever its colour."]
-            if long else []) + [f"there are {value} {shape}s."]
+    return (
+        [f"the shapes are: {', '.join(f['objects'])}.", f"i count every {shape}, whatever its colour."] if long else []
+    ) + [f"there are {value} {shape}s."]
 
 
 def _bar_range(f, value, long):
     values = f["values"].values()
-    return _bars(f, long) + [f"the tallest bar reaches {max(values)} and the shortest {min(values)}.",
-                             f"{max(values)} - {min(values)} = {value}."]
+    return _bars(f, long) + [
+        f"the tallest bar reaches {max(values)} and the shortest {min(values)}.",
+        f"{max(values)} - {min(values)} = {value}.",
+    ]
 
 
 def _bar_sum(f, value, long):
@@ -163,14 +169,20 @@ def _bar_sum(f, value, long):
 
 def _clock_to_hour(f, value, long):
     steps = _clock(f, f["time"], long)[:-1] if long else []
-    return steps + [f"the minute hand is at {f['minute']} minutes, and 60 - {f['minute']} leaves {value} minutes."
-                    if f["minute"] else "the clock shows a full hour, so 0 minutes are left."]
+    return steps + [
+        f"the minute hand is at {f['minute']} minutes, and 60 - {f['minute']} leaves {value} minutes."
+        if f["minute"]
+        else "the clock shows a full hour, so 0 minutes are left."
+    ]
 
 
 def _triangle_max(f, value, long):
     a, b, c = f["angles"]
-    return ([f"the labelled angles are {a} and {b} degrees, so the third is 180 - {a} - {b} = {c}."] if long
-            else [f"the angles are {a}, {b} and {c} degrees."]) + [f"the largest is {value}."]
+    return (
+        [f"the labelled angles are {a} and {b} degrees, so the third is 180 - {a} - {b} = {c}."]
+        if long
+        else [f"the angles are {a}, {b} and {c} degrees."]
+    ) + [f"the largest is {value}."]
 
 
 def _generic(f, value, long):
@@ -178,11 +190,26 @@ def _generic(f, value, long):
 
 
 _STEPS = {
-    "counting": _counting, "digits": _digits, "digits_max": _digit_fact("largest digit"),
-    "digits_first": _digit_fact("first digit"), "digits_count": _digit_fact("number of digits"),
-    "bar_tallest": _bar_tallest, "bar_value": _bar_value, "clock": _clock, "clock_hour": _clock_part("hour"),
-    "clock_minute": _clock_part("minute"), "rectangle": _rectangle, "rect_width": _rect_part("width"),
-    "rect_height": _rect_part("height"), "rect_perimeter": _rect_part("perimeter"), "triangle": _triangle,
-    "triangle_sum": _triangle_sum, "counting_total": _counting_total, "counting_shape": _counting_shape,
-    "bar_range": _bar_range, "bar_sum": _bar_sum, "clock_to_hour": _clock_to_hour, "triangle_max": _triangle_max,
+    "counting": _counting,
+    "digits": _digits,
+    "digits_max": _digit_fact("largest digit"),
+    "digits_first": _digit_fact("first digit"),
+    "digits_count": _digit_fact("number of digits"),
+    "bar_tallest": _bar_tallest,
+    "bar_value": _bar_value,
+    "clock": _clock,
+    "clock_hour": _clock_part("hour"),
+    "clock_minute": _clock_part("minute"),
+    "rectangle": _rectangle,
+    "rect_width": _rect_part("width"),
+    "rect_height": _rect_part("height"),
+    "rect_perimeter": _rect_part("perimeter"),
+    "triangle": _triangle,
+    "triangle_sum": _triangle_sum,
+    "counting_total": _counting_total,
+    "counting_shape": _counting_shape,
+    "bar_range": _bar_range,
+    "bar_sum": _bar_sum,
+    "clock_to_hour": _clock_to_hour,
+    "triangle_max": _triangle_max,
 }

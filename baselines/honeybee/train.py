@@ -51,13 +51,14 @@ def _shuffled_rows(path: Path, rng: random.Random):
 
 def encode_example(vocab: Vocab, prompt: str, cot: str, room: int) -> tuple[list[int], int]:
     """-> (token ids: prompt <sep> cot <eos>, index where the CoT starts); the prompt is cut from the front."""
-    target = vocab.encode(cot)[:room // 2] + [vocab.eos]
-    p = vocab.encode(prompt)[-(room - len(target) - 1):] + [vocab.sep]
+    target = vocab.encode(cot)[: room // 2] + [vocab.eos]
+    p = vocab.encode(prompt)[-(room - len(target) - 1) :] + [vocab.sep]
     return p + target, len(p)
 
 
-def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False,
-          train_seed: int = 0) -> dict:
+def train(
+    recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False, train_seed: int = 0
+) -> dict:
     """Train on the newest build of ``recipe``; returns a summary (losses, seconds, checkpoint path and hash).
     A checkpoint trained from the same recipe, dataset hash, steps and training seed is reused unless ``force``.
 
@@ -72,12 +73,23 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
     data = dataset_dir(cache, recipe.name)
     steps = steps or recipe.train.steps_for(manifest(data)["rows"])  # the recipe's budget: steps or epochs
     path = checkpoint_path(cache, recipe.name, train_seed)
-    plan = {"recipe": recipe.model_dump(mode="json"), "dataset_hash": manifest(data)["content_hash"], "steps": steps,
-            **({"train_seed": train_seed} if train_seed else {})}
+    plan = {
+        "recipe": recipe.model_dump(mode="json"),
+        "dataset_hash": manifest(data)["content_hash"],
+        "steps": steps,
+        **({"train_seed": train_seed} if train_seed else {}),
+    }
     seed = recipe.seed if train_seed == 0 else recipe.seed + 1_000_003 * train_seed  # distinct per training seed
     if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done
-        return {"checkpoint": str(path), "sha256": file_hash(path), "steps": steps, "first_loss": float("nan"),
-                "final_loss": float("nan"), "seconds": round(time.time() - t0, 1), "cached": True}
+        return {
+            "checkpoint": str(path),
+            "sha256": file_hash(path),
+            "steps": steps,
+            "first_loss": float("nan"),
+            "final_loss": float("nan"),
+            "seconds": round(time.time() - t0, 1),
+            "cached": True,
+        }
     torch.set_num_threads(1)  # the machine is shared; one thread also makes runs bit-reproducible
     torch.manual_seed(seed)
     vocab = Vocab(build_vocab())
@@ -96,8 +108,8 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
         tokens = torch.full((len(batch), width), vocab.pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
         for k, (ids, start) in enumerate(encoded):
-            tokens[k, :len(ids)] = torch.tensor(ids)
-            labels[k, start - 1:len(ids) - 1] = torch.tensor(ids[start:])  # position t predicts token t+1
+            tokens[k, : len(ids)] = torch.tensor(ids)
+            labels[k, start - 1 : len(ids) - 1] = torch.tensor(ids[start:])  # position t predicts token t+1
         imgs, has = image_tensor([_image(data, r["image"], images) for r in batch])
         logits = model(imgs, has, tokens)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
@@ -116,8 +128,14 @@ def train(recipe: Recipe, cache: Path, steps: int | None = None, log=print, forc
     tmp = path.with_suffix(".tmp")
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
     os.replace(tmp, path)
-    return {"checkpoint": str(path), "sha256": file_hash(path), "steps": steps, "first_loss": losses[0],
-            "final_loss": float(np.mean(losses[-20:])), "seconds": round(time.time() - t0, 1)}
+    return {
+        "checkpoint": str(path),
+        "sha256": file_hash(path),
+        "steps": steps,
+        "first_loss": losses[0],
+        "final_loss": float(np.mean(losses[-20:])),
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
 def _image(data: Path, rel: str | None, cache: dict) -> np.ndarray | None:

@@ -34,15 +34,17 @@ def build_vocab() -> tuple[str, ...]:
     from harness_baselines.honeybee.sources import SOURCES, make_question, synthesize
     from harness_baselines.honeybee.teacher import CLOSERS, OPENERS, write_cot
 
-    words: set[str] = set(tokenize(" ".join([GENERIC_QUESTION, "caption:", "".join("PQRSTUVWXYZ"), *OPENERS,
-                                             *CLOSERS])))
+    words: set[str] = set(
+        tokenize(" ".join([GENERIC_QUESTION, "caption:", "".join("PQRSTUVWXYZ"), *OPENERS, *CLOSERS]))
+    )
     rng = np.random.default_rng(0)
     for src in SOURCES.values():
         for i in range(30):
             q = make_question(src, 10_000 + i, with_images=False)
             for qq in (q, synthesize(q, 1, rng), synthesize(q, 2, rng)):
-                text = " ".join([prompt_text(qq.question, qq.choices), qq.caption,
-                                 write_cot(qq, rng, 0.0, long_share=1.0)])
+                text = " ".join(
+                    [prompt_text(qq.question, qq.choices), qq.caption, write_cot(qq, rng, 0.0, long_share=1.0)]
+                )
                 words |= set(tokenize(text))
     words -= {str(n) for n in range(401)}
     return (PAD, UNK, SEP, EOS, BOXED, *map(str, range(401)), *sorted(words - {BOXED}))

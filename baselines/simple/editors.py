@@ -34,8 +34,10 @@ class NoiseEditor(Editor):
     Args = NoiseArgs
 
     def edit(self, images, instructions, seeds):
-        return [np.random.default_rng(seed).integers(self.args.low, self.args.high + 1, size=img.shape, dtype=np.uint8)
-                for img, seed in zip(images, seeds)]
+        return [
+            np.random.default_rng(seed).integers(self.args.low, self.args.high + 1, size=img.shape, dtype=np.uint8)
+            for img, seed in zip(images, seeds)
+        ]
 
 
 class OracleArgs(BaseModel):

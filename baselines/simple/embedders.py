@@ -24,8 +24,11 @@ class RandomEmbedder(Embedder):
 
     def embed(self, items, modalities, seeds, role="document", instruction=None):
         """-> float32 [n, dim]."""
-        return np.stack([np.random.default_rng(s).standard_normal(self.args.dim, dtype=np.float32) for s in seeds]) \
-            if seeds else np.zeros((0, self.args.dim), np.float32)
+        return (
+            np.stack([np.random.default_rng(s).standard_normal(self.args.dim, dtype=np.float32) for s in seeds])
+            if seeds
+            else np.zeros((0, self.args.dim), np.float32)
+        )
 
 
 class BowArgs(BaseModel):

@@ -55,8 +55,10 @@ def load_generator(path: Path, variant: str):
     except (OSError, ValueError, TypeError) as e:
         raise HarnessError(f"generator {path}: cannot load ({str(e).splitlines()[0][:200]})") from None
     if transformer.config.variant != variant:
-        raise HarnessError(f"generator {path}: trained for variant {transformer.config.variant!r}, "
-                           f"but variant={variant!r} was asked for")
+        raise HarnessError(
+            f"generator {path}: trained for variant {transformer.config.variant!r}, "
+            f"but variant={variant!r} was asked for"
+        )
     return transformer.eval(), scheduler
 
 
@@ -84,11 +86,15 @@ class UniFusionEditor(Editor):
         encoder = VLMEncoder.from_pretrained(self.vlm_path, trust_remote_code=a.trust_remote_code)
         cfg = transformer.config
         if cfg.vlm_hidden_size != encoder.hidden_size:
-            raise HarnessError(f"generator {self.generator_path} expects VLM hidden size {cfg.vlm_hidden_size}, "
-                               f"vlm {self.vlm_path} has {encoder.hidden_size}")
+            raise HarnessError(
+                f"generator {self.generator_path} expects VLM hidden size {cfg.vlm_hidden_size}, "
+                f"vlm {self.vlm_path} has {encoder.hidden_size}"
+            )
         if cfg.vlm_num_hidden_states != encoder.num_hidden_states:
-            raise HarnessError(f"generator {self.generator_path} expects {cfg.vlm_num_hidden_states} VLM hidden "
-                               f"states, vlm {self.vlm_path} has {encoder.num_hidden_states}")
+            raise HarnessError(
+                f"generator {self.generator_path} expects {cfg.vlm_num_hidden_states} VLM hidden "
+                f"states, vlm {self.vlm_path} has {encoder.num_hidden_states}"
+            )
         encoder = VLMEncoder(encoder.model, encoder.processor, layers=transformer.layer_indices, name=self.vlm_path)
         self.pipeline = UniFusionPipeline(encoder, transformer, scheduler)
 
@@ -111,8 +117,7 @@ class UniFusionEditor(Editor):
 
 def _fixed_variant(variant: str) -> type[BaseModel]:
     """Args of a one-variant model name: ``variant`` can only be that variant."""
-    return create_model(f"UniFusionArgs_{variant}", __base__=UniFusionArgs,
-                        variant=(Literal[variant], variant))  # type: ignore[valid-type]
+    return create_model(f"UniFusionArgs_{variant}", __base__=UniFusionArgs, variant=(Literal[variant], variant))  # type: ignore[valid-type]
 
 
 @register_adapter("unifusion-last_layer")

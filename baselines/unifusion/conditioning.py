@@ -92,8 +92,9 @@ class PerBlockConditioning(nn.Module):
         return Conditioning(mask=mask, per_block=per_block)
 
 
-def build_conditioning(variant: str, vlm_dim: int, dim: int, num_blocks: int, num_layers_read: int,
-                       lap_dim: int = 64, lap_heads: int = 4) -> nn.Module:
+def build_conditioning(
+    variant: str, vlm_dim: int, dim: int, num_blocks: int, num_layers_read: int, lap_dim: int = 64, lap_heads: int = 4
+) -> nn.Module:
     """The conditioning module of ``variant``; ``num_layers_read`` = K, the number of selected VLM layers."""
     if variant == "last_layer":
         return LastLayerConditioning(vlm_dim, dim)

@@ -67,11 +67,13 @@ class DiffusersEditor(Editor):
         cls = StableDiffusionInstructPix2PixPipeline if kind == "instruct-pix2pix" else AutoPipelineForImage2Image
         extra = {"safety_checker": None, "requires_safety_checker": False} if kind == "instruct-pix2pix" else {}
         try:
-            self.pipe = cls.from_pretrained(a.pretrained, dtype=torch.float32,
-                                            trust_remote_code=a.trust_remote_code, **extra)
+            self.pipe = cls.from_pretrained(
+                a.pretrained, dtype=torch.float32, trust_remote_code=a.trust_remote_code, **extra
+            )
         except (OSError, ValueError, TypeError, KeyError) as e:
-            raise HarnessError(f"diffusers-edit: cannot load {a.pretrained} as {kind} "
-                               f"({str(e).splitlines()[0][:200]})") from None
+            raise HarnessError(
+                f"diffusers-edit: cannot load {a.pretrained} as {kind} ({str(e).splitlines()[0][:200]})"
+            ) from None
         self.pipe.set_progress_bar_config(disable=True)
 
     def edit(self, images, instructions, seeds):
@@ -84,9 +86,14 @@ class DiffusersEditor(Editor):
             h, w = image.shape[:2]
             side = a.size or -(-max(h, w) // 8) * 8
             source = Image.fromarray(image).resize((side, side), Image.BICUBIC)
-            kwargs = {"prompt": text, "image": source, "num_inference_steps": a.steps,
-                      "guidance_scale": a.guidance_scale, "output_type": "np",
-                      "generator": torch.Generator().manual_seed(int(seed) % 2 ** 63)}
+            kwargs = {
+                "prompt": text,
+                "image": source,
+                "num_inference_steps": a.steps,
+                "guidance_scale": a.guidance_scale,
+                "output_type": "np",
+                "generator": torch.Generator().manual_seed(int(seed) % 2**63),
+            }
             if self.pipeline_kind == "instruct-pix2pix":
                 kwargs["image_guidance_scale"] = a.image_guidance_scale
             else:

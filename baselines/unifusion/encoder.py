@@ -38,8 +38,9 @@ class VLMEncoder:
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     @classmethod
-    def from_pretrained(cls, path: str, layers: list[int] | None = None, trust_remote_code: bool = False,
-                        **kwargs) -> VLMEncoder:
+    def from_pretrained(
+        cls, path: str, layers: list[int] | None = None, trust_remote_code: bool = False, **kwargs
+    ) -> VLMEncoder:
         """Load model + processor by hub id or folder; every failure is a one-line HarnessError."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
         from transformers.utils import logging as hf_logging
@@ -49,11 +50,14 @@ class VLMEncoder:
             raise HarnessError(f"vlm {path}: checkpoint folder does not exist")
         try:
             processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
-            model = AutoModelForImageTextToText.from_pretrained(path, trust_remote_code=trust_remote_code,
-                                                                dtype=torch.float32)
+            model = AutoModelForImageTextToText.from_pretrained(
+                path, trust_remote_code=trust_remote_code, dtype=torch.float32
+            )
         except ValueError as e:  # an unrecognised config class: not an image-text-to-text model
-            raise HarnessError(f"vlm {path}: not a vision-language model that AutoModelForImageTextToText can load "
-                               f"({str(e).splitlines()[0][:200]})") from None
+            raise HarnessError(
+                f"vlm {path}: not a vision-language model that AutoModelForImageTextToText can load "
+                f"({str(e).splitlines()[0][:200]})"
+            ) from None
         except OSError as e:  # missing files, or a hub id that is not cached on this offline machine
             raise HarnessError(f"vlm {path}: cannot load ({str(e).splitlines()[0][:200]})") from None
         return cls(model, processor, layers=layers, name=path, **kwargs)
@@ -61,8 +65,10 @@ class VLMEncoder:
     def _check_layer(self, i: int) -> int:
         j = i + self.num_hidden_states if i < 0 else i
         if not 0 <= j < self.num_hidden_states:
-            raise HarnessError(f"vlm {self.name}: layer {i} out of range (the model has {self.num_hidden_states} "
-                               f"hidden states: embeddings + {self.num_hidden_states - 1} layers)")
+            raise HarnessError(
+                f"vlm {self.name}: layer {i} out of range (the model has {self.num_hidden_states} "
+                f"hidden states: embeddings + {self.num_hidden_states - 1} layers)"
+            )
         return j
 
     def prompt(self, text: str) -> str:
@@ -79,16 +85,21 @@ class VLMEncoder:
 
     @torch.no_grad()
     def _forward(self, images: list[np.ndarray], texts: list[str]) -> list[torch.Tensor]:
-        inputs = self.processor(images=list(images), text=[self.prompt(t) for t in texts], return_tensors="pt",
-                                padding=True)
+        inputs = self.processor(
+            images=list(images), text=[self.prompt(t) for t in texts], return_tensors="pt", padding=True
+        )
         out = self.model(**inputs, output_hidden_states=True, return_dict=True)
         states = getattr(out, "hidden_states", None)
         if not states:
-            raise HarnessError(f"vlm {self.name}: {type(self.model).__name__} returned no hidden states "
-                               "(output_hidden_states is not supported)")
+            raise HarnessError(
+                f"vlm {self.name}: {type(self.model).__name__} returned no hidden states "
+                "(output_hidden_states is not supported)"
+            )
         if len(states) != self.num_hidden_states or states[-1].shape[-1] != self.hidden_size:
-            raise HarnessError(f"vlm {self.name}: got {len(states)} hidden states of width {states[-1].shape[-1]}, "
-                               f"config says {self.num_hidden_states} of width {self.hidden_size}")
+            raise HarnessError(
+                f"vlm {self.name}: got {len(states)} hidden states of width {states[-1].shape[-1]}, "
+                f"config says {self.num_hidden_states} of width {self.hidden_size}"
+            )
         stacked = torch.stack([states[i] for i in self.layers], dim=1)  # [B, K, S, D]
         mask = inputs["attention_mask"].bool()
         # Keep only real tokens: works for left- and right-padding processors alike.
@@ -103,7 +114,7 @@ class VLMEncoder:
         found = {k: self._cache[k] for k in keys if k in self._cache}
         todo = [i for i, k in enumerate(keys) if k not in found]
         for s in range(0, len(todo), micro_batch):
-            chunk = todo[s:s + micro_batch]
+            chunk = todo[s : s + micro_batch]
             for i, st in zip(chunk, self._forward([images[i] for i in chunk], [texts[i] for i in chunk])):
                 found[keys[i]] = st
         for k in keys:  # least-recently-used eviction
@@ -113,6 +124,7 @@ class VLMEncoder:
             self._cache.popitem(last=False)
         return [found[k] for k in keys]
 
+
 def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample [K, T_i, D] -> (states [B, K, T, D] zero-padded on the right, mask [B, T] bool: True = real)."""
     k, d = states[0].shape[0], states[0].shape[-1]
@@ -120,6 +132,6 @@ def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     out = torch.zeros(len(states), k, width, d)
     mask = torch.zeros(len(states), width, dtype=torch.bool)
     for b, s in enumerate(states):
-        out[b, :, :s.shape[1]] = s
-        mask[b, :s.shape[1]] = True
+        out[b, :, : s.shape[1]] = s
+        mask[b, : s.shape[1]] = True
     return out, mask

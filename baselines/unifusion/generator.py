@@ -30,42 +30,76 @@ class UniFusionTransformer(ModelMixin, ConfigMixin):
     is asked for those, so the checkpoint says which VLM layers it needs."""
 
     @register_to_config
-    def __init__(self, variant: str = "lap", sample_size: int = 32, patch_size: int = 4, in_channels: int = 3,
-                 num_layers: int = 4, num_attention_heads: int = 3, attention_head_dim: int = 32,
-                 vlm_hidden_size: int = 96, vlm_num_hidden_states: int = 10, lap_stride: int = 3, lap_dim: int = 48):
+    def __init__(
+        self,
+        variant: str = "lap",
+        sample_size: int = 32,
+        patch_size: int = 4,
+        in_channels: int = 3,
+        num_layers: int = 4,
+        num_attention_heads: int = 3,
+        attention_head_dim: int = 32,
+        vlm_hidden_size: int = 96,
+        vlm_num_hidden_states: int = 10,
+        lap_stride: int = 3,
+        lap_dim: int = 48,
+    ):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown conditioning variant {variant!r} (known: {', '.join(VARIANTS)})")
         dim = num_attention_heads * attention_head_dim
         self.layer_indices = select_layers(variant, vlm_num_hidden_states, num_layers, lap_stride)
-        self.conditioning = build_conditioning(variant, vlm_hidden_size, dim, num_layers, len(self.layer_indices),
-                                               lap_dim=lap_dim, lap_heads=num_attention_heads)
-        self.patch_embed = PatchEmbed(height=sample_size, width=sample_size, patch_size=patch_size,
-                                      in_channels=in_channels, embed_dim=dim, interpolation_scale=1,
-                                      pos_embed_max_size=sample_size // patch_size)
+        self.conditioning = build_conditioning(
+            variant,
+            vlm_hidden_size,
+            dim,
+            num_layers,
+            len(self.layer_indices),
+            lap_dim=lap_dim,
+            lap_heads=num_attention_heads,
+        )
+        self.patch_embed = PatchEmbed(
+            height=sample_size,
+            width=sample_size,
+            patch_size=patch_size,
+            in_channels=in_channels,
+            embed_dim=dim,
+            interpolation_scale=1,
+            pos_embed_max_size=sample_size // patch_size,
+        )
         self.time_embed = AdaLayerNormSingle(dim)
         # Marks which positions of the joint sequence are conditioning (they carry no 2-D position embedding).
         self.cond_type = nn.Parameter(torch.zeros(dim))
         cross_dim = dim if self.conditioning.mode == "cross" else None
         self.blocks = nn.ModuleList(
-            BasicTransformerBlock(dim, num_attention_heads, attention_head_dim, cross_attention_dim=cross_dim,
-                                  activation_fn="gelu-approximate", norm_type="ada_norm_single",
-                                  norm_elementwise_affine=False, norm_eps=1e-6)
-            for _ in range(num_layers))
+            BasicTransformerBlock(
+                dim,
+                num_attention_heads,
+                attention_head_dim,
+                cross_attention_dim=cross_dim,
+                activation_fn="gelu-approximate",
+                norm_type="ada_norm_single",
+                norm_elementwise_affine=False,
+                norm_eps=1e-6,
+            )
+            for _ in range(num_layers)
+        )
         self.norm_out = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.scale_shift_table = nn.Parameter(torch.randn(2, dim) / dim ** 0.5)
+        self.scale_shift_table = nn.Parameter(torch.randn(2, dim) / dim**0.5)
         self.proj_out = nn.Linear(dim, patch_size * patch_size * in_channels)
         nn.init.zeros_(self.proj_out.weight)  # start as "predict zero velocity": a stable first step
         nn.init.zeros_(self.proj_out.bias)
 
-    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, vlm_states: torch.Tensor,
-                vlm_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, sample: torch.Tensor, timestep: torch.Tensor, vlm_states: torch.Tensor, vlm_mask: torch.Tensor
+    ) -> torch.Tensor:
         b, c, h, w = sample.shape
         p = self.config.patch_size
         x = self.patch_embed(sample)  # [B, N, dim], N = (H / p) * (W / p)
         n = x.shape[1]
-        t_mod, t_emb = self.time_embed(timestep, {"resolution": None, "aspect_ratio": None}, batch_size=b,
-                                       hidden_dtype=x.dtype)  # [B, 6 * dim], [B, dim]
+        t_mod, t_emb = self.time_embed(
+            timestep, {"resolution": None, "aspect_ratio": None}, batch_size=b, hidden_dtype=x.dtype
+        )  # [B, 6 * dim], [B, dim]
         cond = self.conditioning(vlm_states, vlm_mask)
         mode = self.conditioning.mode
         if mode == "cross":

@@ -40,8 +40,15 @@ class UniFusionPipeline:
         self.scheduler = scheduler
 
     @torch.no_grad()
-    def __call__(self, images: list[np.ndarray], texts: list[str], seeds: list[int], steps: int = 20,
-                 start: str = "source", strength: float = 0.7) -> list[np.ndarray]:
+    def __call__(
+        self,
+        images: list[np.ndarray],
+        texts: list[str],
+        seeds: list[int],
+        steps: int = 20,
+        start: str = "source",
+        strength: float = 0.7,
+    ) -> list[np.ndarray]:
         """images: uint8 (H, W, 3); returns one uint8 (H, W, 3) per input, same size as the input."""
         if start not in ("source", "noise"):
             raise ValueError(f"start must be 'source' or 'noise', got {start!r}")
@@ -50,7 +57,7 @@ class UniFusionPipeline:
         outputs = []
         for image, st, seed in zip(images, states, seeds):
             source = to_tensor(image, size)
-            noise = torch.randn(source.shape, generator=torch.Generator().manual_seed(int(seed) % 2 ** 63))
+            noise = torch.randn(source.shape, generator=torch.Generator().manual_seed(int(seed) % 2**63))
             self.scheduler.set_timesteps(steps)
             timesteps = self.scheduler.timesteps
             if start == "source":

@@ -40,29 +40,66 @@ def build_processor(image_size: int = 32, patch_size: int = 8):
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>",
-                                   eos_token="</s>", extra_special_tokens={"image_token": IMAGE_TOKEN})
-    image_proc = CLIPImageProcessor(size={"height": image_size, "width": image_size}, do_center_crop=False,
-                                    crop_size={"height": image_size, "width": image_size},
-                                    image_mean=[0.5] * 3, image_std=[0.5] * 3, do_convert_rgb=True)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        extra_special_tokens={"image_token": IMAGE_TOKEN},
+    )
+    image_proc = CLIPImageProcessor(
+        size={"height": image_size, "width": image_size},
+        do_center_crop=False,
+        crop_size={"height": image_size, "width": image_size},
+        image_mean=[0.5] * 3,
+        image_std=[0.5] * 3,
+        do_convert_rgb=True,
+    )
     # num_additional_image_tokens=1: CLIP's CLS token, dropped by the "default" feature strategy.
-    return LlavaProcessor(image_processor=image_proc, tokenizer=fast, patch_size=patch_size,
-                          vision_feature_select_strategy="default", image_token=IMAGE_TOKEN,
-                          num_additional_image_tokens=1)
+    return LlavaProcessor(
+        image_processor=image_proc,
+        tokenizer=fast,
+        patch_size=patch_size,
+        vision_feature_select_strategy="default",
+        image_token=IMAGE_TOKEN,
+        num_additional_image_tokens=1,
+    )
 
 
-def build_config(vocab_size: int, image_size: int = 32, patch_size: int = 8, hidden_size: int = 96,
-                 num_layers: int = 9):
+def build_config(
+    vocab_size: int, image_size: int = 32, patch_size: int = 8, hidden_size: int = 96, num_layers: int = 9
+):
     """LLaVA config: CLIP tower (2 layers, 64 wide) + Llama decoder (``num_layers`` x ``hidden_size``)."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
-    vision = CLIPVisionConfig(image_size=image_size, patch_size=patch_size, hidden_size=64, intermediate_size=128,
-                              num_hidden_layers=2, num_attention_heads=4)
-    text = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                       num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=4,
-                       max_position_embeddings=256, pad_token_id=0, bos_token_id=2, eos_token_id=3)
-    return LlavaConfig(vision_config=vision, text_config=text, image_token_index=SPECIALS.index(IMAGE_TOKEN),
-                       vision_feature_layer=-1, vision_feature_select_strategy="default")
+    vision = CLIPVisionConfig(
+        image_size=image_size,
+        patch_size=patch_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+    )
+    text = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    return LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=SPECIALS.index(IMAGE_TOKEN),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
 
 
 def _name(o: dict) -> str:

@@ -17,8 +17,11 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m harness_baselines.unifusion.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m harness_baselines.unifusion.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="stage", required=True)
     vlm = sub.add_parser("vlm", help="pretrain the tiny VLM on rendered scenes")
     vlm.add_argument("--out", type=Path, required=True)
@@ -39,13 +42,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.stage == "vlm":
         from harness_baselines.unifusion.train_vlm import train_vlm
 
-        summary = train_vlm(args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
-                            threads=args.threads)
+        summary = train_vlm(
+            args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size, threads=args.threads
+        )
     else:
         from harness_baselines.unifusion.train_generator import train_generator
 
-        summary = train_generator(args.out, variant=args.variant, vlm=args.vlm, seed=args.seed, steps=args.steps,
-                                  batch_size=args.batch_size, lap_stride=args.lap_stride, threads=args.threads)
+        summary = train_generator(
+            args.out,
+            variant=args.variant,
+            vlm=args.vlm,
+            seed=args.seed,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lap_stride=args.lap_stride,
+            threads=args.threads,
+        )
     print(json.dumps(summary, indent=2))
 
 

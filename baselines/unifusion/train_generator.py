@@ -28,8 +28,13 @@ from harness_baselines.unifusion.pipeline import to_tensor
 GRAY = (128, 128, 128)  # the t2i task's blank source (harness/data/edit_t2i.py)
 
 
-def flow_matching_loss(transformer: UniFusionTransformer, states: torch.Tensor, mask: torch.Tensor,
-                       target: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def flow_matching_loss(
+    transformer: UniFusionTransformer,
+    states: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """Rectified-flow loss. states [B, K, T, D], mask [B, T], target [B, C, H, W] in [-1, 1].
 
     x_t = (1 - t) x_0 + t * noise with t ~ U(0, 1); the model predicts the velocity (noise - x_0) at timestep
@@ -61,9 +66,19 @@ def folder_hash(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def train_generator(out: Path, variant: str, vlm: Path, seed: int = 1, steps: int = 2500, batch_size: int = 16,
-                    lr: float = 1e-3, n_scenes: int = 2000, lap_stride: int = 3, threads: int = 2,
-                    log_every: int = 100) -> dict:
+def train_generator(
+    out: Path,
+    variant: str,
+    vlm: Path,
+    seed: int = 1,
+    steps: int = 2500,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    n_scenes: int = 2000,
+    lap_stride: int = 3,
+    threads: int = 2,
+    log_every: int = 100,
+) -> dict:
     """Train and save ``variant``'s generator to ``out`` (config.json + safetensors + scheduler config)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
@@ -74,8 +89,12 @@ def train_generator(out: Path, variant: str, vlm: Path, seed: int = 1, steps: in
     start = time.time()
     # Build the transformer from the VLM's shape, then ask the encoder for exactly the layers it reads.
     encoder = VLMEncoder.from_pretrained(str(vlm))
-    transformer = UniFusionTransformer(variant=variant, vlm_hidden_size=encoder.hidden_size,
-                                       vlm_num_hidden_states=encoder.num_hidden_states, lap_stride=lap_stride)
+    transformer = UniFusionTransformer(
+        variant=variant,
+        vlm_hidden_size=encoder.hidden_size,
+        vlm_num_hidden_states=encoder.num_hidden_states,
+        lap_stride=lap_stride,
+    )
     encoder = VLMEncoder(encoder.model, encoder.processor, layers=transformer.layer_indices, name=str(vlm))
     inputs, texts, targets = training_pairs(seed, n_scenes)
     states = encoder.encode(inputs, texts, micro_batch=64)  # frozen: encode once
@@ -84,7 +103,8 @@ def train_generator(out: Path, variant: str, vlm: Path, seed: int = 1, steps: in
     opt = torch.optim.AdamW(transformer.parameters(), lr=lr, weight_decay=0.0)
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
+    )
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     transformer.train()
@@ -100,16 +120,31 @@ def train_generator(out: Path, variant: str, vlm: Path, seed: int = 1, steps: in
         sched.step()
         losses.append(loss.item())
         if (step + 1) % log_every == 0:
-            print(f"{variant} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
-                  f"({time.time() - start:.0f}s)", flush=True)
+            print(
+                f"{variant} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
+                f"({time.time() - start:.0f}s)",
+                flush=True,
+            )
     transformer.eval()
     out.mkdir(parents=True, exist_ok=True)
     transformer.save_pretrained(out)
     FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0).save_pretrained(out)
-    summary = {"variant": variant, "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr,
-               "n_scenes": n_scenes, "n_examples": len(states), "layers": transformer.layer_indices,
-               "final_loss": float(np.mean(losses[-log_every:])), "vlm": str(vlm), "vlm_hash": folder_hash(vlm),
-               "encode_seconds": round(encode_seconds, 1), "train_seconds": round(time.time() - start, 1),
-               "threads": threads, "parameters": sum(p.numel() for p in transformer.parameters())}
+    summary = {
+        "variant": variant,
+        "seed": seed,
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "n_scenes": n_scenes,
+        "n_examples": len(states),
+        "layers": transformer.layer_indices,
+        "final_loss": float(np.mean(losses[-log_every:])),
+        "vlm": str(vlm),
+        "vlm_hash": folder_hash(vlm),
+        "encode_seconds": round(encode_seconds, 1),
+        "train_seconds": round(time.time() - start, 1),
+        "threads": threads,
+        "parameters": sum(p.numel() for p in transformer.parameters()),
+    }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

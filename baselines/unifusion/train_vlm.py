@@ -19,8 +19,16 @@ from harness.data import edit_scenes
 from harness_baselines.unifusion import tiny_vlm
 
 
-def _batch(processor, pixel_pool: torch.Tensor, scenes: list[dict], idx: np.ndarray, rng, size: int, n_img: int,
-           rngs: list | None = None):
+def _batch(
+    processor,
+    pixel_pool: torch.Tensor,
+    scenes: list[dict],
+    idx: np.ndarray,
+    rng,
+    size: int,
+    n_img: int,
+    rngs: list | None = None,
+):
     """-> dict(input_ids [B, S], attention_mask [B, S], labels [B, S], pixel_values [B, 3, h, w]).
 
     Ids are laid out as the processor lays out "<image> question answer : ...": ``n_img`` image tokens, the
@@ -39,12 +47,21 @@ def _batch(processor, pixel_pool: torch.Tensor, scenes: list[dict], idx: np.ndar
     lab = torch.full((len(rows), width), -100)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for r, (row, lr) in enumerate(zip(rows, labels)):
-        ids[r, :len(row)], lab[r, :len(lr)], mask[r, :len(row)] = torch.tensor(row), torch.tensor(lr), 1
+        ids[r, : len(row)], lab[r, : len(lr)], mask[r, : len(row)] = torch.tensor(row), torch.tensor(lr), 1
     return {"input_ids": ids, "attention_mask": mask, "labels": lab, "pixel_values": pixel_pool[torch.from_numpy(idx)]}
 
 
-def train_vlm(out: Path, seed: int = 1, steps: int = 1500, batch_size: int = 32, lr: float = 3e-3,
-              n_scenes: int = 4000, size: int = 64, threads: int = 2, log_every: int = 100) -> dict:
+def train_vlm(
+    out: Path,
+    seed: int = 1,
+    steps: int = 1500,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    n_scenes: int = 4000,
+    size: int = 64,
+    threads: int = 2,
+    log_every: int = 100,
+) -> dict:
     """Train and save the tiny VLM to ``out`` (safetensors + configs + processor). Returns a summary dict."""
     from transformers import LlavaForConditionalGeneration
 
@@ -63,7 +80,8 @@ def train_vlm(out: Path, seed: int = 1, steps: int = 1500, batch_size: int = 32,
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
+    )
     model.train()
     losses = []
     for step in range(steps):
@@ -76,16 +94,26 @@ def train_vlm(out: Path, seed: int = 1, steps: int = 1500, batch_size: int = 32,
         sched.step()
         losses.append(loss.item())
         if (step + 1) % log_every == 0:
-            print(f"vlm step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
-                  f"({time.time() - start:.0f}s)", flush=True)
+            print(
+                f"vlm step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} ({time.time() - start:.0f}s)",
+                flush=True,
+            )
     model.eval()
     accuracy = answer_accuracy(model, processor, seed + 1000, size, n_img)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     processor.save_pretrained(out)
-    summary = {"seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "n_scenes": n_scenes,
-               "final_loss": float(np.mean(losses[-log_every:])), "heldout_exact_answer_accuracy": accuracy,
-               "train_seconds": round(time.time() - start, 1), "threads": threads}
+    summary = {
+        "seed": seed,
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "n_scenes": n_scenes,
+        "final_loss": float(np.mean(losses[-log_every:])),
+        "heldout_exact_answer_accuracy": accuracy,
+        "train_seconds": round(time.time() - start, 1),
+        "threads": threads,
+    }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -96,10 +124,13 @@ def answer_accuracy(model, processor, seed: int, size: int, n_img: int, n: int =
     first two words) -- a check that the frozen encoder looks at the image: a language prior alone scores about
     chance on colours (1/8), shapes (1/3) and positions."""
     scenes = tiny_vlm.random_scenes(seed, n, size)
-    pixels = processor.image_processor(images=[edit_scenes.render(s, size) for s in scenes],
-                                       return_tensors="pt")["pixel_values"]
-    kinds = [" ".join(tiny_vlm.scene_texts(s, size, np.random.default_rng([seed, i]))[0].split()[:2])
-             for i, s in enumerate(scenes)]
+    pixels = processor.image_processor(images=[edit_scenes.render(s, size) for s in scenes], return_tensors="pt")[
+        "pixel_values"
+    ]
+    kinds = [
+        " ".join(tiny_vlm.scene_texts(s, size, np.random.default_rng([seed, i]))[0].split()[:2])
+        for i, s in enumerate(scenes)
+    ]
     hits: dict[str, list[float]] = {}
     for start in range(0, n, 64):
         idx = np.arange(start, min(n, start + 64))

@@ -45,8 +45,9 @@ class Loader:
     function: Callable
 
 
-LOADERS: Registry[Loader] = Registry("loader", ENTRY_POINT_GROUP, BUILTIN_MODULES,
-                                     identity=lambda loader: qualname(loader.function))
+LOADERS: Registry[Loader] = Registry(
+    "loader", ENTRY_POINT_GROUP, BUILTIN_MODULES, identity=lambda loader: qualname(loader.function)
+)
 
 
 def register_loader(name: str, kind: str):
@@ -75,8 +76,10 @@ def _args_model(function: Callable):
     """A pydantic model of a loader's signature, built once per loader (tasks sharing a loader reuse it)."""
     params = inspect.signature(function, eval_str=True).parameters
     fields = {
-        p: (param.annotation if param.annotation is not inspect.Parameter.empty else object,
-            ... if param.default is inspect.Parameter.empty else param.default)
+        p: (
+            param.annotation if param.annotation is not inspect.Parameter.empty else object,
+            ... if param.default is inspect.Parameter.empty else param.default,
+        )
         for p, param in params.items()
     }
     return create_model(f"{function.__name__}_args", **fields)
@@ -90,8 +93,9 @@ def check_args(name: str, kind: str, args: dict) -> None:
     model = _args_model(loader.function)
     unknown = sorted(set(args) - set(model.model_fields))
     if unknown:
-        raise ValueError(f"args.{unknown[0]}: not an argument of loader {name!r} "
-                         f"(takes: {', '.join(model.model_fields)})")
+        raise ValueError(
+            f"args.{unknown[0]}: not an argument of loader {name!r} (takes: {', '.join(model.model_fields)})"
+        )
     try:
         model.model_validate(args)
     except ValidationError as e:
@@ -109,8 +113,10 @@ def load(name: str, args: dict, base_dir: Path, path: Path | None = None) -> lis
     try:
         return _loader(name).function(**args)
     except UnicodeDecodeError as e:  # a reader that did not name the file itself: name at least the folder
-        raise DataError(f"{args.get('path', base_dir)}: loader {name!r} met a file that is not UTF-8 text "
-                        f"({e.reason} at byte {e.start})") from None
+        raise DataError(
+            f"{args.get('path', base_dir)}: loader {name!r} met a file that is not UTF-8 text "
+            f"({e.reason} at byte {e.start})"
+        ) from None
 
 
 def data_folder(args: dict, base_dir: Path, path: Path | None = None) -> Path | None:

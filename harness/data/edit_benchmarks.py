@@ -95,9 +95,16 @@ def gedit_bench(path: str, language: str = "all", task_type: str = "", intersect
             skipped[f"{lang}/{row['key']}"] = "empty instruction"
             continue
         subsets = (f"language={lang}", *((f"language={lang}/intersection",) if inter else ()))
-        samples.append(EditSample(id=f"{lang}/{row['key']}", source=_image_cell(row["input_image"], where),
-                                  instruction=row["instruction"], edit_type=ttype, subsets=subsets,
-                                  meta={"key": row["key"], "language": lang, "intersection": inter}))
+        samples.append(
+            EditSample(
+                id=f"{lang}/{row['key']}",
+                source=_image_cell(row["input_image"], where),
+                instruction=row["instruction"],
+                edit_type=ttype,
+                subsets=subsets,
+                meta={"key": row["key"], "language": lang, "intersection": inter},
+            )
+        )
     if not samples:
         raise DataError(f"{path}: no GEdit-Bench rows match language={language} task_type={task_type or 'any'}")
     return with_skips(samples, skipped) if skipped else samples
@@ -116,8 +123,12 @@ def _read_json(file: Path) -> dict:
 
 
 @register_loader("imgedit", kind="edit")
-def imgedit(path: str, edit_json: str = "Benchmark/Basic/basic_edit.json", images: str = "Benchmark/singleturn",
-            edit_type: str = "") -> list[EditSample]:
+def imgedit(
+    path: str,
+    edit_json: str = "Benchmark/Basic/basic_edit.json",
+    images: str = "Benchmark/singleturn",
+    edit_type: str = "",
+) -> list[EditSample]:
     """ImgEdit-Bench Basic (or UGE with edit_json=Benchmark/UGE/UGE_edit.json): key -> {id, prompt[, edit_type]}."""
     folder = Path(path)
     file = folder / edit_json
@@ -130,8 +141,15 @@ def imgedit(path: str, edit_json: str = "Benchmark/Basic/basic_edit.json", image
         if edit_type and etype != edit_type:
             continue
         image_path = folder / images / item["id"]
-        samples.append(EditSample(id=str(key), source=_rgb(open_image(image_path, where)), instruction=item["prompt"],
-                                  edit_type=etype, meta={"source_path": str(image_path)}))
+        samples.append(
+            EditSample(
+                id=str(key),
+                source=_rgb(open_image(image_path, where)),
+                instruction=item["prompt"],
+                edit_type=etype,
+                meta={"source_path": str(image_path)},
+            )
+        )
     if not samples:
         raise DataError(f"{file}: no items with edit_type {edit_type!r}")
     return samples
@@ -162,10 +180,12 @@ def magicbrush(path: str, setting: str = "all-turn", captions: str = "local_desc
         if not isinstance(turns, list) or not turns:
             raise DataError(f"{file}: session {img_id!r}: expected a non-empty list of turns")
         for t, turn in enumerate(turns):
-            if not isinstance(turn, dict) or any(not isinstance(turn.get(k), str) or not turn[k].strip()
-                                                 for k in TURN_FIELDS):
-                raise DataError(f"{file}: session {img_id!r} turn {t}: fields {', '.join(TURN_FIELDS)} must be "
-                                f"non-empty strings")
+            if not isinstance(turn, dict) or any(
+                not isinstance(turn.get(k), str) or not turn[k].strip() for k in TURN_FIELDS
+            ):
+                raise DataError(
+                    f"{file}: session {img_id!r} turn {t}: fields {', '.join(TURN_FIELDS)} must be non-empty strings"
+                )
         # Turn order by the output file's number (the fix of MagicBrush PR #28), list order as the tie-break.
         turns = sorted(turns, key=lambda tr: _turn_index(tr["output"], 0))
         d = folder / "images" / img_id
@@ -177,18 +197,37 @@ def magicbrush(path: str, setting: str = "all-turn", captions: str = "local_desc
         if setting == "all-turn":
             for t, turn in enumerate(turns):
                 src, tgt = image(turn["input"], t, "input"), image(turn["output"], t, "output")
-                mask = _mask(d / turn["mask"], f"{file}: session {img_id!r} turn {t}, field 'mask'",
-                             tgt.shape[0], True) if tgt.shape[0] == tgt.shape[1] else None
-                samples.append(EditSample(id=f"{img_id}-{t}", source=src, instruction=turn["instruction"], target=tgt,
-                                          mask=mask, edit_type=f"turn{t + 1}", caption=caps.get(turn["output"], ""),
-                                          meta={"session": img_id, "turn": t}))
+                mask = (
+                    _mask(d / turn["mask"], f"{file}: session {img_id!r} turn {t}, field 'mask'", tgt.shape[0], True)
+                    if tgt.shape[0] == tgt.shape[1]
+                    else None
+                )
+                samples.append(
+                    EditSample(
+                        id=f"{img_id}-{t}",
+                        source=src,
+                        instruction=turn["instruction"],
+                        target=tgt,
+                        mask=mask,
+                        edit_type=f"turn{t + 1}",
+                        caption=caps.get(turn["output"], ""),
+                        meta={"session": img_id, "turn": t},
+                    )
+                )
         else:
             last = turns[-1]
-            samples.append(EditSample(
-                id=str(img_id), source=image(turns[0]["input"], 0, "input"), instruction=turns[0]["instruction"],
-                target=image(last["output"], len(turns) - 1, "output"), edit_type=f"{len(turns)}-turn",
-                caption=caps.get(last["output"], ""), turns=tuple(tr["instruction"] for tr in turns[1:]),
-                meta={"session": img_id}))
+            samples.append(
+                EditSample(
+                    id=str(img_id),
+                    source=image(turns[0]["input"], 0, "input"),
+                    instruction=turns[0]["instruction"],
+                    target=image(last["output"], len(turns) - 1, "output"),
+                    edit_type=f"{len(turns)}-turn",
+                    caption=caps.get(last["output"], ""),
+                    turns=tuple(tr["instruction"] for tr in turns[1:]),
+                    meta={"session": img_id},
+                )
+            )
     return samples
 
 
@@ -209,9 +248,16 @@ def emu_edit(path: str, split: str = "test", task: str = "") -> list[EditSample]
         if not (row["instruction"] or "").strip():  # nothing to edit by: skipped, counted and listed
             skipped[sid] = "empty instruction"
             continue
-        samples.append(EditSample(id=sid, source=_image_cell(row["image"], where), instruction=row["instruction"],
-                                  edit_type=row["task"] or "unknown", input_caption=row["input_caption"] or "",
-                                  output_caption=row["output_caption"] or ""))
+        samples.append(
+            EditSample(
+                id=sid,
+                source=_image_cell(row["image"], where),
+                instruction=row["instruction"],
+                edit_type=row["task"] or "unknown",
+                input_caption=row["input_caption"] or "",
+                output_caption=row["output_caption"] or "",
+            )
+        )
     if not samples:
         raise DataError(f"{path}: no Emu Edit rows in split {split!r}" + (f" with task {task!r}" if task else ""))
     return with_skips(samples, skipped) if skipped else samples

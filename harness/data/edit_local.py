@@ -64,21 +64,36 @@ def _mask(path: Path, where: str, size: int, transparent_is_edit: bool) -> np.nd
     return np.asarray(small) > 0
 
 
-def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: str | None,
-            edit_type: str, caption: str, where: str, size: int,
-            transparent_is_edit: bool = False,
-            fields: tuple[str, str, str] = ("source", "target", "mask"), mismatch: list | None = None) -> EditSample:
+def _sample(
+    folder: Path,
+    sid: str,
+    src: str,
+    instruction: str,
+    tgt: str,
+    mask: str | None,
+    edit_type: str,
+    caption: str,
+    where: str,
+    size: int,
+    transparent_is_edit: bool = False,
+    fields: tuple[str, str, str] = ("source", "target", "mask"),
+    mismatch: list | None = None,
+) -> EditSample:
     src_im = _open_rgb((folder / src).resolve(), f"{where}, field '{fields[0]}'")
     tgt_im = _open_rgb((folder / tgt).resolve(), f"{where}, field '{fields[1]}'")
     if src_im.size != tgt_im.size and mismatch is not None:
         if mismatch[0] == "error":
-            raise DataError(f"{where}: {fields[0]} is {src_im.size[0]}x{src_im.size[1]} px but {fields[1]} is "
-                            f"{tgt_im.size[0]}x{tgt_im.size[1]} px (size_mismatch: error)")
+            raise DataError(
+                f"{where}: {fields[0]} is {src_im.size[0]}x{src_im.size[1]} px but {fields[1]} is "
+                f"{tgt_im.size[0]}x{tgt_im.size[1]} px (size_mismatch: error)"
+            )
         mismatch.append(where)
     source, target = _rgb(src_im, size), _rgb(tgt_im, size)
     if np.array_equal(source, target):
-        raise DataError(f"{where}: {fields[1]} is identical to {fields[0]} (nothing to edit: a perfect output "
-                        "would score success 0); fix or drop the record")
+        raise DataError(
+            f"{where}: {fields[1]} is identical to {fields[0]} (nothing to edit: a perfect output "
+            "would score success 0); fix or drop the record"
+        )
     if mask is None:
         region = np.any(source != target, axis=-1)
     else:
@@ -86,8 +101,16 @@ def _sample(folder: Path, sid: str, src: str, instruction: str, tgt: str, mask: 
     meta = {"folder": str(folder), "source": src, "target": tgt}
     if mask is not None:
         meta["mask"] = mask
-    return EditSample(id=sid, source=source, instruction=instruction, target=target,
-                      mask=region, edit_type=edit_type, caption=caption, meta=meta)
+    return EditSample(
+        id=sid,
+        source=source,
+        instruction=instruction,
+        target=target,
+        mask=region,
+        edit_type=edit_type,
+        caption=caption,
+        meta=meta,
+    )
 
 
 def _read_jsonl(folder: Path, file: Path, size: int, mismatch: list) -> list[EditSample]:
@@ -98,11 +121,24 @@ def _read_jsonl(folder: Path, file: Path, size: int, mismatch: list) -> list[Edi
                 if key in REQUIRED:
                     raise DataError(f"{where}: missing required field '{key}'")
             elif not isinstance(rec[key], str) or (key in REQUIRED and not rec[key].strip()):
-                raise DataError(f"{where}: field '{key}' must be a non-empty string, "
-                                f"got {one_line(json.dumps(rec[key]))}")
-        samples.append(_sample(folder, rec["id"], rec["source"], rec["instruction"], rec["target"],
-                               rec.get("mask") or None, rec.get("edit_type") or "unknown",
-                               rec.get("caption") or "", where, size, mismatch=mismatch))
+                raise DataError(
+                    f"{where}: field '{key}' must be a non-empty string, got {one_line(json.dumps(rec[key]))}"
+                )
+        samples.append(
+            _sample(
+                folder,
+                rec["id"],
+                rec["source"],
+                rec["instruction"],
+                rec["target"],
+                rec.get("mask") or None,
+                rec.get("edit_type") or "unknown",
+                rec.get("caption") or "",
+                where,
+                size,
+                mismatch=mismatch,
+            )
+        )
     if not samples:
         raise DataError(f"{file}: no samples (the file is empty)")
     return samples
@@ -127,16 +163,28 @@ def _read_magicbrush(folder: Path, file: Path, size: int, mismatch: list) -> lis
                 if not isinstance(turn.get(key), str) or not turn[key].strip():
                     raise DataError(f"{where}: field '{key}' must be a non-empty string")
             d = f"images/{img_id}/"
-            samples.append(_sample(folder, f"{img_id}-{t}", d + turn["input"], turn["instruction"],
-                                   d + turn["output"], d + turn["mask"], "magicbrush", "",
-                                   where, size, transparent_is_edit=True,
-                                   fields=("input", "output", "mask"), mismatch=mismatch))
+            samples.append(
+                _sample(
+                    folder,
+                    f"{img_id}-{t}",
+                    d + turn["input"],
+                    turn["instruction"],
+                    d + turn["output"],
+                    d + turn["mask"],
+                    "magicbrush",
+                    "",
+                    where,
+                    size,
+                    transparent_is_edit=True,
+                    fields=("input", "output", "mask"),
+                    mismatch=mismatch,
+                )
+            )
     return samples
 
 
 @register_loader("edit_folder", kind="edit")
-def load_folder(path: str | Path, size: int = 64,
-                size_mismatch: Literal["warn", "error"] = "warn") -> list[EditSample]:
+def load_folder(path: str | Path, size: int = 64, size_mismatch: Literal["warn", "error"] = "warn") -> list[EditSample]:
     """All samples of a folder; images uint8 (size, size, 3), masks bool (size, size)."""
     from harness.metrics.editing import MIN_SIDE
 
@@ -153,6 +201,9 @@ def load_folder(path: str | Path, size: int = 64,
     else:
         raise DataError(f"{folder}: no metadata.jsonl or edit_sessions.json in this folder")
     if len(mismatch) > 1:
-        print(f"warning: {folder}: {len(mismatch) - 1} sample(s) with source and target of different sizes were "
-              f"resized to {size}x{size} (first: {mismatch[1]}); size_mismatch: error refuses them", file=sys.stderr)
+        print(
+            f"warning: {folder}: {len(mismatch) - 1} sample(s) with source and target of different sizes were "
+            f"resized to {size}x{size} (first: {mismatch[1]}); size_mismatch: error refuses them",
+            file=sys.stderr,
+        )
     return samples

@@ -19,20 +19,39 @@ from harness.data.edit_scenes import COLORS, POSITIONS, anchor
 from harness.data.samples import EditSample
 from harness.errors import DataError
 
-EDIT_TYPES = ("grayscale", "invert", "flip", "rotate90", "brightness", "region_recolor",
-              "add_shape")
+EDIT_TYPES = ("grayscale", "invert", "flip", "rotate90", "brightness", "region_recolor", "add_shape")
 # name -> words used in the caption ("A photo of <words>, ...").
 PHOTOS = {
-    "astronaut": "an astronaut", "coffee": "coffee", "chelsea": "a cat", "rocket": "a rocket",
+    "astronaut": "an astronaut",
+    "coffee": "coffee",
+    "chelsea": "a cat",
+    "rocket": "a rocket",
     "immunohistochemistry": "stained tissue under a microscope",
-    "hubble_deep_field": "galaxies in deep space", "colorwheel": "a color wheel",
-    "retina": "a retina", "camera": "a cameraman", "coins": "coins",
-    "moon": "the surface of the moon", "china": "a Chinese temple", "flower": "a flower",
+    "hubble_deep_field": "galaxies in deep space",
+    "colorwheel": "a color wheel",
+    "retina": "a retina",
+    "camera": "a cameraman",
+    "coins": "coins",
+    "moon": "the surface of the moon",
+    "china": "a Chinese temple",
+    "flower": "a flower",
 }
-BRIGHTNESS = {50: "Make the image 50% darker.", 60: "Make the image 40% darker.",
-              150: "Make the image 50% brighter.", 170: "Make the image 70% brighter."}
-REGIONS = ("left half", "right half", "top half", "bottom half", "top-left quarter",
-           "top-right quarter", "bottom-left quarter", "bottom-right quarter")
+BRIGHTNESS = {
+    50: "Make the image 50% darker.",
+    60: "Make the image 40% darker.",
+    150: "Make the image 50% brighter.",
+    170: "Make the image 70% brighter.",
+}
+REGIONS = (
+    "left half",
+    "right half",
+    "top half",
+    "bottom half",
+    "top-left quarter",
+    "top-right quarter",
+    "bottom-left quarter",
+    "bottom-right quarter",
+)
 TINTS = ("red", "green", "blue", "yellow")
 MIN_CHANGED_FRACTION = 0.02  # fewer changed pixels than this is not a meaningful edit
 MIN_MEAN_CHANGE = 0.1  # mean |target - source| inside the mask, on a 0..1 scale
@@ -49,6 +68,7 @@ def load_photo(name: str) -> Image.Image:
             arr = np.asarray(im.convert("RGB"))
     else:
         import skimage.data  # imported lazily: slow, and only needed here
+
         arr = getattr(skimage.data, name)()
     if arr.ndim == 2:  # camera, coins, moon are grayscale
         arr = np.stack([arr] * 3, axis=-1)
@@ -103,8 +123,12 @@ def _edit(kind: str, src: np.ndarray, rng) -> tuple[np.ndarray, str, str, dict]:
         cw = bool(rng.integers(2))
         d = "clockwise" if cw else "counter-clockwise"
         # np.rot90 with k=1 turns counter-clockwise in image (row-down) coordinates too.
-        return (np.rot90(src, k=-1 if cw else 1).copy(), f"Rotate the image 90 degrees {d}.",
-                f"rotated 90 degrees {d}", {"direction": d})
+        return (
+            np.rot90(src, k=-1 if cw else 1).copy(),
+            f"Rotate the image 90 degrees {d}.",
+            f"rotated 90 degrees {d}",
+            {"direction": d},
+        )
     if kind == "brightness":
         pct = list(BRIGHTNESS)[rng.integers(len(BRIGHTNESS))]
         out = np.clip((src.astype(np.int32) * pct + 50) // 100, 0, 255).astype(np.uint8)
@@ -135,13 +159,15 @@ def _edit(kind: str, src: np.ndarray, rng) -> tuple[np.ndarray, str, str, dict]:
     x, y = anchor(pos, r, size)
     img = Image.fromarray(src)
     draw = ImageDraw.Draw(img)
-    (draw.ellipse if shape == "circle" else draw.rectangle)([x - r, y - r, x + r, y + r],
-                                                           fill=COLORS[color])
+    (draw.ellipse if shape == "circle" else draw.rectangle)([x - r, y - r, x + r, y + r], fill=COLORS[color])
     where = "in the center" if pos == "center" else f"in the {pos} corner"
     a = "an" if color[0] in "aeiou" else "a"
-    return (np.asarray(img, dtype=np.uint8).copy(), f"Add {a} {color} {shape} {where}.",
-            f"with {a} {color} {shape} {where}",
-            {"shape": shape, "color": color, "position": pos, "radius": r})
+    return (
+        np.asarray(img, dtype=np.uint8).copy(),
+        f"Add {a} {color} {shape} {where}.",
+        f"with {a} {color} {shape} {where}",
+        {"shape": shape, "color": color, "position": pos, "radius": r},
+    )
 
 
 @register_loader("edit_photos", kind="edit")
@@ -165,9 +191,17 @@ def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSa
             change = np.abs(src.astype(np.int16) - target)[mask].mean() / 255
             if change < MIN_MEAN_CHANGE:
                 continue
-            samples.append(EditSample(
-                id=f"photos-{kind}-{i:03d}", source=src, instruction=text, target=target,
-                mask=mask, edit_type=kind, caption=f"A photo of {PHOTOS[name]}, {cap}.",
-                meta={"photo": name, "crop": crop, "size": size, **params}))
+            samples.append(
+                EditSample(
+                    id=f"photos-{kind}-{i:03d}",
+                    source=src,
+                    instruction=text,
+                    target=target,
+                    mask=mask,
+                    edit_type=kind,
+                    caption=f"A photo of {PHOTOS[name]}, {cap}.",
+                    meta={"photo": name, "crop": crop, "size": size, **params},
+                )
+            )
             i += 1
     return samples

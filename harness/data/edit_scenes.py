@@ -19,9 +19,14 @@ SHAPES = ("circle", "square", "triangle")
 # Shape colours are far apart in RGB and disjoint from the background colours, so a
 # shape never vanishes into the background and the colour words are unambiguous.
 COLORS = {
-    "red": (220, 30, 30), "green": (30, 170, 50), "blue": (40, 70, 230),
-    "yellow": (245, 220, 30), "purple": (140, 50, 180), "orange": (250, 140, 20),
-    "cyan": (40, 220, 230), "white": (255, 255, 255),
+    "red": (220, 30, 30),
+    "green": (30, 170, 50),
+    "blue": (40, 70, 230),
+    "yellow": (245, 220, 30),
+    "purple": (140, 50, 180),
+    "orange": (250, 140, 20),
+    "cyan": (40, 220, 230),
+    "white": (255, 255, 255),
 }
 BACKGROUNDS = {"gray": (128, 128, 128), "black": (0, 0, 0), "brown": (110, 70, 40)}
 MIN_SIZE = 20
@@ -56,8 +61,12 @@ def _radius_range(size: int) -> tuple[int, int]:
 
 def _inside(o: dict, size: int) -> bool:
     m = margin(size)
-    return o["x"] - o["r"] >= m and o["y"] - o["r"] >= m and \
-        o["x"] + o["r"] <= size - 1 - m and o["y"] + o["r"] <= size - 1 - m
+    return (
+        o["x"] - o["r"] >= m
+        and o["y"] - o["r"] >= m
+        and o["x"] + o["r"] <= size - 1 - m
+        and o["y"] + o["r"] <= size - 1 - m
+    )
 
 
 def _apart(a: dict, b: dict, size: int) -> bool:
@@ -125,8 +134,7 @@ def _random_object(rng, size: int, taken: set, others: list[dict]) -> dict | Non
     lo, hi = _radius_range(size)
     for _ in range(50):
         r = int(rng.integers(lo, hi + 1))
-        o = {"shape": shape, "color": color, "r": r,
-             "x": int(rng.integers(0, size)), "y": int(rng.integers(0, size))}
+        o = {"shape": shape, "color": color, "r": r, "x": int(rng.integers(0, size)), "y": int(rng.integers(0, size))}
         if _fits(o, others, size):
             return o
     return None
@@ -147,8 +155,7 @@ def random_scene(rng, size: int) -> dict | None:
                 break
             objects.append(o)
         else:
-            return {"background": bg if split != "none" else bg[:1], "split": split,
-                    "objects": objects}
+            return {"background": bg if split != "none" else bg[:1], "split": split, "objects": objects}
     return None
 
 
@@ -156,7 +163,7 @@ def _edit(kind: str, scene: dict, rng, size: int):
     """Apply one edit; returns (target scene, instruction, edit info) or None if infeasible."""
     objs = scene["objects"]
     k = int(rng.integers(len(objs)))
-    obj, rest = objs[k], objs[:k] + objs[k + 1:]
+    obj, rest = objs[k], objs[:k] + objs[k + 1 :]
     new = dict(obj)
     if kind == "recolor":
         used = {(o["color"], o["shape"]) for o in objs}
@@ -181,8 +188,11 @@ def _edit(kind: str, scene: dict, rng, size: int):
         if not _fits(new, objs, size):
             return None
         where = "in the center" if pos == "center" else f"in the {pos} corner"
-        return ({**scene, "objects": objs + [new]}, f"Add {_article(_name(new))} {_name(new)} {where}.",
-                {"object": len(objs), "position": pos})
+        return (
+            {**scene, "objects": objs + [new]},
+            f"Add {_article(_name(new))} {_name(new)} {where}.",
+            {"object": len(objs), "position": pos},
+        )
     else:  # resize: "twice/half as large" = linear size (radius) doubled/halved
         bigger = bool(rng.integers(2))
         if not bigger and obj["r"] < 4:
@@ -191,7 +201,7 @@ def _edit(kind: str, scene: dict, rng, size: int):
         text = f"Make the {_name(obj)} {'twice' if bigger else 'half'} as large."
     if not _fits(new, rest, size):
         return None
-    target = {**scene, "objects": objs[:k] + [new] + objs[k + 1:]}
+    target = {**scene, "objects": objs[:k] + [new] + objs[k + 1 :]}
     return target, text, {"object": k}
 
 
@@ -220,10 +230,17 @@ def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSa
             mask = np.any(source != target, axis=-1)
             if not mask.any():
                 continue
-            samples.append(EditSample(
-                id=f"scenes-{kind}-{i:03d}", source=source, instruction=text, target=target,
-                mask=mask, edit_type=kind, caption=caption(target_scene, size),
-                meta={"size": size, "source_scene": scene, "target_scene": target_scene,
-                      "edit": info}))
+            samples.append(
+                EditSample(
+                    id=f"scenes-{kind}-{i:03d}",
+                    source=source,
+                    instruction=text,
+                    target=target,
+                    mask=mask,
+                    edit_type=kind,
+                    caption=caption(target_scene, size),
+                    meta={"size": size, "source_scene": scene, "target_scene": target_scene, "edit": info},
+                )
+            )
             i += 1
     return samples

@@ -35,8 +35,16 @@ def generate(seed: int = 0, n: int = 150, size: int = 64) -> list[EditSample]:
         if scene is None:
             continue
         text = edit_scenes.caption(scene, size)
-        samples.append(EditSample(
-            id=f"t2i-{len(samples):03d}", source=blank.copy(), instruction=text, target=edit_scenes.render(scene, size),
-            mask=np.ones((size, size), dtype=bool), edit_type=f"{len(scene['objects'])}_objects", caption=text,
-            meta={"size": size, "target_scene": scene}))
+        samples.append(
+            EditSample(
+                id=f"t2i-{len(samples):03d}",
+                source=blank.copy(),
+                instruction=text,
+                target=edit_scenes.render(scene, size),
+                mask=np.ones((size, size), dtype=bool),
+                edit_type=f"{len(scene['objects'])}_objects",
+                caption=text,
+                meta={"size": size, "target_scene": scene},
+            )
+        )
     return samples

@@ -83,8 +83,10 @@ def _decode(path: Path, n_frames: int, size: int, video: bool) -> Media:
             decoded = [f.to_image() for f in container.decode(container.streams.video[0])]
             if not decoded:
                 raise DataError(f"{path}: no decodable video frame")
-            frames = [np.asarray(decoded[i].convert("RGB").resize((size, size), Image.BICUBIC), np.uint8).copy()
-                      for i in sample_frames(len(decoded), n_frames)]
+            frames = [
+                np.asarray(decoded[i].convert("RGB").resize((size, size), Image.BICUBIC), np.uint8).copy()
+                for i in sample_frames(len(decoded), n_frames)
+            ]
     with av.open(str(path)) as container:  # reopened: decoding the video stream consumed the demuxer
         audio, rate = _audio(container)
     if not video and audio is None:
@@ -92,8 +94,9 @@ def _decode(path: Path, n_frames: int, size: int, video: bool) -> Media:
     return Media(frames, audio, rate)
 
 
-def load_media(path: Path, where: str, video: bool, n_frames: int = 8, size: int = 224,
-               cache_dir: Path | None = None) -> Media:
+def load_media(
+    path: Path, where: str, video: bool, n_frames: int = 8, size: int = 224, cache_dir: Path | None = None
+) -> Media:
     """A video's sampled frames and audio track (``video=True``) or an audio file's samples; ``where`` names the
     referencing record for error messages. Cached by file hash (module doc)."""
     if not path.is_file():

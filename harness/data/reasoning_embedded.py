@@ -53,8 +53,9 @@ MAX_REDRAWS = 200
 
 
 @register_loader("reasoning_embedded", kind="reasoning")
-def generate(seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: bool = True,
-             unique_text: bool = False) -> list[ReasoningSample]:
+def generate(
+    seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: bool = True, unique_text: bool = False
+) -> list[ReasoningSample]:
     """``n_per_type`` questions per category; difficulty cycles 1, 2, 3 over each category's samples.
 
     ``unique_text``: redraw a sample whose text twin (described question + answer) already occurs in its category,
@@ -79,14 +80,16 @@ def generate(seed: int = 0, n_per_type: int = 20, size: int = 96, with_images: b
                         break
                 seen.add((probe.described, probe.answer))
             item = make(np.random.default_rng(key), i, difficulty, size, with_images)
-            samples.append(ReasoningSample(
-                id=f"{category}-{i:03d}",
-                question=item.question if with_images else item.described,
-                images=[item.image] if with_images else [],
-                answer=item.answer,
-                choices=item.choices,
-                category=category,
-                difficulty=difficulty,
-                meta=item.meta,
-            ))
+            samples.append(
+                ReasoningSample(
+                    id=f"{category}-{i:03d}",
+                    question=item.question if with_images else item.described,
+                    images=[item.image] if with_images else [],
+                    answer=item.answer,
+                    choices=item.choices,
+                    category=category,
+                    difficulty=difficulty,
+                    meta=item.meta,
+                )
+            )
     return samples

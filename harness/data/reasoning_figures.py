@@ -46,8 +46,9 @@ def digits(rng: np.random.Generator, i: int, difficulty: int, size: int, with_im
             tile = Image.fromarray(ink).resize((px, px), Image.Resampling.NEAREST)
             img.paste(tile, (k * cell + (cell - px) // 2, (size - px) // 2))
         image = np.asarray(img.convert("RGB"))
-    return Item(question, described, str(answer), None, image,
-                {"digits": values, "dataset_index": index, "operation": op})
+    return Item(
+        question, described, str(answer), None, image, {"digits": values, "dataset_index": index, "operation": op}
+    )
 
 
 def bar_chart(rng: np.random.Generator, i: int, difficulty: int, size: int, with_images: bool) -> Item:

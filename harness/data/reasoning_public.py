@@ -31,8 +31,15 @@ DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 class Row(dict):
     """One record plus where it came from (``where`` = "FILE:line N" / "FILE:record N" / "FILE:key K")."""
 
-    def __init__(self, data: dict, where: str, root: Path, index: int | None = None, file_stem: str = "",
-                 file_dir: Path | None = None):
+    def __init__(
+        self,
+        data: dict,
+        where: str,
+        root: Path,
+        index: int | None = None,
+        file_stem: str = "",
+        file_dir: Path | None = None,
+    ):
         super().__init__(data)
         self.where, self.root = where, root
         self.file_dir = file_dir or root  # image paths are also tried relative to the data file's folder
@@ -113,9 +120,10 @@ def find_file(root: Path, file: str, patterns: tuple[str, ...]) -> list[Path]:
     found = sorted(p for p in root.rglob("*") if p.suffix in DATA_SUFFIXES and p.is_file())
     if len(found) == 1:
         return found
-    raise DataError(f"{root}: no data file matching {', '.join(patterns)}"
-                    + (f" and {len(found)} candidates ({', '.join(p.name for p in found[:4])}); pass file=" if found
-                       else ""))
+    raise DataError(
+        f"{root}: no data file matching {', '.join(patterns)}"
+        + (f" and {len(found)} candidates ({', '.join(p.name for p in found[:4])}); pass file=" if found else "")
+    )
 
 
 def read_rows(root: str | Path, file: str, patterns: tuple[str, ...]) -> list[Row]:
@@ -156,15 +164,18 @@ def _read_rows(path: Path, root: Path, name: str) -> list[Row]:
             except json.JSONDecodeError as e:
                 raise DataError(f"{name}:line {e.lineno}: malformed JSON ({e.msg})") from None
             if isinstance(data, dict):
-                return [_row({**v, "_key": k} if isinstance(v, dict) else v, f"{name}:key {k}", root,
-                             file_dir=path.parent) for k, v in data.items()]
+                return [
+                    _row({**v, "_key": k} if isinstance(v, dict) else v, f"{name}:key {k}", root, file_dir=path.parent)
+                    for k, v in data.items()
+                ]
             if isinstance(data, list):
                 return [_row(v, f"{name}:record {i}", root, i, stem, path.parent) for i, v in enumerate(data)]
             raise DataError(f"{name}: expected a JSON list or mapping of records, got {type(data).__name__}")
         if path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as f:
-                return [_row(r, f"{name}:line {i}", root, file_dir=path.parent)
-                        for i, r in enumerate(csv.DictReader(f), 2)]
+                return [
+                    _row(r, f"{name}:line {i}", root, file_dir=path.parent) for i, r in enumerate(csv.DictReader(f), 2)
+                ]
         if path.suffix == ".parquet":
             try:
                 import pyarrow.parquet as pq

@@ -39,7 +39,7 @@ _INLINE_LABEL = r"\s{}\s*[.．:：]\s*"
 
 def _letter_of(row: Row, answer: str, choices: list[str], field: str = "answer") -> str:
     """The option letter of ``answer``: the letter itself, or the option whose text equals it."""
-    if len(answer) == 1 and answer.upper() in LETTERS[:len(choices)]:
+    if len(answer) == 1 and answer.upper() in LETTERS[: len(choices)]:
         return answer.upper()
     if answer in choices:
         return LETTERS[choices.index(answer)]
@@ -73,8 +73,8 @@ def parse_labelled_options(text: str) -> tuple[str, list[str]] | None:
     options: list[list[str]] = []
     for i, part in enumerate(parts):
         m = _LABEL.match(part)
-        if m and _starts_option(m[1], part[m.end():], options[-1][0] if options else None, labels[i + 1:]):
-            options.append([m[1], part[m.end():]])
+        if m and _starts_option(m[1], part[m.end() :], options[-1][0] if options else None, labels[i + 1 :]):
+            options.append([m[1], part[m.end() :]])
         elif options:
             options[-1][1] += "; " + part
         elif part:
@@ -88,8 +88,8 @@ def parse_labelled_options(text: str) -> tuple[str, list[str]] | None:
         if k + 1 == len(options) or options[k + 1][0] > nxt:
             m = re.search(_INLINE_LABEL.format(nxt), body)
             if m:
-                options[k][1] = body[:m.start()]
-                options.insert(k + 1, [nxt, body[m.end():]])
+                options[k][1] = body[: m.start()]
+                options.insert(k + 1, [nxt, body[m.end() :]])
         k += 1
     return "".join(o[0] for o in options), [o[1].strip().rstrip(";；").strip() for o in options]
 
@@ -117,10 +117,17 @@ def _image(row: Row, fields: tuple[str, ...]) -> np.ndarray:
     for f in present:
         value = row[f]
         rel = value.get("path") if isinstance(value, dict) else value
-        if isinstance(rel, str) and rel and any(p.is_file() for p in
-                                                [row.file_dir / rel.removeprefix("./"),
-                                                 *(row.root / sub / rel.removeprefix("./")
-                                                   for sub in ("", "images", "data", "data/images"))]):
+        if (
+            isinstance(rel, str)
+            and rel
+            and any(
+                p.is_file()
+                for p in [
+                    row.file_dir / rel.removeprefix("./"),
+                    *(row.root / sub / rel.removeprefix("./") for sub in ("", "images", "data", "data/images")),
+                ]
+            )
+        ):
             return row.image(f)
     if present:
         return row.image(present[0])  # names the field and what is missing
@@ -136,8 +143,19 @@ def _id(row: Row, *fields: str) -> str:
     raise row.error(fields[0], "missing")
 
 
-def _make(row: Row, dataset: str, sample_id: str, question: str, images: list, item: dict, native_prompt: str,
-          choices: list[str] | None = None, category: str = "", difficulty: int = 0, **meta) -> ReasoningSample:
+def _make(
+    row: Row,
+    dataset: str,
+    sample_id: str,
+    question: str,
+    images: list,
+    item: dict,
+    native_prompt: str,
+    choices: list[str] | None = None,
+    category: str = "",
+    difficulty: int = 0,
+    **meta,
+) -> ReasoningSample:
     """A sample whose gold, MCQ flag and honeybee prompt come from HoneyBee's ``item`` for this row."""
     try:
         prompt, gold, mcq = hbp.build(dataset, item)
@@ -145,9 +163,18 @@ def _make(row: Row, dataset: str, sample_id: str, question: str, images: list, i
         raise row.error("options", str(e)) from None
     if not str(gold).strip():
         raise SkipRow(sample_id, "empty gold answer")
-    return ReasoningSample(id=sample_id, question=question, images=images, answer=str(gold), choices=choices or None,
-                           category=category or "all", difficulty=difficulty, meta=meta,
-                           prompts={"honeybee": prompt, "native": native_prompt}, mcq=mcq)
+    return ReasoningSample(
+        id=sample_id,
+        question=question,
+        images=images,
+        answer=str(gold),
+        choices=choices or None,
+        category=category or "all",
+        difficulty=difficulty,
+        meta=meta,
+        prompts={"honeybee": prompt, "native": native_prompt},
+        mcq=mcq,
+    )
 
 
 def mathvista(row: Row, **_) -> ReasoningSample:
@@ -166,9 +193,20 @@ def mathvista(row: Row, **_) -> ReasoningSample:
         raise row.error("question_type", f"expected multi_choice or free_form, got {qtype!r}")
     item = {"instruction": query, "response": answer, "choices": hbp.roundtrip(row.get("choices")), "pid": pid}
     meta = row.opt("metadata", {})
-    return _make(row, "mathvista", pid, question, [_image(row, ("decoded_image", "image"))], item,
-                 native.with_suffix(query), choices, meta.get("task", "") if isinstance(meta, dict) else "",
-                 answer_type=row.opt("answer_type", ""), precision=row.opt("precision"), unit=row.opt("unit"))
+    return _make(
+        row,
+        "mathvista",
+        pid,
+        question,
+        [_image(row, ("decoded_image", "image"))],
+        item,
+        native.with_suffix(query),
+        choices,
+        meta.get("task", "") if isinstance(meta, dict) else "",
+        answer_type=row.opt("answer_type", ""),
+        precision=row.opt("precision"),
+        unit=row.opt("unit"),
+    )
 
 
 def mathverse(row: Row, version: str = "Vision Only", **_) -> ReasoningSample | None:
@@ -183,9 +221,19 @@ def mathverse(row: Row, version: str = "Vision Only", **_) -> ReasoningSample | 
     question = str(row.opt("question", "")).strip() or VISION_ONLY_QUESTION
     item = {"instruction": query, "response": gold, "pid": row.opt("problem_index")}
     meta = row.opt("metadata", {})
-    return _make(row, "mathverse", sample_id, question, [_image(row, ("image",))], item, native.with_suffix(query),
-                 None, meta.get("subject", "") if isinstance(meta, dict) else "",
-                 question_type=row.opt("question_type"), problem_index=str(row.opt("problem_index", "")))
+    return _make(
+        row,
+        "mathverse",
+        sample_id,
+        question,
+        [_image(row, ("image",))],
+        item,
+        native.with_suffix(query),
+        None,
+        meta.get("subject", "") if isinstance(meta, dict) else "",
+        question_type=row.opt("question_type"),
+        problem_index=str(row.opt("problem_index", "")),
+    )
 
 
 def mathvision(row: Row, **_) -> ReasoningSample:
@@ -194,11 +242,24 @@ def mathvision(row: Row, **_) -> ReasoningSample:
     options = _list_field(row, "options")
     answer = row.req("answer")
     level = row.opt("level", 0)
-    item = {"instruction": row["question"], "response": answer, "options": hbp.roundtrip(row.get("options")),
-            "pid": sample_id}
-    return _make(row, "mathvision", sample_id, question, [_image(row, ("decoded_image", "image"))], item,
-                 native.plain(question, options), options, row.opt("subject", ""),
-                 int(level) if str(level).isdigit() else 0)
+    item = {
+        "instruction": row["question"],
+        "response": answer,
+        "options": hbp.roundtrip(row.get("options")),
+        "pid": sample_id,
+    }
+    return _make(
+        row,
+        "mathvision",
+        sample_id,
+        question,
+        [_image(row, ("decoded_image", "image"))],
+        item,
+        native.plain(question, options),
+        options,
+        row.opt("subject", ""),
+        int(level) if str(level).isdigit() else 0,
+    )
 
 
 def mmmu_pro(row: Row, **_) -> ReasoningSample:
@@ -206,17 +267,30 @@ def mmmu_pro(row: Row, **_) -> ReasoningSample:
     sample_id = _id(row, "id")
     options = _list_field(row, "options")
     answer = row.req("answer").strip()
-    if options and answer not in LETTERS[:len(options)]:
+    if options and answer not in LETTERS[: len(options)]:
         raise row.error("answer", f"{answer!r} is not one of the {len(options)} option letters")
     item = {"instruction": "", "response": row["answer"], "options": hbp.roundtrip(row.get("options"))}
-    return _make(row, "mmmu_pro", sample_id, MMMU_PRO_QUESTION, [_image(row, ("image",))], item, native.COT_VISION,
-                 None, row.opt("subject", ""), n_options=len(options))
+    return _make(
+        row,
+        "mmmu_pro",
+        sample_id,
+        MMMU_PRO_QUESTION,
+        [_image(row, ("image",))],
+        item,
+        native.COT_VISION,
+        None,
+        row.opt("subject", ""),
+        n_options=len(options),
+    )
 
 
 def wemath(row: Row, **_) -> ReasoningSample:
     """``ID`` repeats (1740 rows, 525 values): the id is ``question number``, else ``ID`` + ``key``."""
-    sample_id = _id(row, "question number") if row.get("question number") not in (None, "") else \
-        f"{row.req('ID')}-{row.req('key')}"
+    sample_id = (
+        _id(row, "question number")
+        if row.get("question number") not in (None, "")
+        else f"{row.req('ID')}-{row.req('key')}"
+    )
     question = row.question("question", "ID")
     text = row.req("option")
     parsed = parse_labelled_options(text)
@@ -227,11 +301,22 @@ def wemath(row: Row, **_) -> ReasoningSample:
     if answer not in labels:
         raise row.error("answer", f"{answer!r} is not one of the option letters {', '.join(labels)}")
     # choices by letter position, so the strict grader's letter -> text lookup holds when letters skip (C -> F)
-    choices = [texts[labels.index(c)] if c in labels else "" for c in LETTERS[:ord(labels[-1]) - ord("A") + 1]]
+    choices = [texts[labels.index(c)] if c in labels else "" for c in LETTERS[: ord(labels[-1]) - ord("A") + 1]]
     item = {"instruction": row["question"], "response": row["answer"], "options": hbp.roundtrip(text)}
-    return _make(row, "wemath", sample_id, question, [_image(row, ("image_path", "image"))], item,
-                 native.plain(question, texts, labels), choices, row.opt("knowledge concept", ""),
-                 key=row.opt("key", ""), we_math_id=str(row.opt("ID", "")), option_labels=labels)
+    return _make(
+        row,
+        "wemath",
+        sample_id,
+        question,
+        [_image(row, ("image_path", "image"))],
+        item,
+        native.plain(question, texts, labels),
+        choices,
+        row.opt("knowledge concept", ""),
+        key=row.opt("key", ""),
+        we_math_id=str(row.opt("ID", "")),
+        option_labels=labels,
+    )
 
 
 def dynamath(row: Row, **_) -> ReasoningSample:
@@ -247,8 +332,19 @@ def dynamath(row: Row, **_) -> ReasoningSample:
     levels = {"elementary school": 1, "high school": 2, "undergraduate": 3}
     level = str(row.opt("knowledge_level", row.opt("level", ""))).lower()
     item = {"instruction": row["question"], "response": gold, "answer_type": answer_type}
-    return _make(row, "dynamath", sample_id, question, [_image(row, ("decoded_image", "image"))], item,
-                 native.plain(question), None, row.opt("subject", ""), levels.get(level, 0), answer_type=answer_type)
+    return _make(
+        row,
+        "dynamath",
+        sample_id,
+        question,
+        [_image(row, ("decoded_image", "image"))],
+        item,
+        native.plain(question),
+        None,
+        row.opt("subject", ""),
+        levels.get(level, 0),
+        answer_type=answer_type,
+    )
 
 
 def logicvista(row: Row, **_) -> ReasoningSample:
@@ -267,8 +363,17 @@ def logicvista(row: Row, **_) -> ReasoningSample:
             pass
     category = skill[0] if isinstance(skill, list) and skill else str(skill or row.opt("broad_capability", ""))
     item = {"instruction": row["question"], "response": row.req("answer")}
-    return _make(row, "logicvista", sample_id, question, [_image(row, ("image", "imagename"))], item,
-                 native.plain(question), None, category)
+    return _make(
+        row,
+        "logicvista",
+        sample_id,
+        question,
+        [_image(row, ("image", "imagename"))],
+        item,
+        native.plain(question),
+        None,
+        category,
+    )
 
 
 def hallusionbench(row: Row, include_text_only: bool = False, **_) -> ReasoningSample | None:
@@ -285,8 +390,19 @@ def hallusionbench(row: Row, include_text_only: bool = False, **_) -> ReasoningS
         raise row.error("gt_answer", f"expected '0' or '1', got {gt!r}")
     images = [_image(row, ("image", "filename"))] if visual else []
     item = {"instruction": row["question"], "response": gt}
-    return _make(row, "hallusionbench", sample_id, question, images, item, native.with_suffix(question), None,
-                 parts[0], subcategory=parts[1], visual_input=str(row.opt("visual_input", "1")))
+    return _make(
+        row,
+        "hallusionbench",
+        sample_id,
+        question,
+        images,
+        item,
+        native.with_suffix(question),
+        None,
+        parts[0],
+        subcategory=parts[1],
+        visual_input=str(row.opt("visual_input", "1")),
+    )
 
 
 def math500(row: Row, **_) -> ReasoningSample:
@@ -294,8 +410,18 @@ def math500(row: Row, **_) -> ReasoningSample:
     problem = row.question("problem", "unique_id")
     level = row.opt("level", 0)
     item = {"instruction": row["problem"], "response": row.req("answer")}
-    return _make(row, "math500", sample_id, problem, [], item, native.plain(problem), None, row.opt("subject", ""),
-                 int(level) if str(level).isdigit() else 0)
+    return _make(
+        row,
+        "math500",
+        sample_id,
+        problem,
+        [],
+        item,
+        native.plain(problem),
+        None,
+        row.opt("subject", ""),
+        int(level) if str(level).isdigit() else 0,
+    )
 
 
 def gpqa(row: Row, seed: int = 0, **_) -> ReasoningSample:
@@ -312,8 +438,18 @@ def gpqa(row: Row, seed: int = 0, **_) -> ReasoningSample:
     item = {"instruction": row["Question"], "options": options, "response": letter}
     choices = [a.strip() for a in shuffled]
     sample_id = str(row.opt("Record ID") or f"gpqa-{key:016x}")
-    return _make(row, "gpqa", sample_id, question, [], item, native.plain(question, choices), choices,
-                 row.opt("High-level domain", ""), subdomain=row.opt("Subdomain", ""))
+    return _make(
+        row,
+        "gpqa",
+        sample_id,
+        question,
+        [],
+        item,
+        native.plain(question, choices),
+        choices,
+        row.opt("High-level domain", ""),
+        subdomain=row.opt("Subdomain", ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -331,9 +467,18 @@ FORMATS = {
     "mathvision": Format(mathvision, ("data/{split}-*.parquet", "data/{split}.jsonl", "{split}.jsonl")),
     "mmmu_pro": Format(mmmu_pro, ("vision/test-*.parquet", "vision.jsonl", "vision.json")),
     "wemath": Format(wemath, ("data/testmini-*.parquet", "testmini.parquet", "testmini.json", "testmini.jsonl")),
-    "dynamath": Format(dynamath, ("data/train-*.parquet", "data/sample{variant}-*.parquet",
-                                  "data/sample_variant{variant}-*.parquet", "sample_variant{variant}.json",
-                                  "dataset/dataset.json", "dataset.json"), repeated_ids=True),
+    "dynamath": Format(
+        dynamath,
+        (
+            "data/train-*.parquet",
+            "data/sample{variant}-*.parquet",
+            "data/sample_variant{variant}-*.parquet",
+            "sample_variant{variant}.json",
+            "dataset/dataset.json",
+            "dataset.json",
+        ),
+        repeated_ids=True,
+    ),
     "logicvista": Format(logicvista, ("data/test-*.parquet", "dataset.json", "data/dataset.json")),
     "hallusionbench": Format(hallusionbench, ("data/image-*.parquet", "HallusionBench.json")),
     "math500": Format(math500, ("test.jsonl", "math500.jsonl")),

@@ -54,8 +54,14 @@ def counting(rng: np.random.Generator, i: int, difficulty: int, size: int, with_
             else:
                 draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=COLORS[c])
         image = np.asarray(img)
-    return Item(question, described, str(k), None, image,
-                {"target": f"{color} {shape}", "objects": [f"{c} {s}" for c, s in objects]})
+    return Item(
+        question,
+        described,
+        str(k),
+        None,
+        image,
+        {"target": f"{color} {shape}", "objects": [f"{c} {s}" for c, s in objects]},
+    )
 
 
 def _time(h: int, m: int) -> str:
@@ -70,12 +76,21 @@ def clock(rng: np.random.Generator, i: int, difficulty: int, size: int, with_ima
     hour_angle, minute_angle = (h % 12) * 30 + m * 0.5, m * 6
     correct = _time(h, m)
     swapped = _time(m // 5 or 12, (h % 12) * 5)  # hands read the wrong way round
-    distractors = [swapped, _time(h + 1, m), _time(h, 60 - m), _time(h - 1, m), _time(h, m + 15), _time(h, m + 30),
-                   _time(h + 2, m)]
+    distractors = [
+        swapped,
+        _time(h + 1, m),
+        _time(h, 60 - m),
+        _time(h - 1, m),
+        _time(h, m + 15),
+        _time(h, m + 30),
+        _time(h + 2, m),
+    ]
     choices, letter = multiple_choice(rng, correct, distractors)
     question = "What time does the clock show?"
-    described = (f"On an analog clock, the hour hand points {fmt_number(hour_angle)} degrees and the minute hand "
-                 f"{fmt_number(minute_angle)} degrees clockwise from the 12. What time does the clock show?")
+    described = (
+        f"On an analog clock, the hour hand points {fmt_number(hour_angle)} degrees and the minute hand "
+        f"{fmt_number(minute_angle)} degrees clockwise from the 12. What time does the clock show?"
+    )
     image = None
     if with_images:
         img = Image.new("RGB", (size, size), (255, 255, 255))
@@ -89,8 +104,11 @@ def clock(rng: np.random.Generator, i: int, difficulty: int, size: int, with_ima
 
         for tick in range(12):
             inner = 0.80 if tick % 3 == 0 else 0.88
-            draw.line([point(tick * 30, r * inner), point(tick * 30, r * 0.97)], fill=(0, 0, 0),
-                      width=2 if tick % 3 == 0 else 1)
+            draw.line(
+                [point(tick * 30, r * inner), point(tick * 30, r * 0.97)],
+                fill=(0, 0, 0),
+                width=2 if tick % 3 == 0 else 1,
+            )
         f = font(size // 9)
         for num, angle in ((12, 0), (3, 90), (6, 180), (9, 270)):
             draw.text(point(angle, r * 0.62), str(num), fill=(0, 0, 0), font=f, anchor="mm")
@@ -111,8 +129,10 @@ def _rectangle(rng, difficulty, size, with_images) -> Item:
     w, h = (int(v) for v in rng.integers(2, hi + 1, size=2))
     x0, y0 = int(rng.integers(0, cells - w + 1)), int(rng.integers(0, cells - h + 1))
     question = "Each small grid square has side length 1. What is the area of the shaded rectangle?"
-    described = (f"On a grid of unit squares, a shaded rectangle is {w} squares wide and {h} squares tall. "
-                 "What is the area of the shaded rectangle?")
+    described = (
+        f"On a grid of unit squares, a shaded rectangle is {w} squares wide and {h} squares tall. "
+        "What is the area of the shaded rectangle?"
+    )
     image = None
     if with_images:
         img = Image.new("RGB", (size, size), (255, 255, 255))
@@ -123,8 +143,9 @@ def _rectangle(rng, difficulty, size, with_images) -> Item:
         for k in range(cells + 1):
             draw.line([(off + k * u, off), (off + k * u, off + cells * u)], fill=(150, 150, 150))
             draw.line([(off, off + k * u), (off + cells * u, off + k * u)], fill=(150, 150, 150))
-        draw.rectangle([off + x0 * u, off + y0 * u, off + (x0 + w) * u, off + (y0 + h) * u], outline=(0, 0, 120),
-                       width=2)
+        draw.rectangle(
+            [off + x0 * u, off + y0 * u, off + (x0 + w) * u, off + (y0 + h) * u], outline=(0, 0, 120), width=2
+        )
         image = np.asarray(img)
     return Item(question, described, str(w * h), None, image, {"shape": "rectangle", "width": w, "height": h})
 
@@ -138,10 +159,13 @@ def _triangle(rng, difficulty, size, with_images) -> Item:
     c = 180 - a - b
     distractors = [180 - a, 180 - b, a + b, 90, c + 10, c - 10, c + 20]
     choices, letter = multiple_choice(rng, str(c), [str(d) for d in distractors if d > 0])
-    question = ("In the triangle, two angles are labelled in degrees. What is the measure, in degrees, of the "
-                "angle marked '?'")
-    described = (f"A triangle has two angles of {a} degrees and {b} degrees. What is the measure, in degrees, "
-                 "of its third angle?")
+    question = (
+        "In the triangle, two angles are labelled in degrees. What is the measure, in degrees, of the angle marked '?'"
+    )
+    described = (
+        f"A triangle has two angles of {a} degrees and {b} degrees. What is the measure, in degrees, "
+        "of its third angle?"
+    )
     image = None
     if with_images:
         # Base from (0, 0) to (1, 0); apex where the rays at angles a and b meet.

@@ -52,13 +52,19 @@ def _from_cache(pin, download: bool) -> Path | None:
     level = hub_logger.level
     hub_logger.setLevel(logging.ERROR)
     try:
-        path = snapshot_download(pin.hf_id, repo_type=pin.repo_type, revision=pin.revision,
-                                 allow_patterns=list(pin.files) or None, local_files_only=not download)
+        path = snapshot_download(
+            pin.hf_id,
+            repo_type=pin.repo_type,
+            revision=pin.revision,
+            allow_patterns=list(pin.files) or None,
+            local_files_only=not download,
+        )
     except Exception as e:  # noqa: BLE001 — network/hub failures when downloading are one line, not a traceback
         if not download:  # not in the cache (LocalEntryNotFoundError) or an incomplete snapshot
             return None
-        raise DataError(f"dataset {pin.hf_id} (revision {pin.revision}): download failed "
-                        f"({' '.join(str(e).split())[:300]})") from None
+        raise DataError(
+            f"dataset {pin.hf_id} (revision {pin.revision}): download failed ({' '.join(str(e).split())[:300]})"
+        ) from None
     finally:
         hub_logger.setLevel(level)
     return Path(path)
@@ -95,10 +101,12 @@ def download_hint(pin, data_dir: Path) -> str:
     target = folder_candidates(pin, data_dir)[0]
     include = " ".join(shlex.quote(p) for p in pin.files)
     files = f" files {', '.join(pin.files)}" if pin.files else ""
-    return (f"dataset {pin.hf_id} ({pin.repo_type}, revision {pin.revision}){files} not found in {target} nor in "
-            f"the local Hugging Face cache; download it with `hf download {pin.hf_id} --repo-type "
-            f"{pin.repo_type} --revision {pin.revision}{' --include ' + include if include else ''} --local-dir "
-            f"{shlex.quote(str(target))}`, or rerun with --download to fetch it into the cache")
+    return (
+        f"dataset {pin.hf_id} ({pin.repo_type}, revision {pin.revision}){files} not found in {target} nor in "
+        f"the local Hugging Face cache; download it with `hf download {pin.hf_id} --repo-type "
+        f"{pin.repo_type} --revision {pin.revision}{' --include ' + include if include else ''} --local-dir "
+        f"{shlex.quote(str(target))}`, or rerun with --download to fetch it into the cache"
+    )
 
 
 def require(pin, data_dir: Path, task: str, download: bool = False) -> Path:

@@ -47,8 +47,12 @@ def _csv_rows(file: Path, required: list[str]) -> list[tuple[str, dict]]:
 
 
 @register_loader("retrieval_clotho", kind="retrieval")
-def clotho(path: str, split: str = "evaluation", direction: Literal["text_to_audio", "audio_to_text"] = "text_to_audio",
-           cache_dir: str = "") -> RetrievalData:
+def clotho(
+    path: str,
+    split: str = "evaluation",
+    direction: Literal["text_to_audio", "audio_to_text"] = "text_to_audio",
+    cache_dir: str = "",
+) -> RetrievalData:
     """Clotho v2 captions + audio (layout in the module doc)."""
     folder = Path(path)
     captions = [f"caption_{n}" for n in range(1, 6)]
@@ -68,9 +72,15 @@ def clotho(path: str, split: str = "evaluation", direction: Literal["text_to_aud
         queries = [RetrievalQuery(cid, text=text, relevant={name: 1}) for cid, text, name in texts]
     else:
         items = [RetrievalItem(cid, text=text) for cid, text, _ in texts]
-        queries = [RetrievalQuery(name, audio=m.audio, sample_rate=m.sample_rate,
-                                  relevant={cid: 1 for cid, _, owner in texts if owner == name})
-                   for name, m in audio_items]
+        queries = [
+            RetrievalQuery(
+                name,
+                audio=m.audio,
+                sample_rate=m.sample_rate,
+                relevant={cid: 1 for cid, _, owner in texts if owner == name},
+            )
+            for name, m in audio_items
+        ]
     return RetrievalData(items, queries)
 
 
@@ -88,8 +98,16 @@ def _json(file: Path) -> dict:
 
 
 @register_loader("retrieval_msrvtt", kind="retrieval")
-def msrvtt(path: str, split: str = "test", annotations: str = "MSRVTT_data.json", videos: str = "videos/all",
-           test_csv: str = "", n_frames: int = 8, size: int = 224, cache_dir: str = "") -> RetrievalData:
+def msrvtt(
+    path: str,
+    split: str = "test",
+    annotations: str = "MSRVTT_data.json",
+    videos: str = "videos/all",
+    test_csv: str = "",
+    n_frames: int = 8,
+    size: int = 224,
+    cache_dir: str = "",
+) -> RetrievalData:
     """MSR-VTT text -> video (layout in the module doc): the videos of ``split`` and all their captions, or with
     ``test_csv`` the rows of that file (1k-A: 1000 videos, one caption each)."""
     folder = Path(path)
@@ -107,8 +125,9 @@ def msrvtt(path: str, split: str = "test", annotations: str = "MSRVTT_data.json"
             if s.get("video_id") in keep:
                 if not isinstance(s.get("caption"), str):
                     raise DataError(f"{file}: sentences[{n}]: field 'caption' must be a string")
-                pairs.append((f"{s['video_id']}#{s.get('sen_id', n)}", s["caption"], s["video_id"],
-                              f"{file}: sentences[{n}]"))
+                pairs.append(
+                    (f"{s['video_id']}#{s.get('sen_id', n)}", s["caption"], s["video_id"], f"{file}: sentences[{n}]")
+                )
     if not pairs:
         raise DataError(f"{folder}: no captions for split {split!r}")
     first_where = {}
@@ -116,8 +135,9 @@ def msrvtt(path: str, split: str = "test", annotations: str = "MSRVTT_data.json"
         first_where.setdefault(vid, where)
     items = []
     for vid, where in first_where.items():
-        m = load_media(folder / videos / f"{vid}.mp4", where, video=True, n_frames=n_frames, size=size,
-                       cache_dir=cache_dir or None)
+        m = load_media(
+            folder / videos / f"{vid}.mp4", where, video=True, n_frames=n_frames, size=size, cache_dir=cache_dir or None
+        )
         items.append(RetrievalItem(vid, frames=m.frames, audio=m.audio, sample_rate=m.sample_rate))
     queries = [RetrievalQuery(qid, text=text.strip(), relevant={vid: 1}) for qid, text, vid, _ in pairs]
     return RetrievalData(items, queries)

@@ -56,8 +56,9 @@ def _wav(path: Path, where: str) -> tuple[np.ndarray, int]:
     if width not in _PCM:
         raise DataError(f"{path}: unsupported WAV sample width {8 * width} bits (referenced by {where})")
     if len(raw) != n * channels * width:
-        raise DataError(f"{path}: corrupt WAV (truncated: {len(raw)} of {n * channels * width} data bytes) "
-                        f"(referenced by {where})")
+        raise DataError(
+            f"{path}: corrupt WAV (truncated: {len(raw)} of {n * channels * width} data bytes) (referenced by {where})"
+        )
     dtype, offset, scale = _PCM[width]
     x = (np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(np.float32) - offset) / scale
     return x.reshape(-1, channels).mean(axis=1).astype(np.float32), rate
@@ -77,8 +78,9 @@ def _media(folder: Path, rec: dict, where: str, size: int) -> dict:
     """Decoded text / image / audio fields of one record (None when absent)."""
     # ../ and absolute media paths are allowed; errors name the resolved file
     image = _image((folder / rec["image"]).resolve(), f"{where}, field 'image'", size) if rec.get("image") else None
-    audio, rate = _wav((folder / rec["audio"]).resolve(), f"{where}, field 'audio'") if rec.get("audio") \
-        else (None, None)
+    audio, rate = (
+        _wav((folder / rec["audio"]).resolve(), f"{where}, field 'audio'") if rec.get("audio") else (None, None)
+    )
     text = " ".join(t for t in (rec.get("title"), rec.get("text")) if t) or None
     if text is None and image is None and audio is None:
         raise DataError(f"{where}: {rec['_id']!r} has no text, image or audio")
@@ -136,27 +138,33 @@ def _qrels_tsv(file: Path):
 
 
 @register_loader("retrieval_folder", kind="retrieval")
-def load_folder(path: str, size: int = 64, split: str = "test",
-                dangling: Literal["skip", "keep"] = "skip") -> RetrievalData:
+def load_folder(
+    path: str, size: int = 64, split: str = "test", dangling: Literal["skip", "keep"] = "skip"
+) -> RetrievalData:
     """The corpus (gallery) and the judged queries of a folder (layout in the module doc); ``split`` names the
     qrels file (``qrels/{split}.tsv``); ``dangling``: judgments of absent documents skipped (counted and
     reported) or kept in the denominators as BEIR + pytrec_eval do (see ``judgments``)."""
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: benchmark folder not found")
-    items = [RetrievalItem(rec["_id"], group=rec.get("group"), meta=_meta(rec), **_media(folder, rec, where, size))
-             for where, rec in _jsonl(folder / "corpus.jsonl")]
+    items = [
+        RetrievalItem(rec["_id"], group=rec.get("group"), meta=_meta(rec), **_media(folder, rec, where, size))
+        for where, rec in _jsonl(folder / "corpus.jsonl")
+    ]
     if not items:
         raise DataError(f"{folder / 'corpus.jsonl'}: no items (the file is empty)")
     qfile, qrels_file = folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"
     if not qfile.is_file() and not qrels_file.is_file():
         return RetrievalData(items, [])
     records = _jsonl(qfile)
-    qrels, skipped, kept = judgments(_qrels_tsv(qrels_file), {rec["_id"] for _, rec in records},
-                                     {it.id for it in items}, dangling)
-    queries = [RetrievalQuery(rec["_id"], relevant=qrels[rec["_id"]], meta=_meta(rec),
-                              **_media(folder, rec, where, size))
-               for where, rec in records if rec["_id"] in qrels]  # unjudged queries are dropped, as in BEIR
+    qrels, skipped, kept = judgments(
+        _qrels_tsv(qrels_file), {rec["_id"] for _, rec in records}, {it.id for it in items}, dangling
+    )
+    queries = [
+        RetrievalQuery(rec["_id"], relevant=qrels[rec["_id"]], meta=_meta(rec), **_media(folder, rec, where, size))
+        for where, rec in records
+        if rec["_id"] in qrels
+    ]  # unjudged queries are dropped, as in BEIR
     if not queries:
         raise DataError(f"{qrels_file}: no judgments" + (f" of known ids ({describe(skipped)})" if skipped else ""))
     return RetrievalData(items, queries, skipped=SkippedRows(skipped), absent_judged=frozenset(kept))

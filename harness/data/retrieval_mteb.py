@@ -50,7 +50,8 @@ def _card_configs(folder: Path) -> dict[str, dict[str, list[str]]]:
         if isinstance(files, (str, list)) and not (isinstance(files, list) and files and isinstance(files[0], dict)):
             files = [{"split": "train", "path": files}]
         out[config.get("config_name", "default")] = {
-            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"]) for f in files}
+            f["split"]: [f["path"]] if isinstance(f["path"], str) else list(f["path"]) for f in files
+        }
     return out
 
 
@@ -58,8 +59,10 @@ def _config_files(folder: Path, configs: dict, name: str) -> dict[str, list[Path
     """{split: parquet files} of one config."""
     every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet"))
     if name in configs:
-        return {split: [folder / p for p in every if any(fnmatch.fnmatch(p, g) for g in globs)]
-                for split, globs in configs[name].items()}
+        return {
+            split: [folder / p for p in every if any(fnmatch.fnmatch(p, g) for g in globs)]
+            for split, globs in configs[name].items()
+        }
     sub = "data" if name == "default" else name
     out: dict[str, list[Path]] = {}
     for p in every:
@@ -74,8 +77,10 @@ def _table(folder: Path, configs: dict, name: str, split: str | None, columns: l
 
     splits = _config_files(folder, configs, name)
     if not splits or not any(splits.values()):
-        raise DataError(f"{folder}: no parquet files for config {name!r} (looked in README.md's configs and "
-                        f"{'data' if name == 'default' else name}/)")
+        raise DataError(
+            f"{folder}: no parquet files for config {name!r} (looked in README.md's configs and "
+            f"{'data' if name == 'default' else name}/)"
+        )
     split = split if split is not None else next(iter(splits))
     if split not in splits or not splits[split]:
         raise DataError(f"{folder}: config {name!r} has no split {split!r} (has: {', '.join(splits)})")
@@ -93,15 +98,15 @@ def _table(folder: Path, configs: dict, name: str, split: str | None, columns: l
 
 
 @register_loader("retrieval_mteb", kind="retrieval")
-def load_mteb(path: str, split: str = "test", subset: str = "",
-              dangling: Literal["skip", "keep"] = "skip") -> RetrievalData:
+def load_mteb(
+    path: str, split: str = "test", subset: str = "", dangling: Literal["skip", "keep"] = "skip"
+) -> RetrievalData:
     """Corpus, judged queries and qrels of an MTEB retrieval repo snapshot (layout in the module doc)."""
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: dataset folder not found")
     configs = _card_configs(folder)
-    names = ([f"{subset}-corpus", f"{subset}-queries", f"{subset}-qrels"] if subset
-             else ["corpus", "queries", "default"])
+    names = [f"{subset}-corpus", f"{subset}-queries", f"{subset}-qrels"] if subset else ["corpus", "queries", "default"]
     corpus = _table(folder, configs, names[0], None, ["_id", "text"])
     queries = _table(folder, configs, names[1], None, ["_id", "text"])
     qrels = _table(folder, configs, names[2], split, ["query-id", "corpus-id", "score"])

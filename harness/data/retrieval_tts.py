@@ -35,8 +35,10 @@ def _espeak() -> tuple[str, str]:
     """(executable, version string); one-line DataError when espeak-ng is not installed."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise DataError("espeak-ng not found: the embedded retrieval suites need it for speech "
-                        "(Debian/Ubuntu: apt-get install espeak-ng)")
+        raise DataError(
+            "espeak-ng not found: the embedded retrieval suites need it for speech "
+            "(Debian/Ubuntu: apt-get install espeak-ng)"
+        )
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
     return exe, out.stdout.strip()
 
@@ -66,8 +68,12 @@ def speak(text: str, voice: str = "en-us", speed: int = 160, pitch: int = 50) ->
         fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
         os.close(fd)
         try:
-            proc = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", tmp, text],
-                                  capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(
+                [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", tmp, text],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if proc.returncode != 0:
                 raise DataError(f"espeak-ng failed on {text!r} (voice {voice}): {' '.join(proc.stderr.split())}")
             os.replace(tmp, path)

@@ -56,6 +56,7 @@ def judge_class(name: str) -> type[Judge]:
     known = registered_judges()
     if name not in known:
         hint = difflib.get_close_matches(name, known, n=1)
-        raise HarnessError(f"unknown judge {name!r}" + (f"; did you mean {hint[0]!r}?" if hint
-                                                        else f" (known: {', '.join(known)})"))
+        raise HarnessError(
+            f"unknown judge {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})")
+        )
     return known[name]

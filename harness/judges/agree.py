@@ -36,21 +36,26 @@ def _ci(a: np.ndarray, b: np.ndarray, seed: int) -> list[tuple[float, float]]:
     for k in range(3):
         vals = np.array([d[k] for d in draws], dtype=np.float64)
         vals = vals[~np.isnan(vals)]
-        out.append((float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))) if vals.size else
-                   (math.nan, math.nan))
+        out.append(
+            (float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))) if vals.size else (math.nan, math.nan)
+        )
     return out
 
 
 def agreement(store, run_a: dict, run_b: dict, metric: str, seed: int = 0) -> list[dict]:
     """Rows {group, n, excluded, spearman, kendall, mad, *_ci} for 'all' and each task type."""
     if run_a["task_hash"] != run_b["task_hash"]:
-        raise HarnessError(f"runs {run_a['run_id']} and {run_b['run_id']} are on different task versions "
-                           f"({run_a['task_hash']} vs {run_b['task_hash']})")
+        raise HarnessError(
+            f"runs {run_a['run_id']} and {run_b['run_id']} are on different task versions "
+            f"({run_a['task_hash']} vs {run_b['task_hash']})"
+        )
     gen_a = RunSpec.model_validate_json(run_a["spec"]).generation_key()
     gen_b = RunSpec.model_validate_json(run_b["spec"]).generation_key()
     if gen_a != gen_b:
-        raise HarnessError(f"runs {run_a['run_id']} and {run_b['run_id']} judge different edits (model, args or "
-                           f"seed differ): judge agreement needs the same edits")
+        raise HarnessError(
+            f"runs {run_a['run_id']} and {run_b['run_id']} judge different edits (model, args or "
+            f"seed differ): judge agreement needs the same edits"
+        )
     sa, sb = store.run_scores(run_a), store.run_scores(run_b)
     if not any(metric in s for s in sa.values()):
         raise HarnessError(f"run {run_a['run_id']} has no per-sample metric {metric!r}")
@@ -66,8 +71,19 @@ def agreement(store, run_a: dict, run_b: dict, metric: str, seed: int = 0) -> li
         a, b = both[:, 0], both[:, 1]
         rho, tau, mad = _stats(a, b)
         cis = _ci(a, b, seed) if a.size >= 2 else [(math.nan, math.nan)] * 3
-        rows.append({"group": group, "n": int(a.size), "excluded": len(ids) - int(a.size), "spearman": rho,
-                     "spearman_ci": cis[0], "kendall": tau, "kendall_ci": cis[1], "mad": mad, "mad_ci": cis[2]})
+        rows.append(
+            {
+                "group": group,
+                "n": int(a.size),
+                "excluded": len(ids) - int(a.size),
+                "spearman": rho,
+                "spearman_ci": cis[0],
+                "kendall": tau,
+                "kendall_ci": cis[1],
+                "mad": mad,
+                "mad_ci": cis[2],
+            }
+        )
     return rows
 
 
@@ -81,8 +97,7 @@ def table(rows: list[dict], metric: str) -> str:
         return f"{f(r[k])} [{f(r[k + '_ci'][0])}, {f(r[k + '_ci'][1])}]"
 
     body = [(r["group"], r["n"], r["excluded"], cell(r, "spearman"), cell(r, "kendall"), cell(r, "mad")) for r in rows]
-    return tabulate(body, headers=["group", "N", "excluded", f"Spearman ({metric})", "Kendall tau-b",
-                                   "mean |A - B|"])
+    return tabulate(body, headers=["group", "N", "excluded", f"Spearman ({metric})", "Kendall tau-b", "mean |A - B|"])
 
 
 def as_json(rows: list[dict]) -> str:

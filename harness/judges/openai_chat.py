@@ -85,20 +85,24 @@ class OpenAIChatJudge(Judge):
         start = time.monotonic()
         error = ""
         for attempt in range(self.args.max_retries + 1):
-            wait_s = min(60.0, self.args.backoff * 2 ** attempt)
+            wait_s = min(60.0, self.args.backoff * 2**attempt)
             try:
                 resp = self._session().post(self.url, json=body, headers=headers, timeout=self.args.timeout)
             except requests.exceptions.Timeout:
                 error = f"timeout after {self.args.timeout:g} s"
             except requests.exceptions.ConnectionError as e:  # refused or reset: retried, then the run stops
                 if attempt == self.args.max_retries:
-                    raise JudgeUnreachable(f"judge endpoint {self.url} unreachable ({type(e).__name__}); "
-                                           f"re-run to resume from the stored calls") from None
+                    raise JudgeUnreachable(
+                        f"judge endpoint {self.url} unreachable ({type(e).__name__}); "
+                        f"re-run to resume from the stored calls"
+                    ) from None
                 error = type(e).__name__
             else:
                 if resp.status_code in (401, 403):
-                    raise JudgeUnreachable(f"judge endpoint {self.url} refused the credentials (HTTP "
-                                           f"{resp.status_code}); check ${self.args.api_key_env}")
+                    raise JudgeUnreachable(
+                        f"judge endpoint {self.url} refused the credentials (HTTP "
+                        f"{resp.status_code}); check ${self.args.api_key_env}"
+                    )
                 if resp.status_code == 200:
                     return self._reply(resp, time.monotonic() - start)
                 error = f"HTTP {resp.status_code}"
@@ -109,8 +113,9 @@ class OpenAIChatJudge(Judge):
                     wait_s = min(60.0, float(retry_after))
             if attempt < self.args.max_retries:
                 time.sleep(wait_s)
-        return JudgeReply("transport", error=f"{error} (after {self.args.max_retries + 1} attempts)",
-                          latency=time.monotonic() - start)
+        return JudgeReply(
+            "transport", error=f"{error} (after {self.args.max_retries + 1} attempts)", latency=time.monotonic() - start
+        )
 
     @staticmethod
     def _reply(resp, latency: float) -> JudgeReply:
@@ -126,10 +131,16 @@ class OpenAIChatJudge(Judge):
             text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
         refused = message.get("refusal") or choice.get("finish_reason") == "content_filter"
         if refused or not str(text).strip():
-            return JudgeReply("refusal", text=str(message.get("refusal") or text), model=model, latency=latency,
-                              extra={"finish_reason": choice.get("finish_reason")})
-        return JudgeReply("ok", text=str(text), model=model, latency=latency,
-                          extra={"finish_reason": choice.get("finish_reason")})
+            return JudgeReply(
+                "refusal",
+                text=str(message.get("refusal") or text),
+                model=model,
+                latency=latency,
+                extra={"finish_reason": choice.get("finish_reason")},
+            )
+        return JudgeReply(
+            "ok", text=str(text), model=model, latency=latency, extra={"finish_reason": choice.get("finish_reason")}
+        )
 
     def complete(self, requests: Iterable[JudgeRequest]) -> Iterator[tuple[JudgeRequest, JudgeReply]]:
         """At most ``concurrency`` calls in flight and 2x that many requests built: memory stays flat in N."""

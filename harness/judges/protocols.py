@@ -92,8 +92,12 @@ class VIEScoreTIE(Protocol):
     metrics = ("viescore_sc", "viescore_pq", "viescore_o")
     roles = ("sc", "pq")
     retries = 1
-    required = ("_context_no_delimit", "_prompts_0shot_two_image_edit_rule", "_prompts_0shot_tie_rule_SC",
-                "_prompts_0shot_rule_PQ")
+    required = (
+        "_context_no_delimit",
+        "_prompts_0shot_two_image_edit_rule",
+        "_prompts_0shot_tie_rule_SC",
+        "_prompts_0shot_rule_PQ",
+    )
     images_first = False
 
     family = "viescore_tie"
@@ -105,8 +109,9 @@ class VIEScoreTIE(Protocol):
     def prompt(self, role: str, instruction: str) -> str:
         t = self.templates
         if role == "sc":
-            return "\n".join([t["_context_no_delimit"], t["_prompts_0shot_two_image_edit_rule"],
-                              t["_prompts_0shot_tie_rule_SC"]]).replace("<instruction>", instruction)
+            return "\n".join(
+                [t["_context_no_delimit"], t["_prompts_0shot_two_image_edit_rule"], t["_prompts_0shot_tie_rule_SC"]]
+            ).replace("<instruction>", instruction)
         return "\n".join([t["_context_no_delimit"], t["_prompts_0shot_rule_PQ"]])
 
     def build(self, sample, edit: np.ndarray, role: str) -> JudgeRequest:
@@ -138,11 +143,11 @@ class VIEScoreTIEQwen(VIEScoreTIE):
 def parse_viescore(text: str, give_up: bool = False) -> list | None:
     """The ``score`` list of a VIEScore reply, or None. ``give_up``: the official second-round guess."""
     if text.count(VIESCORE_DELIMITER) == 2:
-        body = text[text.find(VIESCORE_DELIMITER) + len(VIESCORE_DELIMITER):text.rfind(VIESCORE_DELIMITER)]
+        body = text[text.find(VIESCORE_DELIMITER) + len(VIESCORE_DELIMITER) : text.rfind(VIESCORE_DELIMITER)]
     elif text.find("{") != -1 and text.rfind("}") != -1:
-        body = text[text.find("{"):text.rfind("}") + 1]
+        body = text[text.find("{") : text.rfind("}") + 1]
     else:
-        bracket = text[text.find("["):text.rfind("]") + 1] if "[" in text and "]" in text else ""
+        bracket = text[text.find("[") : text.rfind("]") + 1] if "[" in text and "]" in text else ""
         if give_up:
             return [random.Random(VIESCORE_GUESS_SEED).randint(0, 10)]
         if re.match(r"^\[\d+, ?\d+\]$", bracket):
@@ -192,8 +197,9 @@ class ImgEditBasic(Protocol):
 
     def template(self, sample) -> str:
         if sample.edit_type not in self.templates:
-            raise DataError(f"{self.templates_file}: no rubric for edit_type {sample.edit_type!r} (sample "
-                            f"{sample.id!r})")
+            raise DataError(
+                f"{self.templates_file}: no rubric for edit_type {sample.edit_type!r} (sample {sample.id!r})"
+            )
         return self.templates[sample.edit_type]
 
     def build(self, sample, edit: np.ndarray, role: str) -> JudgeRequest:
@@ -201,8 +207,13 @@ class ImgEditBasic(Protocol):
         # basic_bench.py sends the original file's bytes labelled image/png whatever their format, then the edit.
         path = sample.meta.get("source_path")
         original = Path(path).read_bytes() if path and Path(path).is_file() else _png(sample.source)
-        return JudgeRequest((Part("text", text=text), Part("image", data=original, mime="image/png"),
-                             Part("image", data=_png(edit), mime="image/png")))
+        return JudgeRequest(
+            (
+                Part("text", text=text),
+                Part("image", data=original, mime="image/png"),
+                Part("image", data=_png(edit), mime="image/png"),
+            )
+        )
 
     def parse(self, role: str, text: str, give_up: bool = False):
         scores = []

@@ -38,8 +38,12 @@ class JudgeSession:
         return stable_hash([self.judge.name, self.judge.fingerprint(), self.protocol.request_identity()])[:32]
 
     def describe(self) -> dict:
-        return {**self.judge.describe(), **self.protocol.identity(), "failure_policy": self.policy,
-                "judge_key": self.key()}
+        return {
+            **self.judge.describe(),
+            **self.protocol.identity(),
+            "failure_policy": self.policy,
+            "judge_key": self.key(),
+        }
 
 
 def call_key(judge_key: str, sample_id: str, digest: bytes, output: bytes, role: str, attempt: int) -> str:
@@ -49,14 +53,24 @@ def call_key(judge_key: str, sample_id: str, digest: bytes, output: bytes, role:
     return h.hexdigest()[:32]
 
 
-def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: dict[str, Record],
-        generation_key: str, progress=None) -> tuple[dict[str, Record], dict[str, str]]:
+def run(
+    task,
+    session: JudgeSession,
+    store: RunStore,
+    units: list,
+    gen_records: dict[str, Record],
+    generation_key: str,
+    progress=None,
+) -> tuple[dict[str, Record], dict[str, str]]:
     """Judge every successfully generated, scored unit. Returns (records with reference + judge scores, judge
     failures {sample id: "judge <cause>: detail"}). Raises JudgeUnreachable (a HarnessError) when the judge cannot
     be reached; the calls stored so far are kept."""
     jkey, protocol = session.calls_key(), session.protocol
-    items = [(u, gen_records[u.id]) for u in units
-             if task.is_scored(u) and u.id in gen_records and gen_records[u.id].error is None]
+    items = [
+        (u, gen_records[u.id])
+        for u in units
+        if task.is_scored(u) and u.id in gen_records and gen_records[u.id].error is None
+    ]
     digests = {u.id: task.sample_digest(u) for u, _ in items}
     done: dict[str, dict[str, float]] = {}
     failures: dict[str, str] = {}
@@ -64,8 +78,11 @@ def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: 
     pending = items
     for attempt in range(protocol.retries + 1):
         last = attempt == protocol.retries
-        keys = {(u.id, role): call_key(jkey, u.id, digests[u.id], rec.output, role, attempt)
-                for u, rec in pending for role in protocol.roles}
+        keys = {
+            (u.id, role): call_key(jkey, u.id, digests[u.id], rec.output, role, attempt)
+            for u, rec in pending
+            for role in protocol.roles
+        }
         replies = store.judge_calls(list(keys.values()), settled_only=True)
         todo = [(u, rec, role) for u, rec in pending for role in protocol.roles if keys[(u.id, role)] not in replies]
         if progress:
@@ -78,9 +95,18 @@ def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: 
 
         for req, reply in session.judge.complete(requests()):
             sid, role, key = req.tag
-            call = {"call_key": key, "judge_key": jkey, "sample_id": sid, "role": role, "attempt": attempt,
-                    "status": reply.status, "text": reply.text, "model": reply.model, "error": reply.error,
-                    "latency": reply.latency}
+            call = {
+                "call_key": key,
+                "judge_key": jkey,
+                "sample_id": sid,
+                "role": role,
+                "attempt": attempt,
+                "status": reply.status,
+                "text": reply.text,
+                "model": reply.model,
+                "error": reply.error,
+                "latency": reply.latency,
+            }
             store.put_judge_calls([call])  # one commit per reply: a crash loses at most the calls in flight
             replies[key] = call
             if progress:
@@ -89,7 +115,8 @@ def run(task, session: JudgeSession, store: RunStore, units: list, gen_records: 
         for u, rec in pending:
             calls = {role: replies.get(keys[(u.id, role)]) for role in protocol.roles}
             calls_of.setdefault(u.id, {}).update(  # role -> call key; a retry round's calls as "role#1"
-                {(role if attempt == 0 else f"{role}#{attempt}"): keys[(u.id, role)] for role in protocol.roles})
+                {(role if attempt == 0 else f"{role}#{attempt}"): keys[(u.id, role)] for role in protocol.roles}
+            )
             bad = {role: c for role, c in calls.items() if c is None or c["status"] != "ok"}
             if bad:
                 role, c = next(iter(bad.items()))

@@ -18,13 +18,17 @@ from harness.errors import DataError
 def read_verified(path: Path, sha256: str, source: str = "") -> bytes:
     """The file's bytes; a missing file or one whose sha256 differs is a one-line DataError naming it."""
     if not path.is_file():
-        raise DataError(f"{path}: judge template file not found (put the official "
-                        f"{source or 'evaluation file'} there; expected sha256 {sha256[:12]}...)")
+        raise DataError(
+            f"{path}: judge template file not found (put the official "
+            f"{source or 'evaluation file'} there; expected sha256 {sha256[:12]}...)"
+        )
     data = path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
     if got != sha256:
-        raise DataError(f"{path}: judge template file differs from the pinned official version (sha256 {got[:12]}..."
-                        f", expected {sha256[:12]}...)")
+        raise DataError(
+            f"{path}: judge template file differs from the pinned official version (sha256 {got[:12]}..."
+            f", expected {sha256[:12]}...)"
+        )
     return data
 
 

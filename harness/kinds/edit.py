@@ -32,19 +32,27 @@ class EditTask(Task):
         self.pixel_metrics = PIXEL_METRICS & set(spec.metrics)
         self.reference_metrics = set(reference.REFERENCE_METRICS) & set(spec.metrics)
         if self.pixel_metrics and spec.options.output_size == "any":
-            raise ValueError(f"metrics {', '.join(sorted(self.pixel_metrics))} compare pixels at the source's size: "
-                             f"they need options.output_size: source (use l1_ref / l2_ref for resized edits)")
+            raise ValueError(
+                f"metrics {', '.join(sorted(self.pixel_metrics))} compare pixels at the source's size: "
+                f"they need options.output_size: source (use l1_ref / l2_ref for resized edits)"
+            )
         for s in samples:
             if min(s.source.shape[:2]) < editing.MIN_SIDE:
-                raise ValueError(f"sample {s.id!r}: images of {s.source.shape[1]}x{s.source.shape[0]} px are "
-                                 f"smaller than the {editing.MIN_SIDE}x{editing.MIN_SIDE} SSIM window")
+                raise ValueError(
+                    f"sample {s.id!r}: images of {s.source.shape[1]}x{s.source.shape[0]} px are "
+                    f"smaller than the {editing.MIN_SIDE}x{editing.MIN_SIDE} SSIM window"
+                )
             if self.pixel_metrics:
                 if s.target is None or s.mask is None:
-                    raise ValueError(f"sample {s.id!r} has no target/mask, which metrics "
-                                     f"{', '.join(sorted(self.pixel_metrics))} need")
+                    raise ValueError(
+                        f"sample {s.id!r} has no target/mask, which metrics "
+                        f"{', '.join(sorted(self.pixel_metrics))} need"
+                    )
                 if s.target.shape != s.source.shape or s.mask.shape != s.source.shape[:2]:
-                    raise ValueError(f"sample {s.id!r}: source {s.source.shape}, target {s.target.shape} and mask "
-                                     f"{s.mask.shape} sizes disagree")
+                    raise ValueError(
+                        f"sample {s.id!r}: source {s.source.shape}, target {s.target.shape} and mask "
+                        f"{s.mask.shape} sizes disagree"
+                    )
 
     def sample_digest(self, s: EditSample) -> bytes:
         h = hashlib.sha256(f"{s.id}\0{s.instruction}\0{s.edit_type}\0{s.caption}".encode())
@@ -57,8 +65,12 @@ class EditTask(Task):
         # Fields newer than the embedded suites are hashed only when set, so those suites keep their task hashes.
         extra = [s.input_caption, s.output_caption, *s.turns, *s.subsets]
         if any(extra):
-            h.update(("\0extra\0" + "\0".join([s.input_caption, s.output_caption, "turns", *s.turns, "subsets",
-                                                *s.subsets])).encode())
+            h.update(
+                (
+                    "\0extra\0"
+                    + "\0".join([s.input_caption, s.output_caption, "turns", *s.turns, "subsets", *s.subsets])
+                ).encode()
+            )
         return h.digest()
 
     def scoring_identity(self) -> dict:
@@ -78,8 +90,11 @@ class EditTask(Task):
         current = [s.source for s in batch]
         for turn in range(max(len(s.instructions) for s in batch)):
             active = [i for i, s in enumerate(batch) if turn < len(s.instructions)]
-            outputs = adapter.edit([current[i].copy() for i in active], [batch[i].instructions[turn] for i in active],
-                                   [seeds[i] for i in active])
+            outputs = adapter.edit(
+                [current[i].copy() for i in active],
+                [batch[i].instructions[turn] for i in active],
+                [seeds[i] for i in active],
+            )
             if not isinstance(outputs, (list, tuple)) or len(outputs) != len(active):
                 got = len(outputs) if isinstance(outputs, (list, tuple)) else type(outputs).__name__
                 raise AdapterContractError(f"returned {got} images for a batch of {len(active)}")
@@ -89,8 +104,9 @@ class EditTask(Task):
 
     def _check(self, out: np.ndarray, given: np.ndarray, sid: str) -> np.ndarray:
         if self.spec.options.output_size == "source" and out.shape != given.shape:
-            raise AdapterContractError(f"returned an image of shape {out.shape} for sample {sid!r}, "
-                                       f"expected {given.shape}")
+            raise AdapterContractError(
+                f"returned an image of shape {out.shape} for sample {sid!r}, expected {given.shape}"
+            )
         if out.ndim != 3 or out.shape[2] != 3 or min(out.shape[:2]) < 1:
             raise AdapterContractError(f"returned an image of shape {out.shape} for sample {sid!r}, expected (H, W, 3)")
         if out.dtype != np.uint8:

@@ -36,16 +36,20 @@ class ReasoningTask(Task):
         if protocol != "plain":
             missing = next((s.id for s in samples if protocol not in s.prompts), None)
             if missing is not None:
-                raise ValueError(f"options.protocol {protocol!r}: loader {spec.source.loader!r} builds no such "
-                                 f"prompt (sample {missing!r}); use protocol: plain")
+                raise ValueError(
+                    f"options.protocol {protocol!r}: loader {spec.source.loader!r} builds no such "
+                    f"prompt (sample {missing!r}); use protocol: plain"
+                )
         # the grader's name and version are part of the task hash: a change in grading is a new task version
-        self.scoring_version = (type(self).scoring_version, spec.options.grader,
-                                reasoning.GRADERS[spec.options.grader])
+        self.scoring_version = (type(self).scoring_version, spec.options.grader, reasoning.GRADERS[spec.options.grader])
 
     def sample_digest(self, s: ReasoningSample) -> bytes:
         # the prompt text itself is hashed: a change of template (or protocol) is a new task version
-        h = hashlib.sha256(json.dumps([s.id, s.question, s.answer, s.choices, s.category, s.difficulty,
-                                       self.prompt_text(s), s.mcq]).encode())
+        h = hashlib.sha256(
+            json.dumps(
+                [s.id, s.question, s.answer, s.choices, s.category, s.difficulty, self.prompt_text(s), s.mcq]
+            ).encode()
+        )
         for img in s.images:
             h.update(str(img.shape).encode())
             h.update(np.ascontiguousarray(img).tobytes())
@@ -60,15 +64,17 @@ class ReasoningTask(Task):
 
     def predict(self, adapter: Reasoner, batch: list[ReasoningSample], seeds: list[int]) -> list[list[str]]:
         n = self.spec.options.n
-        outputs = adapter.generate([self.prompt(s) for s in batch], list(seeds), n=n,
-                                   max_new_tokens=self.spec.options.max_new_tokens)
+        outputs = adapter.generate(
+            [self.prompt(s) for s in batch], list(seeds), n=n, max_new_tokens=self.spec.options.max_new_tokens
+        )
         if not isinstance(outputs, (list, tuple)) or len(outputs) != len(batch):
             if isinstance(outputs, (list, tuple)):
                 got, first = len(outputs), batch[min(len(outputs), len(batch) - 1)].id  # first sample left without
             else:
                 got, first = type(outputs).__name__, batch[0].id
             raise AdapterContractError(
-                f"returned {got} completion lists for a batch of {len(batch)} (first unmatched sample {first!r})")
+                f"returned {got} completion lists for a batch of {len(batch)} (first unmatched sample {first!r})"
+            )
         checked = []
         for s, completions in zip(batch, outputs):
             if not isinstance(completions, (list, tuple)) or len(completions) != n:
@@ -82,8 +88,10 @@ class ReasoningTask(Task):
 
     def score(self, batch: list[ReasoningSample], outputs: list[list[str]]) -> list[dict[str, float]]:
         grader = self.spec.options.grader
-        return [reasoning.score_completions(out, s.answer, s.choices, grader=grader, mcq=s.mcq)
-                for s, out in zip(batch, outputs)]
+        return [
+            reasoning.score_completions(out, s.answer, s.choices, grader=grader, mcq=s.mcq)
+            for s, out in zip(batch, outputs)
+        ]
 
     def encode(self, output: list[str]) -> bytes:
         return json.dumps(output, ensure_ascii=False).encode()

@@ -133,8 +133,11 @@ class RetrievalTask(Task):
             for it in samples.items:
                 if it.group is not None:
                     members.setdefault(it.group, []).append(it.id)
-            self._relevant = {it.id: {o: 1 for o in members[it.group] if o != it.id}
-                              for it in samples.items if it.group is not None and len(members[it.group]) > 1}
+            self._relevant = {
+                it.id: {o: 1 for o in members[it.group] if o != it.id}
+                for it in samples.items
+                if it.group is not None and len(members[it.group]) > 1
+            }
             if not self._relevant:
                 raise ValueError("mode i2i needs items sharing a 'group'; no group has two items")
         super().__init__(spec, self.units())
@@ -144,21 +147,26 @@ class RetrievalTask(Task):
         """Queries (the first ``limit`` of them) and the whole gallery."""
         if self.spec.options.mode == "q2i":
             queries = self.data.queries if limit is None else self.data.queries[:limit]
-            return ([Unit(f"item:{it.id}", it, it.id, None) for it in self.data.items]
-                    + [Unit(f"query:{q.id}", q, None, dict(q.relevant), "query") for q in queries])
+            return [Unit(f"item:{it.id}", it, it.id, None) for it in self.data.items] + [
+                Unit(f"query:{q.id}", q, None, dict(q.relevant), "query") for q in queries
+            ]
         # An item's unit id does not depend on whether it is a query in this run, so runs with different
         # --limit share embeddings; is_scored() picks the queries of this run.
         chosen = set(list(self._relevant)[:limit])  # the first queries in corpus order
-        return [Unit(f"item:{it.id}", it, it.id, self._relevant[it.id] if it.id in chosen else None)
-                for it in self.data.items]
+        return [
+            Unit(f"item:{it.id}", it, it.id, self._relevant[it.id] if it.id in chosen else None)
+            for it in self.data.items
+        ]
 
     def is_scored(self, unit: Unit) -> bool:
         return unit.relevant is not None
 
     def check_adapter(self, adapter: Embedder) -> None:
         if self.spec.options.instructions and not takes_roles(adapter):
-            raise HarnessError(f"task {self.name!r} gives {'/'.join(self.spec.options.instructions)} instructions, "
-                               f"but {type(adapter).__name__}.embed() takes no role/instruction arguments")
+            raise HarnessError(
+                f"task {self.name!r} gives {'/'.join(self.spec.options.instructions)} instructions, "
+                f"but {type(adapter).__name__}.embed() takes no role/instruction arguments"
+            )
 
     def share_key(self, unit: Unit) -> str:
         """Gallery items (and queries) embedded by one model are the same whichever task over the same corpus and
@@ -180,8 +188,18 @@ class RetrievalTask(Task):
 
     def sample_digest(self, unit: Unit) -> bytes:
         s = unit.sample
-        h = hashlib.sha256(repr((unit.id, unit.gallery_id, sorted((unit.relevant or {}).items()), s.text,
-                                 s.sample_rate, getattr(s, "group", None))).encode())
+        h = hashlib.sha256(
+            repr(
+                (
+                    unit.id,
+                    unit.gallery_id,
+                    sorted((unit.relevant or {}).items()),
+                    s.text,
+                    s.sample_rate,
+                    getattr(s, "group", None),
+                )
+            ).encode()
+        )
         for arr in (s.image, s.audio):
             h.update(b"-" if arr is None else f"{arr.dtype}{arr.shape}".encode() + np.ascontiguousarray(arr).tobytes())
         for arr in s.frames or ():  # nothing hashed without frames: digests of still items are unchanged
@@ -220,8 +238,10 @@ class RetrievalTask(Task):
             raise AdapterContractError(f"returned {type(out).__name__}, not a float array or tensor ({e})") from None
         if emb.ndim != 2 or emb.shape[0] != len(batch) or emb.shape[1] == 0:
             first = batch[min(emb.shape[0] if emb.ndim else 0, len(batch) - 1)].id
-            raise AdapterContractError(f"returned an array of shape {emb.shape} for a batch of {len(batch)} "
-                                       f"(expected [{len(batch)}, d]; first unmatched sample {first!r})")
+            raise AdapterContractError(
+                f"returned an array of shape {emb.shape} for a batch of {len(batch)} "
+                f"(expected [{len(batch)}, d]; first unmatched sample {first!r})"
+            )
         bad = ~np.isfinite(emb).all(1)
         if bad.any():
             raise AdapterContractError(f"returned a non-finite embedding for sample {batch[int(bad.argmax())].id!r}")
@@ -235,8 +255,10 @@ class RetrievalTask(Task):
         dim = outputs[done[0].id].shape
         for u in done:
             if outputs[u.id].shape != dim:
-                raise AdapterContractError(f"returned an embedding of shape {outputs[u.id].shape} for sample "
-                                           f"{u.id!r}, but {dim} for {done[0].id!r}")
+                raise AdapterContractError(
+                    f"returned an embedding of shape {outputs[u.id].shape} for sample "
+                    f"{u.id!r}, but {dim} for {done[0].id!r}"
+                )
         cutoffs = [int(m.split("@")[1]) for m in self.spec.metrics if "@" in m]
         depth = max(100, *self.spec.options.cutoffs, *cutoffs)
         queries, gallery, index, recall = self.rank(done, outputs, depth)
@@ -288,9 +310,12 @@ class RetrievalTask(Task):
             exact = index
             _, index = search_approx(q_emb, g_emb, fetch, index=self.spec.options.search)
             recall = recall_at_k(index, exact)
-            print(f"note: task {self.name}: approximate search ({self.spec.options.search}) found "
-                  f"{recall.mean():.4f} of the exact top {fetch} (mean over {len(recall)} queries; per query as "
-                  f"'search_recall' in its scores)", file=sys.stderr)
+            print(
+                f"note: task {self.name}: approximate search ({self.spec.options.search}) found "
+                f"{recall.mean():.4f} of the exact top {fetch} (mean over {len(recall)} queries; per query as "
+                f"'search_recall' in its scores)",
+                file=sys.stderr,
+            )
         if own is not None:
             self_at = np.array(own)[:, None]
             keep = np.argsort(index == self_at, axis=1, kind="stable")[:, :depth]

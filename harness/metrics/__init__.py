@@ -75,8 +75,9 @@ def _image_triplet(region: str, suffix: str, what: str) -> list[Metric]:
     return [
         Metric(f"l1{suffix}", f"mean |output - target| on 0..1, {what}", False),
         Metric(f"psnr{suffix}", f"PSNR in dB (capped at 100), {what}", True, cap=100.0),  # editing.PSNR_CAP_DB
-        Metric(f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target",
-               True),
+        Metric(
+            f"ssim{suffix}", f"SSIM (11x11 Gaussian window) averaged over {region}, other region set to target", True
+        ),
     ]
 
 
@@ -93,12 +94,19 @@ METRICS: dict[str, Catalog] = {
         Metric("clip_out", "cosine of the edit's CLIP embedding and the output caption's (Emu Edit)", True),
         Metric("clip_dir", "cosine of CLIP directions: edit - source vs output - input caption (Emu Edit)", True),
         Metric("dino", "cosine of DINO ViT-S/16 CLS features, edit vs reference", True),
-        *(m for name, what in (("viescore_sc", "VIEScore semantic consistency, min of success and over-editing (0-10)"),
-                               ("viescore_pq", "VIEScore perceptual quality, min of naturalness and artifacts (0-10)"),
-                               ("viescore_o", "VIEScore overall, sqrt(SC * PQ) per sample (0-10)"),
-                               ("imgedit_score", "ImgEdit judge score, mean of the rubric's 1-5 criteria"))
-          for m in (Metric(name, f"{what}; micro mean over samples", True),
-                    Metric(f"{name}_macro", f"{what}; macro: unweighted mean of the per-type means", True))),
+        *(
+            m
+            for name, what in (
+                ("viescore_sc", "VIEScore semantic consistency, min of success and over-editing (0-10)"),
+                ("viescore_pq", "VIEScore perceptual quality, min of naturalness and artifacts (0-10)"),
+                ("viescore_o", "VIEScore overall, sqrt(SC * PQ) per sample (0-10)"),
+                ("imgedit_score", "ImgEdit judge score, mean of the rubric's 1-5 criteria"),
+            )
+            for m in (
+                Metric(name, f"{what}; micro mean over samples", True),
+                Metric(f"{name}_macro", f"{what}; macro: unweighted mean of the per-type means", True),
+            )
+        ),
     ),
     "retrieval": _catalog(
         MetricFamily("recall", "fraction of relevant items in the top {k}", True, listed=(1, 5, 10, 100)),

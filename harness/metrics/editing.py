@@ -26,13 +26,22 @@ def ssim_map(output: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-pixel SSIM of two float (H, W, 3) images on 0..1 -> (H, W, 3)."""
     from skimage.metrics import structural_similarity
 
-    _, full = structural_similarity(output, target, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                    use_sample_covariance=False, data_range=1.0, full=True)
+    _, full = structural_similarity(
+        output,
+        target,
+        channel_axis=-1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+        full=True,
+    )
     return full
 
 
-def score_sample(output: np.ndarray, target: np.ndarray, mask: np.ndarray,
-                 success_edit_l1: float, success_keep_l1: float) -> dict[str, float]:
+def score_sample(
+    output: np.ndarray, target: np.ndarray, mask: np.ndarray, success_edit_l1: float, success_keep_l1: float
+) -> dict[str, float]:
     """output, target: uint8 (H, W, 3); mask: bool (H, W), True where the edit must happen.
     Returns every editing metric (see harness.metrics.METRICS["edit"]).
 

@@ -35,9 +35,11 @@ def resolve(model: str, revision: str | None) -> Path:
     try:
         return Path(snapshot_download(repo_id=model, revision=revision, allow_patterns=MODEL_FILES))
     except Exception as e:  # noqa: BLE001 — offline without a cached copy, unknown id, bad revision: one line
-        raise HarnessError(f"encoder {model!r} (revision {revision or 'main'}): not a local folder and not in the "
-                           f"Hugging Face cache ({type(e).__name__}); run `huggingface-cli download {model}` on a "
-                           f"machine with internet or point the task option at a local copy") from None
+        raise HarnessError(
+            f"encoder {model!r} (revision {revision or 'main'}): not a local folder and not in the "
+            f"Hugging Face cache ({type(e).__name__}); run `huggingface-cli download {model}` on a "
+            f"machine with internet or point the task option at a local copy"
+        ) from None
 
 
 @cache
@@ -143,8 +145,9 @@ class ClipEncoder(_Encoder):
             if preprocess == "squash":
                 pixels = squash_preprocess([images[i] for i in idx], self.size, self.mean, self.std)
             else:
-                pixels = torch.from_numpy(np.stack([crop_preprocess(images[i], self.size, self.size, self.mean,
-                                                                    self.std) for i in idx]))
+                pixels = torch.from_numpy(
+                    np.stack([crop_preprocess(images[i], self.size, self.size, self.mean, self.std) for i in idx])
+                )
             with torch.no_grad():
                 return list(_as_tensor(model.get_image_features(pixel_values=pixels)).float().numpy())
 
@@ -157,8 +160,13 @@ class ClipEncoder(_Encoder):
         model = self.load()
 
         def compute(idx):
-            enc = self._tok([texts[i] for i in idx], padding=True, truncation=True,
-                            max_length=model.config.text_config.max_position_embeddings, return_tensors="pt")
+            enc = self._tok(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=model.config.text_config.max_position_embeddings,
+                return_tensors="pt",
+            )
             with torch.no_grad():
                 return list(_as_tensor(model.get_text_features(**enc)).float().numpy())
 
@@ -183,8 +191,9 @@ class DinoEncoder(_Encoder):
         resize = int(round(crop * 256 / 224))
 
         def compute(idx):
-            pixels = torch.from_numpy(np.stack([crop_preprocess(images[i], resize, crop, IMAGENET_MEAN,
-                                                                IMAGENET_STD) for i in idx]))
+            pixels = torch.from_numpy(
+                np.stack([crop_preprocess(images[i], resize, crop, IMAGENET_MEAN, IMAGENET_STD) for i in idx])
+            )
             with torch.no_grad():
                 return list(model(pixel_values=pixels).last_hidden_state[:, 0].float().numpy())
 

@@ -28,20 +28,25 @@ def independent_discordance(accuracy: float) -> float:
     return 2 * accuracy * (1 - accuracy)
 
 
-def minimum_detectable_difference(n: int, discordance: float, alpha: float = 0.05, power: float = 0.8,
-                                  seeds: int = 1, seed_sd: float = 0.0) -> float:
+def minimum_detectable_difference(
+    n: int, discordance: float, alpha: float = 0.05, power: float = 0.8, seeds: int = 1, seed_sd: float = 0.0
+) -> float:
     """Smallest true accuracy difference (as a fraction, 0..1) that a paired two-sided test at level ``alpha``
     detects with probability ``power`` on ``n`` questions, for discordance ``discordance`` (see module doc) and
     ``seeds`` training seeds per system with seed-to-seed sd ``seed_sd`` (fraction) of each system's accuracy."""
     if n < 1 or not 0 < discordance <= 1 or seeds < 1 or seed_sd < 0:
-        raise ValueError(f"need n >= 1, 0 < discordance <= 1, seeds >= 1, seed_sd >= 0; got {n}, {discordance}, "
-                         f"{seeds}, {seed_sd}")
+        raise ValueError(
+            f"need n >= 1, 0 < discordance <= 1, seeds >= 1, seed_sd >= 0; got {n}, {discordance}, {seeds}, {seed_sd}"
+        )
     z_alpha, z_beta = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
-    seed_var = 2 * seed_sd ** 2 / seeds
+    seed_var = 2 * seed_sd**2 / seeds
 
     def shortfall(delta: float) -> float:  # > 0 while delta is still too small to be detected
-        return (z_alpha * math.sqrt(discordance / n + seed_var)
-                + z_beta * math.sqrt(max(discordance - delta * delta, 0.0) / n + seed_var) - delta)
+        return (
+            z_alpha * math.sqrt(discordance / n + seed_var)
+            + z_beta * math.sqrt(max(discordance - delta * delta, 0.0) / n + seed_var)
+            - delta
+        )
 
     low, high = 0.0, 1.0
     if shortfall(high) > 0:

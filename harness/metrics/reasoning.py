@@ -75,7 +75,7 @@ def extract_answer(response: str | None) -> str | None:
             return _clean(content)
     markers = list(_MARKER.finditer(response))
     if markers:
-        rest = response[markers[-1].end():].lstrip(" \t:*$")
+        rest = response[markers[-1].end() :].lstrip(" \t:*$")
         line = _clean(rest.split("\n", 1)[0])
         if line:
             return line
@@ -129,8 +129,13 @@ def _check_grader(grader: str) -> None:
         raise ValueError(f"unknown grader {grader!r} (known: {', '.join(GRADERS)})")
 
 
-def grade(response: str | None, answer: str, choices: list[str] | None = None, grader: str = "honeybee",
-          mcq: bool | None = None) -> bool:
+def grade(
+    response: str | None,
+    answer: str,
+    choices: list[str] | None = None,
+    grader: str = "honeybee",
+    mcq: bool | None = None,
+) -> bool:
     """True when ``response`` answers ``answer`` (a letter for multiple choice) under ``grader``.
 
     ``mcq`` (honeybee): whether HoneyBee treats the item as multiple choice (its per-item ``is_mcq``); by default
@@ -143,8 +148,9 @@ def grade(response: str | None, answer: str, choices: list[str] | None = None, g
 
 def _vote_key(extracted: str, choices: list[str] | None) -> str | None:
     """For multiple choice, the option letter an extracted answer selects (None when it selects none/several)."""
-    picked = [chr(ord("A") + i) for i in range(len(choices or []))
-              if grade_extracted(extracted, chr(ord("A") + i), choices)]
+    picked = [
+        chr(ord("A") + i) for i in range(len(choices or [])) if grade_extracted(extracted, chr(ord("A") + i), choices)
+    ]
     return picked[0] if len(picked) == 1 else None
 
 
@@ -183,14 +189,21 @@ def _honeybee_scores(completions: list[str], answer: str, mcq: bool) -> dict[str
         else:
             groups.append([text, 1])
     maj = bool(groups) and honeybee_score.match(max(groups, key=lambda g: g[1])[0], answer, mcq)
-    return {"accuracy": 100.0 * bool(correct and correct[0]),
-            "extraction_failed": 100.0 * (not extracted or not extracted[0][1]),
-            "maj@n": 100.0 * (maj if len(completions) > 1 else bool(correct and correct[0])),
-            "pass@n": 100.0 * any(correct)}
+    return {
+        "accuracy": 100.0 * bool(correct and correct[0]),
+        "extraction_failed": 100.0 * (not extracted or not extracted[0][1]),
+        "maj@n": 100.0 * (maj if len(completions) > 1 else bool(correct and correct[0])),
+        "pass@n": 100.0 * any(correct),
+    }
 
 
-def score_completions(completions: list[str], answer: str, choices: list[str] | None = None,
-                      grader: str = "strict", mcq: bool | None = None) -> dict[str, float]:
+def score_completions(
+    completions: list[str],
+    answer: str,
+    choices: list[str] | None = None,
+    grader: str = "strict",
+    mcq: bool | None = None,
+) -> dict[str, float]:
     """Per-sample scores (0 or 100): accuracy and extraction_failed on the first completion; maj@n (majority vote)
     and pass@n (any completion right) over all n (equal to accuracy when n == 1). ``grader``/``mcq``: as in
     ``grade``."""

@@ -33,8 +33,7 @@ REFERENCE_METRICS = DISTANCE_METRICS + CLIP_METRICS + DINO_METRICS
 def distances(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     """uint8 (H, W, 3) each, any sizes -> {l1_ref, l2_ref} on 0..1 after resizing ``output`` to ``reference``."""
     if output.shape != reference.shape:
-        output = np.asarray(Image.fromarray(output).resize((reference.shape[1], reference.shape[0]),
-                                                           Image.BICUBIC))
+        output = np.asarray(Image.fromarray(output).resize((reference.shape[1], reference.shape[0]), Image.BICUBIC))
     d = output.astype(np.float32) / 255.0 - reference.astype(np.float32) / 255.0
     return {"l1_ref": float(np.abs(d).mean()), "l2_ref": float((d * d).mean())}
 
@@ -93,8 +92,9 @@ def score_batch(wanted: set[str], outputs: list[np.ndarray], samples: list, opti
             row["dino"] = math.nan
         if has_ref:
             dino = encoders.dino_encoder(options.dino_model, options.dino_revision)
-            sims = _cos(dino.image_features([outputs[i] for i in has_ref]),
-                        dino.image_features([refs[i] for i in has_ref]))
+            sims = _cos(
+                dino.image_features([outputs[i] for i in has_ref]), dino.image_features([refs[i] for i in has_ref])
+            )
             for i, v in zip(has_ref, sims):
                 rows[i]["dino"] = float(v)
     return [{k: v for k, v in row.items() if k in wanted} for row in rows]

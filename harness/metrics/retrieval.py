@@ -87,14 +87,15 @@ def rank_metrics(rel: np.ndarray, n_rel: np.ndarray, ideal: np.ndarray, metrics:
             out[name] = np.where(hit.any(1), 1.0 / (first + 1), 0.0)
         else:  # ndcg
             disc = 1.0 / np.log2(np.arange(2, k + 2))
-            dcg = (gain[:, :k] * disc[:min(k, depth)]).sum(1)
-            idcg = (ideal[:, :k] * disc[:min(k, ideal.shape[1])]).sum(1)
+            dcg = (gain[:, :k] * disc[: min(k, depth)]).sum(1)
+            idcg = (ideal[:, :k] * disc[: min(k, ideal.shape[1])]).sum(1)
             out[name] = np.where(idcg > 0, dcg / np.where(idcg > 0, idcg, 1.0), 0.0)
     return out
 
 
-def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
-             metrics: list[str]) -> dict[str, dict[str, float]]:
+def evaluate(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str]
+) -> dict[str, dict[str, float]]:
     """pytrec_eval's ``RelevanceEvaluator(qrels, ...).evaluate(run)`` with harness metric names (see module doc)."""
     _parse(metrics)  # fail on a bad name even when there is nothing to score
     qids = [q for q in run if qrels.get(q)]
@@ -142,8 +143,8 @@ def _compare_columns(index: np.ndarray, docs: np.ndarray, gains: np.ndarray) -> 
     rel = np.zeros(index.shape)
     hit = np.empty(index.shape, bool)
     for j in range(docs.shape[1]):
-        np.equal(index, docs[:, j:j + 1], out=hit)
-        np.copyto(rel, gains[:, j:j + 1], where=hit)
+        np.equal(index, docs[:, j : j + 1], out=hit)
+        np.copyto(rel, gains[:, j : j + 1], where=hit)
     return rel
 
 
@@ -158,8 +159,9 @@ def _lookup_keys(index, jq, jd, jr, n_queries) -> np.ndarray:
     return np.where((jkey[pos] == rkey) & (index >= 0), jr[pos], 0.0) if len(jkey) else np.zeros(index.shape)
 
 
-def evaluate_ranked(index: np.ndarray, judged: tuple[np.ndarray, np.ndarray, np.ndarray], n_queries: int,
-                    metrics: list[str]) -> dict[str, np.ndarray]:
+def evaluate_ranked(
+    index: np.ndarray, judged: tuple[np.ndarray, np.ndarray, np.ndarray], n_queries: int, metrics: list[str]
+) -> dict[str, np.ndarray]:
     """``evaluate`` without dicts: for rankings already in trec_eval order (e.g. ``search`` over a gallery sorted by
     id descending, so equal scores put the higher id first). Same values as ``evaluate`` on the same ranking.
 

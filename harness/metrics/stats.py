@@ -26,8 +26,7 @@ class Aggregate:
         return (self.ci_high - self.ci_low) / 2
 
 
-def bootstrap_ci(values, seed: int, confidence: float = 0.95, n_boot: int = N_BOOT,
-                 method: str = "bca") -> Aggregate:
+def bootstrap_ci(values, seed: int, confidence: float = 0.95, n_boot: int = N_BOOT, method: str = "bca") -> Aggregate:
     """Mean of ``values`` (1-D, NaNs ignored) with a bootstrap CI; deterministic for a seed.
 
     ``method="bca"`` (default): bias-corrected and accelerated (Efron 1987), which covers close to nominal for
@@ -45,13 +44,13 @@ def bootstrap_ci(values, seed: int, confidence: float = 0.95, n_boot: int = N_BO
         return Aggregate(mean, mean, mean, int(x.size))
     rng = np.random.default_rng(seed)
     # Resample in chunks so memory stays bounded for large N.
-    means = np.concatenate([
-        x[rng.integers(0, x.size, size=(min(256, n_boot - i), x.size))].mean(axis=1)
-        for i in range(0, n_boot, 256)
-    ])
+    means = np.concatenate(
+        [x[rng.integers(0, x.size, size=(min(256, n_boot - i), x.size))].mean(axis=1) for i in range(0, n_boot, 256)]
+    )
     alpha = (1 - confidence) / 2
-    levels = [alpha, 1 - alpha] if method == "percentile" else bca_levels(means, mean, _jackknife_acceleration(x),
-                                                                          alpha)
+    levels = (
+        [alpha, 1 - alpha] if method == "percentile" else bca_levels(means, mean, _jackknife_acceleration(x), alpha)
+    )
     low, high = np.quantile(means, levels)
     # Float noise in the resampled means must not put the interval beside its own point estimate.
     return Aggregate(mean, float(min(low, mean)), float(max(high, mean)), int(x.size))
@@ -69,7 +68,7 @@ def _acceleration(influence: np.ndarray) -> float:
     if not peak > 0:
         return 0.0
     u = influence / peak  # rescaling keeps tiny or huge scores from under/overflowing
-    a = float(np.sum(u ** 3) / (6.0 * float(np.sum(u * u)) ** 1.5))
+    a = float(np.sum(u**3) / (6.0 * float(np.sum(u * u)) ** 1.5))
     return a if math.isfinite(a) else 0.0
 
 
@@ -92,8 +91,9 @@ def bca_levels(boot: np.ndarray, estimate: float, acceleration: float, alpha: fl
 _NORMAL = NormalDist()
 
 
-def stratified_bootstrap_ci(groups: dict[str, list[float]], seed: int, confidence: float = 0.95,
-                            n_boot: int = N_BOOT) -> Aggregate:
+def stratified_bootstrap_ci(
+    groups: dict[str, list[float]], seed: int, confidence: float = 0.95, n_boot: int = N_BOOT
+) -> Aggregate:
     """Macro mean: the unweighted mean over groups of each group's mean (NaNs ignored, empty groups left out),
     with a BCa bootstrap that resamples within each group (strata keep their sizes). N = all values."""
     arrays = [a[~np.isnan(a)] for a in (np.asarray(v, dtype=np.float64) for v in groups.values())]
@@ -253,8 +253,9 @@ def two_level_paired_test(a, b, seed: int, n_boot: int = 10000) -> PairedResult:
     seed variance by the factor (S - 1) / S; more seeds make the test sharper and more honest."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"two_level_paired_test needs (seeds, samples) matrices on the same samples, got "
-                         f"{a.shape} and {b.shape}")
+        raise ValueError(
+            f"two_level_paired_test needs (seeds, samples) matrices on the same samples, got {a.shape} and {b.shape}"
+        )
     keep = ~(np.isnan(a).any(axis=0) | np.isnan(b).any(axis=0))
     a, b = a[:, keep], b[:, keep]
     n = int(keep.sum())

@@ -36,11 +36,12 @@ def _choice_lines(options) -> str:
     return "\n".join(f"({chr(65 + i)}) {opt}" for i, opt in enumerate(options))
 
 
-def format_instruction(instruction: str, options=None, yes_no: bool = False, vision: bool = False,
-                       is_we_math: bool = False) -> str:
+def format_instruction(
+    instruction: str, options=None, yes_no: bool = False, vision: bool = False, is_we_math: bool = False
+) -> str:
     """eval/data.py ``format_instruction``."""
     if is_we_math:
-        options = [opt[hb.WEMATH_LABEL_WIDTH:] for opt in options.split(hb.WEMATH_SEPARATOR)]
+        options = [opt[hb.WEMATH_LABEL_WIDTH :] for opt in options.split(hb.WEMATH_SEPARATOR)]
     elif isinstance(options, str) and len(options) > 0:
         parsed = roundtrip(options)
         if isinstance(parsed, str):

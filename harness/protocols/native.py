@@ -12,9 +12,11 @@ appended to their queries so a rule-based grader can read the answer.
 
 from harness.protocols.honeybee import BOXED_SUFFIX
 
-COT_VISION = ("Write out the multiple-choice question in the image and then solve it. The last line of your response "
-              "should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of options. "
-              "Think step by step before answering.")
+COT_VISION = (
+    "Write out the multiple-choice question in the image and then solve it. The last line of your response "
+    "should be of the following format: 'Answer: $LETTER' (without quotes) where LETTER is one of options. "
+    "Think step by step before answering."
+)
 
 
 def plain(question: str, options: list[str] | None = None, letters: str | None = None) -> str:

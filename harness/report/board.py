@@ -24,13 +24,19 @@ def _tables(table: Table, link: LinkFn | None) -> str:
     for g, (title, cols) in enumerate(column_groups(table)):
         tid = f"board-{g}"
         heads = [f'<th class="model" onclick="sortTable(\'{tid}\', 0)">model</th>']
-        heads += [f'<th onclick="sortTable(\'{tid}\', {k + 1})">{escape(short_header(table.columns[j]))}</th>'
-                  for k, j in enumerate(cols)]
+        heads += [
+            f"<th onclick=\"sortTable('{tid}', {k + 1})\">{escape(short_header(table.columns[j]))}</th>"
+            for k, j in enumerate(cols)
+        ]
         body = []
         for i, row in enumerate(table.rows):
             cls = ' class="reference"' if row.label == reference else ""
-            cells = [(f'<td class="model" data-value="{escape(row.label)}" title="{escape(row.label)}">'
-                      f'{escape(display_label(row))}</td>')]
+            cells = [
+                (
+                    f'<td class="model" data-value="{escape(row.label)}" title="{escape(row.label)}">'
+                    f"{escape(display_label(row))}</td>"
+                )
+            ]
             for j in cols:
                 cell = row.cells[j]
                 value = "NaN" if cell is None else repr(float(cell["value"]))
@@ -40,8 +46,10 @@ def _tables(table: Table, link: LinkFn | None) -> str:
                     text = f'<a href="{escape(url)}" title="samples behind this cell">{text}</a>'
                 cells.append(f'<td class="num" data-value="{value}">{text}</td>')
             body.append(f"<tr{cls}>{''.join(cells)}</tr>")
-        out.append(f'<h3>{escape(title)}</h3><div class="scroll"><table id="{tid}"><thead><tr>{"".join(heads)}'
-                   f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+        out.append(
+            f'<h3>{escape(title)}</h3><div class="scroll"><table id="{tid}"><thead><tr>{"".join(heads)}'
+            f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        )
     return "".join(out)
 
 
@@ -71,12 +79,16 @@ def _plots(table: Table, tasks) -> str:
         for j, (task, metric, subset) in enumerate(table.columns):
             if subset:
                 continue
-            points = [(_model_fact(r.runs[task], table.board.plot_x), r.cells[j], r.label) for r in table.rows
-                      if task in r.runs and r.cells[j] is not None]
+            points = [
+                (_model_fact(r.runs[task], table.board.plot_x), r.cells[j], r.label)
+                for r in table.rows
+                if task in r.runs and r.cells[j] is not None
+            ]
             points = [p for p in points if p[0] is not None]
             if points:
-                figures.append(f"<figure>{plots.scatter_figure(f'{task} {metric}', table.board.plot_x, points)}"
-                               "</figure>")
+                figures.append(
+                    f"<figure>{plots.scatter_figure(f'{task} {metric}', table.board.plot_x, points)}</figure>"
+                )
     return f'<div class="plots">{"".join(figures)}</div>'
 
 
@@ -92,20 +104,22 @@ def _failures(table: Table, store) -> str:
         for task, run in row.runs.items():
             failures = store.failures(run["run_id"])
             items = "".join(f"<li><code>{escape(sid)}</code>: {escape(err)}</li>" for sid, err in failures)
-            drill.append(f"<details><summary>{escape(row.label)} · {escape(task)} · run <code>{escape(run['run_id'])}"
-                         f"</code> · {len(failures)} failed of {run['n_samples']}</summary><ul>{items}</ul></details>")
+            drill.append(
+                f"<details><summary>{escape(row.label)} · {escape(task)} · run <code>{escape(run['run_id'])}"
+                f"</code> · {len(failures)} failed of {run['n_samples']}</summary><ul>{items}</ul></details>"
+            )
     return "".join(drill)
 
 
-def render_board(table: Table, store, tasks, link: LinkFn | None = None, nav: str = "",
-                 galleries: str = "") -> str:
+def render_board(table: Table, store, tasks, link: LinkFn | None = None, nav: str = "", galleries: str = "") -> str:
     """The board page. ``link`` turns cells into gallery links; ``galleries`` is markup listing them."""
     board = table.board
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
-    hint = " Click a header to sort; click a cell to see the samples behind it." if link else \
-        " Click a header to sort."
-    body = (f"<p>{escape(legend(table))}{hint}</p>{galleries}{_tables(table, link)}"
-            f'<ul class="notes">{notes}</ul>'
-            f"<h2>Plots</h2>{_plots(table, tasks) if table.rows else '<p>No rows.</p>'}"
-            f"<h2>Failed samples per run</h2>{_failures(table, store)}")
+    hint = " Click a header to sort; click a cell to see the samples behind it." if link else " Click a header to sort."
+    body = (
+        f"<p>{escape(legend(table))}{hint}</p>{galleries}{_tables(table, link)}"
+        f'<ul class="notes">{notes}</ul>'
+        f"<h2>Plots</h2>{_plots(table, tasks) if table.rows else '<p>No rows.</p>'}"
+        f"<h2>Failed samples per run</h2>{_failures(table, store)}"
+    )
     return page(board.title or board.name, body, nav)

@@ -31,8 +31,7 @@ class GalleryModels:
 
 def clean_scores(scores: dict | None) -> dict[str, float]:
     """Finite values only (JSON has no NaN; a NaN metric is 'not measured', e.g. the keep region of a global edit)."""
-    return {k: float(v) for k, v in (scores or {}).items()
-            if isinstance(v, (int, float)) and math.isfinite(v)}
+    return {k: float(v) for k, v in (scores or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 
 def scores_text(scores: dict[str, float], metrics: list[str]) -> str:
@@ -60,8 +59,14 @@ def run_records(store, run: dict | None) -> dict:
         calls = info.get("judge_calls")
         if isinstance(calls, dict) and calls:
             stored = store.judge_calls(list(calls.values()))
-            info["judge_replies"] = {role: (f"{stored[k]['status']}: {stored[k]['text'] or stored[k]['error'] or ''}"
-                                            if k in stored else "not stored") for role, k in calls.items()}
+            info["judge_replies"] = {
+                role: (
+                    f"{stored[k]['status']}: {stored[k]['text'] or stored[k]['error'] or ''}"
+                    if k in stored
+                    else "not stored"
+                )
+                for role, k in calls.items()
+            }
         out[sid] = replace(rec, info=info)
     return out
 
@@ -73,21 +78,26 @@ def side_info(info: dict) -> str:
         return ""
     out = []
     for role, text in (info.get("judge_replies") or {}).items():
-        out.append(f'<details open><summary>judge reply · {escape(str(role))}</summary>'
-                   f'<div class="text">{escape(str(text))}</div></details>')
+        out.append(
+            f"<details open><summary>judge reply · {escape(str(role))}</summary>"
+            f'<div class="text">{escape(str(text))}</div></details>'
+        )
     if info.get("judge_failure"):
         out.append(f'<div class="bad">{escape(str(info["judge_failure"]))}</div>')
     rest = {k: v for k, v in info.items() if k not in ("judge_replies", "judge_failure")}
     if rest:
-        items = "".join(f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else json.dumps(v))}</li>"
-                        for k, v in rest.items())
+        items = "".join(
+            f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else json.dumps(v))}</li>"
+            for k, v in rest.items()
+        )
         out.append(f"<details><summary>side info</summary><ul>{items}</ul></details>")
     return "".join(out)
 
 
 def _select(name: str, label: str, options: list[tuple[str, str]], value: str, cls: str = "", extra: str = "") -> str:
-    opts = "".join(f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(t)}</option>'
-                   for v, t in options)
+    opts = "".join(
+        f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(t)}</option>' for v, t in options
+    )
     klass = f' class="{cls}"' if cls else ""
     return f'<label>{escape(label)} <select id="ctl-{escape(name)}"{klass}{extra}>{opts}</select></label>'
 
@@ -103,37 +113,69 @@ def filter_keys(views: list[SampleView]) -> dict[str, list[str]]:
     return keys
 
 
-def render_gallery(title: str, description: str, models: GalleryModels, metrics: list[str], primary: str,
-                   views: list[SampleView], show_default: str = "all", verdict_metric: str | None = None,
-                   nav: str = "", notes: list[str] = (), compact: bool = False) -> str:
+def render_gallery(
+    title: str,
+    description: str,
+    models: GalleryModels,
+    metrics: list[str],
+    primary: str,
+    views: list[SampleView],
+    show_default: str = "all",
+    verdict_metric: str | None = None,
+    nav: str = "",
+    notes: list[str] = (),
+    compact: bool = False,
+) -> str:
     """A gallery page. ``metrics``: what the sort and verdict controls can use (primary first)."""
     n = len(models.labels)
     ref = models.reference if models.reference is not None else 0
     other = next((i for i in range(n) if i != ref), ref)
     model_opts = [(str(i), label) for i, label in enumerate(models.labels)]
-    controls = [_select("a", "model A", model_opts, str(ref)), _select("b", "model B", model_opts, str(other)),
-                _select("metric", "metric", [(m, m) for m in dict.fromkeys([primary, *metrics])], primary),
-                _select("sort", "order", [("order", "task order"), ("b-a", "B − A, largest first"),
-                                          ("a-b", "A − B, largest first")], "order"),
-                _select("show", "show", [("all", "all models"), ("ab", "A and B only")], show_default)]
+    controls = [
+        _select("a", "model A", model_opts, str(ref)),
+        _select("b", "model B", model_opts, str(other)),
+        _select("metric", "metric", [(m, m) for m in dict.fromkeys([primary, *metrics])], primary),
+        _select(
+            "sort",
+            "order",
+            [("order", "task order"), ("b-a", "B − A, largest first"), ("a-b", "A − B, largest first")],
+            "order",
+        ),
+        _select("show", "show", [("all", "all models"), ("ab", "A and B only")], show_default),
+    ]
     if verdict_metric:
-        controls.append(_select("verdict", "verdict", [("", "any"), ("a-right", "A right"), ("a-wrong", "A wrong"),
-                                                       ("differ", "A and B differ")], "",
-                                extra=f' data-metric="{escape(verdict_metric)}"'))
+        controls.append(
+            _select(
+                "verdict",
+                "verdict",
+                [("", "any"), ("a-right", "A right"), ("a-wrong", "A wrong"), ("differ", "A and B differ")],
+                "",
+                extra=f' data-metric="{escape(verdict_metric)}"',
+            )
+        )
     for key, values in filter_keys(views).items():
-        controls.append(_select(f"f-{key}", key, [("", "all"), *((v, v.split("=", 1)[1]) for v in values)], "",
-                                cls="filter"))
+        controls.append(
+            _select(f"f-{key}", key, [("", "all"), *((v, v.split("=", 1)[1]) for v in values)], "", cls="filter")
+        )
     rows = []
     for v in views:
-        cells = "".join(f'<div class="model-cell" data-model="{i}"><div class="cap">{escape(models.labels[i])}</div>'
-                        f'{v.cells.get(i, "<span class=muted>no run of this model</span>")}</div>' for i in range(n))
+        cells = "".join(
+            f'<div class="model-cell" data-model="{i}"><div class="cap">{escape(models.labels[i])}</div>'
+            f"{v.cells.get(i, '<span class=muted>no run of this model</span>')}</div>"
+            for i in range(n)
+        )
         tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in [*v.subsets, *v.tags])
-        rows.append(f'<section class="sample" data-id="{escape(v.id)}" data-subsets="{escape(json.dumps(v.subsets))}">'
-                    f'<header><span class="id">{escape(v.id)}</span>{tags}</header>{v.inputs}'
-                    f'<div class="models{" compact" if compact else ""}">{cells}</div></section>')
+        rows.append(
+            f'<section class="sample" data-id="{escape(v.id)}" data-subsets="{escape(json.dumps(v.subsets))}">'
+            f'<header><span class="id">{escape(v.id)}</span>{tags}</header>{v.inputs}'
+            f'<div class="models{" compact" if compact else ""}">{cells}</div></section>'
+        )
     scores = {v.id: {str(i): s for i, s in v.scores.items()} for v in views}
     note_items = "".join(f"<li>{escape(x)}</li>" for x in notes)
-    body = (f"<p>{escape(description)}</p>" + (f'<ul class="notes">{note_items}</ul>' if notes else "")
-            + f'<div class="controls">{"".join(controls)}<span id="shown" class="muted"></span></div>'
-            f'<div id="samples">{"".join(rows)}</div>{json_script("gallery-data", scores)}')
+    body = (
+        f"<p>{escape(description)}</p>"
+        + (f'<ul class="notes">{note_items}</ul>' if notes else "")
+        + f'<div class="controls">{"".join(controls)}<span id="shown" class="muted"></span></div>'
+        f'<div id="samples">{"".join(rows)}</div>{json_script("gallery-data", scores)}'
+    )
     return page(title, body, nav)

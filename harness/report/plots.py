@@ -38,8 +38,9 @@ def _to_img(plt, fig, alt: str) -> str:
     return f'<img alt="{escape(alt)}" loading="lazy" src="data:image/svg+xml;base64,{data}">'
 
 
-def bar_figure(title: str, rows: list[tuple[str, dict]], reference: str | None, higher_is_better: bool,
-               cap: float | None = None) -> str:
+def bar_figure(
+    title: str, rows: list[tuple[str, dict]], reference: str | None, higher_is_better: bool, cap: float | None = None
+) -> str:
     """rows: (label, cell) in board order, cell = {value, ci_low, ci_high, n, mark, p}. -> an <img> element."""
     plt = _pyplot()
     n = len(rows)
@@ -53,8 +54,10 @@ def bar_figure(title: str, rows: list[tuple[str, dict]], reference: str | None, 
     limit = free_high * 1.22 if breaking and free_high > 0 else None
     shown = [min(v, limit) if limit is not None and k else v for v, k in zip(values, capped)]
     colors = [REFERENCE if label == reference else BAR for label, _ in rows]
-    err = [[max(c["value"] - c["ci_low"], 0) if not k else 0 for (_, c), k in zip(rows, capped)],
-           [max(c["ci_high"] - c["value"], 0) if not k else 0 for (_, c), k in zip(rows, capped)]]
+    err = [
+        [max(c["value"] - c["ci_low"], 0) if not k else 0 for (_, c), k in zip(rows, capped)],
+        [max(c["ci_high"] - c["value"], 0) if not k else 0 for (_, c), k in zip(rows, capped)],
+    ]
     y = list(range(n))
     ax.barh(y, shown, xerr=err, color=colors, height=0.65, capsize=2, error_kw={"elinewidth": 0.8})
     ax.set_yticks(y, [_plain(label) for label, _ in rows])
@@ -87,8 +90,14 @@ def scatter_figure(title: str, x_name: str, points: list[tuple[float, dict, str]
     fig, ax = plt.subplots(figsize=(6.2, 3.2))
     points = sorted(points, key=lambda p: p[0])
     xs, cells = [p[0] for p in points], [p[1] for p in points]
-    ax.errorbar(xs, [c["value"] for c in cells], fmt="o", capsize=3, color=BAR,
-                yerr=[[c["value"] - c["ci_low"] for c in cells], [c["ci_high"] - c["value"] for c in cells]])
+    ax.errorbar(
+        xs,
+        [c["value"] for c in cells],
+        fmt="o",
+        capsize=3,
+        color=BAR,
+        yerr=[[c["value"] - c["ci_low"] for c in cells], [c["ci_high"] - c["value"] for c in cells]],
+    )
     ax.set_xlabel(_plain(x_name))
     ax.set_title(_plain(f"{title} against {x_name} (95% CI)"), fontsize=9, loc="left")
     ax.spines[["top", "right"]].set_visible(False)

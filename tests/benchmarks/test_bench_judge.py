@@ -40,8 +40,14 @@ def bare_pool(url, n, c) -> int:
     import requests
 
     def one(i):
-        return requests.post(url + "/chat/completions", json={"model": "m", "messages": [
-            {"role": "user", "content": [{"type": "text", "text": f"ROLE=SC bare {i}"}]}]}, timeout=30).status_code
+        return requests.post(
+            url + "/chat/completions",
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": [{"type": "text", "text": f"ROLE=SC bare {i}"}]}],
+            },
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(c) as pool:
         return sum(1 for s in pool.map(one, range(n)) if s == 200)
@@ -70,9 +76,20 @@ def test_bench_judge_throughput(benchmark):
             wall = time.perf_counter() - start
         small_peak, big_peak = peak_memory(judge, n // 4), peak_memory(judge, n)
     ideal = n * latency / c
-    benchmark.extra_info.update({"n": n, "latency_s": latency, "concurrency": c, "ideal_s": ideal, "wall_s": wall,
-                                 "bare_pool_s": bare, "ratio_to_ideal": wall / ideal, "ratio_to_bare": wall / bare,
-                                 "peak_bytes_n_over_4": small_peak, "peak_bytes_n": big_peak})
+    benchmark.extra_info.update(
+        {
+            "n": n,
+            "latency_s": latency,
+            "concurrency": c,
+            "ideal_s": ideal,
+            "wall_s": wall,
+            "bare_pool_s": bare,
+            "ratio_to_ideal": wall / ideal,
+            "ratio_to_bare": wall / bare,
+            "peak_bytes_n_over_4": small_peak,
+            "peak_bytes_n": big_peak,
+        }
+    )
     assert ok == n
     assert big_peak < 2 * small_peak + (1 << 20)  # flat in N (4x the calls, not 4x the memory)
     assert wall / ideal <= (1.2 if not benchmark.disabled else 2.0), benchmark.extra_info

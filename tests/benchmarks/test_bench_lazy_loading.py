@@ -17,8 +17,19 @@ FILLED: list = []  # results folders the cold runs left complete (the cached tes
 
 
 def _eval(output, limit):
-    cmd = [sys.executable, "-m", "harness", "eval", "--task", "edit/scenes", "--model", "unifusion-lap",
-           "--output", str(output), "--no-progress"] + (["--limit", str(limit)] if limit else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "eval",
+        "--task",
+        "edit/scenes",
+        "--model",
+        "unifusion-lap",
+        "--output",
+        str(output),
+        "--no-progress",
+    ] + (["--limit", str(limit)] if limit else [])
     return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800).stdout
 
 

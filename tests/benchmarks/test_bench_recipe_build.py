@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-BUILD = textwrap.dedent('''
+BUILD = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
     from harness_baselines.honeybee.build import build
@@ -32,12 +32,13 @@ BUILD = textwrap.dedent('''
     seconds = time.perf_counter() - t1
     print(json.dumps({"rows": manifest["rows"], "seconds": seconds, "index_seconds": t1 - t0,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-''')
+""")
 
 
 def _build(rows: int, cache) -> dict:
-    proc = subprocess.run([sys.executable, "-c", BUILD, str(rows), str(cache)], capture_output=True, text=True,
-                          timeout=4 * 3600)
+    proc = subprocess.run(
+        [sys.executable, "-c", BUILD, str(rows), str(cache)], capture_output=True, text=True, timeout=4 * 3600
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -53,8 +54,12 @@ def cache(tmp_path_factory):
 @pytest.mark.parametrize("rows", [10_000, 100_000, 1_000_000])
 def test_bench_recipe_build_streams(benchmark, cache, rows):
     out = benchmark.pedantic(_build, args=(rows, cache), rounds=1, iterations=1)
-    benchmark.extra_info.update(rows=out["rows"], per_row_ms=1000 * out["seconds"] / out["rows"],
-                                peak_rss_mb=out["peak_rss_mb"], index_seconds=out["index_seconds"])
+    benchmark.extra_info.update(
+        rows=out["rows"],
+        per_row_ms=1000 * out["seconds"] / out["rows"],
+        peak_rss_mb=out["peak_rss_mb"],
+        index_seconds=out["index_seconds"],
+    )
     print(f"\n{rows} rows: {1000 * out['seconds'] / out['rows']:.3f} ms/row, peak RSS {out['peak_rss_mb']:.0f} MiB")
     assert out["rows"] == rows  # answer_filter off: every CoT is a row
     assert out["peak_rss_mb"] <= 1024

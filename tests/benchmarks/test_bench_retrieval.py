@@ -57,8 +57,11 @@ def peak_extra_mib(fn, *args, **kwargs):
 def _bench_search(benchmark, sizes, backend):
     q, g = _embeddings(*sizes)
     benchmark.group = f"search-{sizes[0]}x{sizes[1]}x{sizes[2]}"
-    scores, index = benchmark.pedantic(search, (q, g, 100), {"backend": backend, "block": 4096}, rounds=1,
-                                       iterations=1) if not benchmark.disabled else search(q, g, 100, backend=backend)
+    scores, index = (
+        benchmark.pedantic(search, (q, g, 100), {"backend": backend, "block": 4096}, rounds=1, iterations=1)
+        if not benchmark.disabled
+        else search(q, g, 100, backend=backend)
+    )
     assert index.shape == (sizes[0], 100)
 
 
@@ -105,7 +108,7 @@ def huge(request):
     g = np.empty((ng, d), np.float32)
     for i in range(0, ng, 100_000):
         chunk = rng.standard_normal((min(100_000, ng - i), d), np.float32)
-        g[i:i + len(chunk)] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+        g[i : i + len(chunk)] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
     q = rng.standard_normal((nq, d), np.float32)
     return q / np.linalg.norm(q, axis=1, keepdims=True), g
 
@@ -116,8 +119,9 @@ def test_bench_search_huge(benchmark, huge, backend):
     the numpy blocks (no FAISS needed)."""
     q, g = huge
     benchmark.group = "search-{}x{}x{}".format(*SEARCH_HUGE)
-    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search, q, g, 100),
-                                                {"backend": backend, "block": 4096}, rounds=1, iterations=1)
+    (scores, index), extra = benchmark.pedantic(
+        peak_extra_mib, (search, q, g, 100), {"backend": backend, "block": 4096}, rounds=1, iterations=1
+    )
     benchmark.extra_info.update(peak_extra_mib=extra, gallery_mib=g.nbytes >> 20)
     assert extra <= 1024, f"search used {extra} MiB beyond the resident gallery (budget 1024)"
     if backend == "auto":  # the first rows against the exact reference (float64 sums), recomputed block by block
@@ -158,15 +162,14 @@ def test_bench_search_shards_10m_from_disk(benchmark, tmp_path_factory):
         out = np.lib.format.open_memmap(folder / f"shard{n:02d}.npy", "w+", np.float32, (rows, d))
         for i in range(0, rows, 100_000):
             chunk = rng.standard_normal((100_000, d), np.float32)
-            out[i:i + 100_000] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+            out[i : i + 100_000] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
         out.flush()
         del out
         paths.append(folder / f"shard{n:02d}.npy")
     q = rng.standard_normal((nq, d), np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     benchmark.group = f"search-shards-{nq}x{n_shards * rows}x{d}"
-    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search_shards, q, paths, 100), rounds=1,
-                                                iterations=1)
+    (scores, index), extra = benchmark.pedantic(peak_extra_mib, (search_shards, q, paths, 100), rounds=1, iterations=1)
     shard_mib = rows * d * 4 >> 20
     benchmark.extra_info.update(peak_extra_mib=extra, shard_mib=shard_mib, gallery_mib=n_shards * shard_mib)
     assert extra <= shard_mib + 1024, f"sharded search used {extra} MiB (budget one shard + 1 GiB)"
@@ -245,8 +248,11 @@ def test_bench_metrics_torchmetrics(benchmark, ranked):
         out = []
         for m in metrics:
             m.reset()
-            m.update(preds.flatten(), (target.flatten() > 0) if not isinstance(m, RetrievalNormalizedDCG)
-                     else target.flatten(), idx.flatten())
+            m.update(
+                preds.flatten(),
+                (target.flatten() > 0) if not isinstance(m, RetrievalNormalizedDCG) else target.flatten(),
+                idx.flatten(),
+            )
             out.append(m.compute())
         return out
 

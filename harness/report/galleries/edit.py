@@ -16,8 +16,10 @@ COMPACT = True  # a model's cell is one tile wide
 
 def tile(url: str, caption: str, detail: str = "", cls: str = "") -> str:
     """An image tile; ``caption`` is plain text, ``detail`` markup already escaped."""
-    return (f'<figure class="tile {cls}"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
-            f'<div class="cap">{escape(caption)}</div><div class="scores">{detail}</div></figure>')
+    return (
+        f'<figure class="tile {cls}"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
+        f'<div class="cap">{escape(caption)}</div><div class="scores">{detail}</div></figure>'
+    )
 
 
 def views(task, runs: list[dict | None], store, media: Media, metrics: list[str], prefix: str):
@@ -33,8 +35,11 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         if s.mask is not None and s.mask.shape == s.source.shape[:2]:
             tiles.append(tile(prefix + media.image(mask_overlay(s.source, s.mask)), "edit mask", cls="input"))
         turns = "".join(f"<li>{escape(t)}</li>" for t in s.instructions)
-        text = (f'<ol class="text">{turns}</ol>' if len(s.instructions) > 1
-                else f'<div class="text">{escape(s.instruction)}</div>')
+        text = (
+            f'<ol class="text">{turns}</ol>'
+            if len(s.instructions) > 1
+            else f'<div class="text">{escape(s.instruction)}</div>'
+        )
         inputs = f'<div class="tiles">{"".join(tiles)}<div style="flex:1 1 20em">{text}</div></div>'
         view = SampleView(s.id, task.subsets(s), inputs)
         for i, recs in enumerate(records):
@@ -46,7 +51,8 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
                 continue
             scores = clean_scores(rec.scores)
             view.scores[i] = scores
-            view.cells[i] = (tile(prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics))
-                             + side_info(rec.info))
+            view.cells[i] = tile(
+                prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics)
+            ) + side_info(rec.info)
         out.append(view)
     return out

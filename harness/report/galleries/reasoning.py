@@ -19,12 +19,16 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
     for s in task.samples:
         if not any(s.id in r for r in records):
             continue
-        imgs = "".join(f'<figure class="tile input"><img loading="lazy" src="{escape(prefix + media.image(im))}" '
-                       f'alt="image {k + 1}"><div class="cap">image {k + 1}</div></figure>'
-                       for k, im in enumerate(s.images))
+        imgs = "".join(
+            f'<figure class="tile input"><img loading="lazy" src="{escape(prefix + media.image(im))}" '
+            f'alt="image {k + 1}"><div class="cap">image {k + 1}</div></figure>'
+            for k, im in enumerate(s.images)
+        )
         prompt = task.prompt(s)["text"]
-        inputs = (f'<div class="tiles">{imgs}<div style="flex:1 1 30em"><div class="text">{escape(prompt)}</div>'
-                  f'<div>gold: <b>{escape(s.answer)}</b></div></div></div>')
+        inputs = (
+            f'<div class="tiles">{imgs}<div style="flex:1 1 30em"><div class="text">{escape(prompt)}</div>'
+            f"<div>gold: <b>{escape(s.answer)}</b></div></div></div>"
+        )
         view = SampleView(s.id, task.subsets(s), inputs)
         for i, recs in enumerate(records):
             rec = recs.get(s.id)
@@ -41,10 +45,14 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
             right = scores.get("accuracy", 0) > 0
             verdict = '<span class="ok">correct</span>' if right else '<span class="bad">wrong</span>'
             shown = "no answer extracted" if extracted is None else f"extracted: {extracted}"
-            more = "".join(f'<details><summary>completion {k + 2}</summary><div class="text">{escape(c)}</div>'
-                           "</details>" for k, c in enumerate(completions[1:]))
-            view.cells[i] = (f'<div>{verdict} · {escape(shown)} · gold {escape(s.answer)}</div>'
-                             f'<div class="scores">{scores_text(scores, metrics)}</div>'
-                             f'<div class="text">{escape(first)}</div>{more}{side_info(rec.info)}')
+            more = "".join(
+                f'<details><summary>completion {k + 2}</summary><div class="text">{escape(c)}</div></details>'
+                for k, c in enumerate(completions[1:])
+            )
+            view.cells[i] = (
+                f"<div>{verdict} · {escape(shown)} · gold {escape(s.answer)}</div>"
+                f'<div class="scores">{scores_text(scores, metrics)}</div>'
+                f'<div class="text">{escape(first)}</div>{more}{side_info(rec.info)}'
+            )
         out.append(view)
     return out

@@ -41,8 +41,10 @@ def _media_block(sample, media: Media, prefix: str, caption: str, audio_used: bo
         if getattr(sample, "frames", None) and sample.image is None:
             caption += " (video, middle frame)"
         url = prefix + media.image(picture(sample))
-        parts.append(f'<figure class="tile input"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
-                     f'<div class="cap">{escape(caption)}</div></figure>')
+        parts.append(
+            f'<figure class="tile input"><img loading="lazy" src="{escape(url)}" alt="{escape(caption)}">'
+            f'<div class="cap">{escape(caption)}</div></figure>'
+        )
     text = []
     if sample.text:
         text.append(f'<div class="text">{escape(sample.text)}</div>')
@@ -72,9 +74,11 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         img = f'<img loading="lazy" src="{escape(thumbs[doc])}" alt="{escape(doc)}">' if thumbs[doc] else ""
         rel = f"relevance {grade}" if grade else "not relevant"  # unjudged counts as non-relevant (trec_eval)
         cls = " relevant" if grade else ""
-        return (f'<figure class="tile{cls}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
-                f'<div class="scores">{escape(rel)}</div><div class="muted">{escape((it.text or "")[:60])}</div>'
-                "</figure>")
+        return (
+            f'<figure class="tile{cls}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
+            f'<div class="scores">{escape(rel)}</div><div class="muted">{escape((it.text or "")[:60])}</div>'
+            "</figure>"
+        )
 
     out = []
     for unit in task.units():
@@ -97,7 +101,9 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
             first = next((k + 1 for k, d in enumerate(top) if relevant.get(d, 0) > 0), None)
             first_text = f"first relevant at rank {first}" if first else f"no relevant item in the top {TOP}"
             tiles = "".join(item_tile(d, relevant.get(d), k + 1) for k, d in enumerate(top))
-            view.cells[i] = (f'<div class="scores">{escape(first_text)} · {scores_text(scores, metrics)}</div>'
-                             f'<div class="tiles">{tiles}</div>')
+            view.cells[i] = (
+                f'<div class="scores">{escape(first_text)} · {scores_text(scores, metrics)}</div>'
+                f'<div class="tiles">{tiles}</div>'
+            )
         out.append(view)
     return out

@@ -21,8 +21,16 @@ def load_samples(harness_task: str = "reasoning/text", **_):
     for s in registry.build_task(entry).samples:
         if s.images:
             raise ValueError(f"{harness_task}: sample {s.id!r} has images; lm-eval tasks here are text-only")
-        rows.append({"id": s.id, "prompt": build_prompt(s, suffix), "answer": s.answer,
-                     "choices": json.dumps(s.choices), "category": s.category, "difficulty": s.difficulty})
+        rows.append(
+            {
+                "id": s.id,
+                "prompt": build_prompt(s, suffix),
+                "answer": s.answer,
+                "choices": json.dumps(s.choices),
+                "category": s.category,
+                "difficulty": s.difficulty,
+            }
+        )
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
