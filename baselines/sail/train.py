@@ -1,12 +1,17 @@
-"""Train the SAIL reference ablations on 1 CPU thread, deterministically:
+"""Train the SAIL reference rows on 1 CPU thread, deterministically:
 
-    python -m harness_baselines.sail.train --ablation all   # -> baselines/sail/checkpoints/sail-<ablation>.safetensors
+    python -m harness_baselines.sail.train --ablation all --seed 0 1 2
+    # -> baselines/sail/checkpoints/sail-<ablation>.safetensors (seed 0), sail-<ablation>-seed<K>.safetensors
 
-Two phases. Warm-up: InfoNCE with in-batch negatives, sources sampled uniformly; its result is the *initial model*
-both training ideas need. Main phase, per ablation (ABLATIONS):
-  hnm      λ* per source from the initial model (mining.py); each pair brings its hardest negative below λ*
-  balance  source sampling weights from clusters of the initial model's embeddings (balance.py); else uniform
-  audio    the model sees speech (no_audio: audio is masked everywhere, train and test)
+Two phases. Warm-up: InfoNCE with in-batch negatives, sources sampled uniformly; its result is the *initial model*.
+From an initial model come the three data-selection decisions (``select``): λ* per source and the hard negatives
+below it (mining.py), and the source sampling weights (balance.py). Main phase: InfoNCE on batches drawn by those
+weights, each pair with one of its hard negatives. Each row of ABLATIONS changes one thing against ``full``:
+  no_audio    audio masked in warm-up, main phase and evaluation; λ*, hard negatives and weights are the full
+              model's (selected on the audio-on initial model), batches the same draws
+  no_hnm      no hard negatives; same initial model, weights and batch draws as full
+  no_balance  uniform source weights; same initial model, λ* and hard negatives as full
+  no_audio_pipeline  the whole pipeline without audio: no_audio's initial model, selection re-derived from it
 The frozen MiniLM text tower is not trained and not saved; the checkpoint holds only the trainable parts.
 """
 
@@ -26,9 +31,15 @@ from harness_baselines.sail.features import batch_inputs
 from harness_baselines.sail.model import SailModel
 
 CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package data of the wheel
-ABLATIONS = {"full": dict(audio=True, hnm=True, balance=True), "no_audio": dict(audio=False, hnm=True, balance=True),
-             "no_hnm": dict(audio=True, hnm=False, balance=True),
-             "no_balance": dict(audio=True, hnm=True, balance=False)}
+# audio: the model sees speech (train and test); hnm / balance: the idea is on; select: whose initial model fixes
+# λ*, the hard negatives and the source weights ("full": the audio-on warm-up, shared; "own": this row's warm-up).
+ABLATIONS = {
+    "full": dict(audio=True, hnm=True, balance=True, select="full"),
+    "no_audio": dict(audio=False, hnm=True, balance=True, select="full"),
+    "no_hnm": dict(audio=True, hnm=False, balance=True, select="full"),
+    "no_balance": dict(audio=True, hnm=True, balance=False, select="full"),
+    "no_audio_pipeline": dict(audio=False, hnm=True, balance=True, select="own"),
+}
 ALL = frozenset({"text", "image", "audio"})
 
 
@@ -56,16 +67,20 @@ def embed_pool(model: SailModel, feats: dict, audio: bool) -> np.ndarray:
     return out
 
 
-def info_nce(model, feats, label, a, p, h, audio, gen) -> torch.Tensor:
+def info_nce(model, feats, label, a, p, h, audio, gen, hgen) -> torch.Tensor:
     """Symmetric InfoNCE over anchors a [B], positives p [B] and hard negatives h [B] (-1 = none): each anchor
     against every positive and hard negative of the batch; entries sharing the anchor's label (false negatives) and
-    missing hard negatives are masked out."""
-    ids = np.concatenate([a, p, h[h >= 0]])
-    emb = model(_select(feats, ids, audio, gen))
-    B = len(a)
+    missing hard negatives are masked out. Modality dropout of anchors and positives draws from ``gen``, of hard
+    negatives from ``hgen``, so switching mining off leaves the other draws unchanged."""
+    B, h = len(a), h[h >= 0]
+    x = _select(feats, np.concatenate([a, p]), audio, gen)
+    if len(h):  # the model embeds each row independently, so one forward over the concatenation is the same
+        xh = _select(feats, h, audio, hgen)
+        x = {k: torch.cat([x[k], xh[k]]) for k in x}
+    emb = model(x)
     ea, ep, eh = emb[:B], emb[B:2 * B], emb[2 * B:]
     lab = torch.as_tensor(label)
-    la, lp, lh = lab[a], lab[p], lab[h[h >= 0]]
+    la, lp, lh = lab[a], lab[p], lab[h]
     scale = model.logit_scale()
     same = (la[:, None] == torch.cat([lp, lh])[None])
     same[torch.arange(B), torch.arange(B)] = False  # the positive itself stays
@@ -78,8 +93,11 @@ def info_nce(model, feats, label, a, p, h, audio, gen) -> torch.Tensor:
 def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed, per_source=True) -> list[float]:
     """``steps`` AdamW steps. per_source: each batch comes from one source drawn by ``weights`` (its pairs drawn
     uniformly), so in-batch negatives are of the anchor's own kind, e.g. an i2i item against the group that differs
-    only in speech; else each example's source is drawn separately. Returns losses."""
+    only in speech (the paper's one-dataset-per-batch sampling, §3.3.3); else each example's source is drawn
+    separately. Batch draws, hard-negative choices and their modality dropout use separate random streams, so rows
+    that differ in one idea see the same batches wherever that idea does not change them. Returns losses."""
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    hrng, hgen = np.random.default_rng([seed, 1]), torch.Generator().manual_seed(seed + 7919)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     names = list(pairs)
     losses = []
@@ -91,14 +109,29 @@ def run(model, feats, label, pairs, weights, hard, steps, lr, batch, audio, seed
         rows = [(names[s], int(rng.integers(len(pairs[names[s]])))) for s in src]
         a = np.array([pairs[n][r, 0] for n, r in rows])
         p = np.array([pairs[n][r, 1] for n, r in rows])
-        h = np.array([hard[n][r, int(rng.integers(hard[n].shape[1]))] if n in hard else -1 for n, r in rows])
-        loss = info_nce(model, feats, label, a, p, h, audio, gen)
+        h = np.array([hard[n][r, int(hrng.integers(hard[n].shape[1]))] if n in hard else -1 for n, r in rows])
+        loss = info_nce(model, feats, label, a, p, h, audio, gen, hgen)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
     return losses
+
+
+def select(emb: np.ndarray, label: np.ndarray, pairs: dict, val: dict, temperature: float, seed: int) -> dict:
+    """The data-selection decisions an initial model's pool embeddings fix: per source λ* (all query × target pairs)
+    with its F1 and hard negatives, the sampling weights with their OT similarities, and, to measure how much the
+    first version's sampled fit moved λ*, its estimate from 8 random negatives per positive."""
+    out: dict = {"hard": {}, "lambda": {}, "f1": {}, "lambda_sampled8": {}}
+    for n, p in pairs.items():
+        out["hard"][n], out["lambda"][n], out["f1"][n] = mining.mine(emb, label, p)
+        sampled = mining.sampled_similarities(emb, label, p, np.random.default_rng(seed))
+        out["lambda_sampled8"][n] = mining.best_f1_threshold(*sampled)[0]
+    src = {n: emb[np.unique(p.ravel())] for n, p in pairs.items()}
+    out["weights"], out["ot_similarity"] = balance.source_weights(emb[val["items"] + val["queries"]], src,
+                                                                  temperature=temperature)
+    return out
 
 
 def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Path, seed: int = 0,
@@ -110,40 +143,53 @@ def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Pa
     feats = batch_inputs(pool.samples, ALL)
     label = np.array(pool.label)
     print(f"pool: {len(label)} samples, pairs {({k: len(v) for k, v in pairs.items()})}, {time.time() - t0:.1f}s")
-    warm: dict[bool, dict] = {}
-    report = {}
-    for name in ablations:
-        cfg, t1 = ABLATIONS[name], time.time()
-        if cfg["audio"] not in warm:  # the initial model, shared by ablations that see the same modalities
+    warm: dict[bool, dict] = {}  # audio on/off -> initial model's state
+    chosen: dict[bool, dict] = {}  # audio on/off of the initial model -> its selection decisions
+
+    def initial(audio: bool) -> dict:
+        if audio not in warm:  # the initial model, shared by rows that see the same modalities
             torch.manual_seed(seed)
             model = SailModel()
             uniform = {n: 1 / len(pairs) for n in pairs}
-            run(model, feats, label, pairs, uniform, {}, warm_steps, 2e-3, batch, cfg["audio"], seed, per_source)
-            warm[cfg["audio"]] = {k: v.clone() for k, v in model.state_dict().items()}
+            run(model, feats, label, pairs, uniform, {}, warm_steps, 2e-3, batch, audio, seed, per_source)
+            warm[audio] = {k: v.clone() for k, v in model.state_dict().items()}
+        return warm[audio]
+
+    def selection(audio: bool) -> dict:
+        if audio not in chosen:
+            model = SailModel()
+            model.load_state_dict(initial(audio))
+            chosen[audio] = select(embed_pool(model, feats, audio), label, pairs, val, temperature, seed)
+        return chosen[audio]
+
+    report = {}
+    for name in ablations:
+        cfg, t1 = ABLATIONS[name], time.time()
         model = SailModel()
-        model.load_state_dict(warm[cfg["audio"]])
-        emb = embed_pool(model, feats, cfg["audio"])
-        info: dict = {"ablation": name, **cfg, "warm_steps": warm_steps, "steps": steps, "batch": batch,
+        model.load_state_dict(initial(cfg["audio"]))
+        sel = selection(True if cfg["select"] == "full" else cfg["audio"])
+        info: dict = {"ablation": name, **cfg, "warm_steps": warm_steps, "steps": steps, "batch": batch, "seed": seed,
                       "per_source_batches": per_source, "balance_temperature": temperature}
-        weights = {n: 1 / len(pairs) for n in pairs}
+        weights = sel["weights"] if cfg["balance"] else {n: 1 / len(pairs) for n in pairs}
         if cfg["balance"]:
-            src = {n: emb[np.unique(p.ravel())] for n, p in pairs.items()}
-            weights, info["ot_similarity"] = balance.source_weights(emb[val["items"] + val["queries"]], src,
-                                                                    temperature=temperature)
+            info["ot_similarity"] = sel["ot_similarity"]
         info["source_weights"] = weights
-        hard = {}
+        hard = sel["hard"] if cfg["hnm"] else {}
         if cfg["hnm"]:
-            info["lambda"], info["f1"] = {}, {}
-            for n, p in pairs.items():
-                hard[n], info["lambda"][n], info["f1"][n] = mining.mine(emb, label, p, np.random.default_rng(seed))
+            info.update({k: sel[k] for k in ("lambda", "f1", "lambda_sampled8")})
         losses = run(model, feats, label, pairs, weights, hard, steps, 1e-3, batch, cfg["audio"], seed + 1,
                      per_source)
         info["final_loss"] = float(np.mean(losses[-20:]))
-        info["train_seconds"] = round(time.time() - t1, 1)  # includes the shared warm-up when it ran here
-        save(model, out / f"sail-{name}.safetensors", info)
+        info["train_seconds"] = round(time.time() - t1, 1)  # includes a warm-up and selection when they ran here
+        save(model, out / checkpoint_name(name, seed), info)
         report[name] = info
         print(json.dumps(info))
     return report
+
+
+def checkpoint_name(ablation: str, seed: int = 0) -> str:
+    """sail-<ablation>.safetensors for training seed 0 (the board's single-seed rows), else sail-<ablation>-seed<k>."""
+    return f"sail-{ablation}.safetensors" if seed == 0 else f"sail-{ablation}-seed{seed}.safetensors"
 
 
 def save(model: SailModel, path: Path, info: dict) -> None:
@@ -163,11 +209,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--out", type=Path, default=CHECKPOINTS)
     ap.add_argument("--temperature", type=float, default=0.05, help="softmax temperature of source balancing")
+    ap.add_argument("--seed", type=int, nargs="+", default=[0],
+                    help="training seeds (initialisation, batch draws, dropout); one checkpoint per seed")
     ap.add_argument("--mixed_batches", action="store_true", help="draw each example's source separately")
     args = ap.parse_args()
     names = list(ABLATIONS) if args.ablation == "all" else args.ablation.split(",")
-    train(names, args.warm_steps, args.steps, args.batch, args.out, per_source=not args.mixed_batches,
-          temperature=args.temperature)
+    unknown = sorted(set(names) - set(ABLATIONS))
+    if unknown:
+        ap.error(f"unknown ablation {unknown[0]!r} (choose from {', '.join(ABLATIONS)})")
+    for seed in args.seed:
+        train(names, args.warm_steps, args.steps, args.batch, args.out, seed=seed, per_source=not args.mixed_batches,
+              temperature=args.temperature)
 
 
 if __name__ == "__main__":
