@@ -153,7 +153,7 @@ def test_audio_helps_on_the_audio_subset_as_one_paired_comparison(cli, tmp_path)
     cli("eval", "--task", "retrieval/i2i,retrieval/i2i-noaudio,retrieval/q2i", "--model", "sail", "--model_args",
         "ablation=full", "-o", tmp_path,
         "--no-progress", check_rc=0)
-    a, b = "sail [ablation=full]@retrieval/i2i-noaudio", "sail [ablation=full]@retrieval/i2i"
+    a, b = "sail@retrieval/i2i-noaudio", "sail@retrieval/i2i"
     refused = cli("compare", a, b, "-o", tmp_path)
     assert refused.returncode == 2 and "--across-tasks" in refused.stderr
     out = cli("compare", a, b, "--across-tasks", "-o", tmp_path, check_rc=0).stdout
@@ -161,5 +161,5 @@ def test_audio_helps_on_the_audio_subset_as_one_paired_comparison(cli, tmp_path)
     audio = next(line.split() for line in out.splitlines() if line.startswith("subset=audio") and "ndcg@10" in line)
     diff, p, n = float(audio[4]), float(audio[-2]), int(audio[-1])
     assert n == 96 and diff > 0.05 and p < 0.01, audio
-    other = cli("compare", "sail [ablation=full]@retrieval/q2i", b, "--across-tasks", "-o", tmp_path)
+    other = cli("compare", "sail@retrieval/q2i", b, "--across-tasks", "-o", tmp_path)
     assert other.returncode == 2 and "do not hold the same samples" in other.stderr
