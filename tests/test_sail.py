@@ -72,9 +72,14 @@ def test_model_embeds_any_subset_of_modalities_and_ignores_masked_inputs():
     torch.manual_seed(0)
     model = SailModel().eval()
     n = 4
-    x = {"image": torch.randn(n, 3, 32, 32), "mel": torch.randn(n, 40, 150), "text": torch.randn(n, 384),
-         "has_image": torch.tensor([True, False, True, False]), "has_audio": torch.tensor([True, True, False, False]),
-         "has_text": torch.tensor([False, True, True, False])}
+    x = {
+        "image": torch.randn(n, 3, 32, 32),
+        "mel": torch.randn(n, 40, 150),
+        "text": torch.randn(n, 384),
+        "has_image": torch.tensor([True, False, True, False]),
+        "has_audio": torch.tensor([True, True, False, False]),
+        "has_text": torch.tensor([False, True, True, False]),
+    }
     out = model(x)
     assert out.shape == (n, 128) and torch.allclose(out.norm(dim=1), torch.ones(n))
     y = {**x, "mel": torch.randn(n, 40, 150)}  # audio of rows without has_audio changed: no effect there
@@ -90,8 +95,11 @@ def test_shipped_checkpoints_are_small_and_record_how_they_were_trained(ablation
     with safe_open(str(path), "pt") as f:
         info = json.loads(f.metadata()["info"])
     assert info["ablation"] == ablation and info["audio"] == (not ablation.startswith("no_audio"))
-    assert ("lambda" in info) == (ablation != "no_hnm") and len(set(info["source_weights"].values())) > 1 or \
-        ablation == "no_balance"
+    assert (
+        ("lambda" in info) == (ablation != "no_hnm")
+        and len(set(info["source_weights"].values())) > 1
+        or ablation == "no_balance"
+    )
 
 
 def _info(ablation):
@@ -117,8 +125,12 @@ def test_sail_adapter_fingerprints_differ_per_ablation_and_no_audio_ignores_spee
     prints = {a: SailEmbedder(ablation=a).fingerprint() for a in ABLATIONS}
     assert len(set(prints.values())) == len(ABLATIONS)
     rng = np.random.default_rng(0)
-    item = {"text": "handwritten digit seven", "image": rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
-            "audio": rng.standard_normal(16000).astype(np.float32) * 0.1, "sample_rate": 16000}
+    item = {
+        "text": "handwritten digit seven",
+        "image": rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
+        "audio": rng.standard_normal(16000).astype(np.float32) * 0.1,
+        "sample_rate": 16000,
+    }
     mods = frozenset({"text", "image", "audio"})
     no_audio = SailEmbedder(ablation="no_audio")
     without = {k: v for k, v in item.items() if k not in ("audio", "sample_rate")}
@@ -131,8 +143,18 @@ def test_sail_adapter_fingerprints_differ_per_ablation_and_no_audio_ignores_spee
 def test_corrupt_checkpoint_is_a_one_line_error(cli, tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint")
-    proc = cli("eval", "--task", "retrieval/q2i", "--model", "sail", "--model_args", f"checkpoint={bad}",
-               "-o", tmp_path, "--no-progress")
+    proc = cli(
+        "eval",
+        "--task",
+        "retrieval/q2i",
+        "--model",
+        "sail",
+        "--model_args",
+        f"checkpoint={bad}",
+        "-o",
+        tmp_path,
+        "--no-progress",
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "bad.safetensors" in proc.stderr
 
 
@@ -150,9 +172,19 @@ def test_training_is_deterministic(tmp_path):
 def test_audio_helps_on_the_audio_subset_as_one_paired_comparison(cli, tmp_path):
     """The suites' design claim, on the shipped reference: with speech on, SAIL full ranks the twin groups (same
     image and title, other spoken word) apart, so i2i nDCG@10 on subset=audio beats the -noaudio twin task."""
-    cli("eval", "--task", "retrieval/i2i,retrieval/i2i-noaudio,retrieval/q2i", "--model", "sail", "--model_args",
-        "ablation=full", "-o", tmp_path,
-        "--no-progress", check_rc=0)
+    cli(
+        "eval",
+        "--task",
+        "retrieval/i2i,retrieval/i2i-noaudio,retrieval/q2i",
+        "--model",
+        "sail",
+        "--model_args",
+        "ablation=full",
+        "-o",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    )
     a, b = "sail@retrieval/i2i-noaudio", "sail@retrieval/i2i"
     refused = cli("compare", a, b, "-o", tmp_path)
     assert refused.returncode == 2 and "--across-tasks" in refused.stderr

@@ -34,32 +34,60 @@ def models(tmp_path_factory):
     torch.manual_seed(0)
     small = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
     BertModel(BertConfig(vocab_size=len(WORDS), max_position_embeddings=64, **small)).save_pretrained(root / "bert")
-    CLIPModel(CLIPConfig(text_config=dict(vocab_size=len(WORDS), max_position_embeddings=64, **small),
-                         vision_config=dict(image_size=32, patch_size=8, **small), projection_dim=8)
-              ).save_pretrained(root / "clip")
+    CLIPModel(
+        CLIPConfig(
+            text_config=dict(vocab_size=len(WORDS), max_position_embeddings=64, **small),
+            vision_config=dict(image_size=32, patch_size=8, **small),
+            projection_dim=8,
+        )
+    ).save_pretrained(root / "clip")
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(root / "clip")
-    ClapModel(ClapConfig(
-        text_config=dict(vocab_size=len(WORDS) + 2, max_position_embeddings=70, **small),
-        audio_config=dict(depths=[1, 1], num_attention_heads=[1, 1], patch_embeds_hidden_size=8, hidden_size=16,
-                          spec_size=64, num_mel_bins=16, window_size=4, patch_stride=[4, 4], patch_size=4),
-        projection_dim=8)).save_pretrained(root / "clap")
-    ClapFeatureExtractor(feature_size=16, truncation="rand_trunc", max_length_s=1, sampling_rate=16000,
-                         hop_length=160, fft_window_size=400).save_pretrained(root / "clap")
+    ClapModel(
+        ClapConfig(
+            text_config=dict(vocab_size=len(WORDS) + 2, max_position_embeddings=70, **small),
+            audio_config=dict(
+                depths=[1, 1],
+                num_attention_heads=[1, 1],
+                patch_embeds_hidden_size=8,
+                hidden_size=16,
+                spec_size=64,
+                num_mel_bins=16,
+                window_size=4,
+                patch_stride=[4, 4],
+                patch_size=4,
+            ),
+            projection_dim=8,
+        )
+    ).save_pretrained(root / "clap")
+    ClapFeatureExtractor(
+        feature_size=16,
+        truncation="rand_trunc",
+        max_length_s=1,
+        sampling_rate=16000,
+        hop_length=160,
+        fft_window_size=400,
+    ).save_pretrained(root / "clap")
     for name in ("bert", "clip", "clap"):
         tok.save_pretrained(root / name)
     return root
 
 
-ITEMS = [{"text": "red circle", "image": np.full((32, 32, 3), 200, np.uint8)}, {"text": "apple"},
-         {"audio": np.sin(np.arange(8000) / 7).astype(np.float32), "sample_rate": 16000},
-         {"image": np.zeros((20, 24, 3), np.uint8)}]
+ITEMS = [
+    {"text": "red circle", "image": np.full((32, 32, 3), 200, np.uint8)},
+    {"text": "apple"},
+    {"audio": np.sin(np.arange(8000) / 7).astype(np.float32), "sample_rate": 16000},
+    {"image": np.zeros((20, 24, 3), np.uint8)},
+]
 
 
-@pytest.mark.parametrize("cls, folder, dim, understood", [
-    (HFText, "bert", 16, [True, True, False, False]),
-    (HFClip, "clip", 8, [True, True, False, True]),
-    (HFClap, "clap", 8, [True, True, True, False]),
-])
+@pytest.mark.parametrize(
+    "cls, folder, dim, understood",
+    [
+        (HFText, "bert", 16, [True, True, False, False]),
+        (HFClip, "clip", 8, [True, True, False, True]),
+        (HFClap, "clap", 8, [True, True, True, False]),
+    ],
+)
 def test_hf_adapters_embed_what_they_understand_and_zero_the_rest(models, cls, folder, dim, understood):
     adapter = cls(path=str(models / folder), batch=2)
     emb = torch.as_tensor(adapter.embed(ITEMS, ALL, [0] * 4))
@@ -97,16 +125,39 @@ def test_fingerprint_hashes_the_weights(models, tmp_path):
 
 
 def test_unloadable_model_is_a_one_line_error(cli, tmp_path):
-    proc = cli("eval", "--task", "retrieval/q2i", "--model", "hf-text", "--model_args", f"path={tmp_path / 'nope'}",
-               "-o", tmp_path / "r", "--no-progress")
+    proc = cli(
+        "eval",
+        "--task",
+        "retrieval/q2i",
+        "--model",
+        "hf-text",
+        "--model_args",
+        f"path={tmp_path / 'nope'}",
+        "-o",
+        tmp_path / "r",
+        "--no-progress",
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "hf-text" in proc.stderr and "nope" in proc.stderr
 
 
 def test_composite_runs_through_the_cli_on_the_embedded_suite(cli, models, tmp_path):
     args = f"clip={models / 'clip'},clap={models / 'clap'},text={models / 'bert'}"
-    out = cli("eval", "--task", "retrieval/q2i", "--model", "composite", "--model_args", args, "--limit", "4",
-              "-o", tmp_path, "--no-progress", check_rc=0).stdout
+    out = cli(
+        "eval",
+        "--task",
+        "retrieval/q2i",
+        "--model",
+        "composite",
+        "--model_args",
+        args,
+        "--limit",
+        "4",
+        "-o",
+        tmp_path,
+        "--no-progress",
+        check_rc=0,
+    ).stdout
     assert "failed samples: 0 of 196" in out  # 192 items + 4 queries
 
 
@@ -127,8 +178,9 @@ def test_hf_clip_embeds_a_video_as_its_middle_frame_or_the_mean_of_its_frames(mo
     want = torch.as_tensor(middle.embed([{"image": frames[2]}], ALL, [0]))
     assert torch.allclose(got, want, atol=1e-6)
     mean = HFClip(path=str(models / "clip"), frames="mean")
-    per_frame = torch.nn.functional.normalize(torch.as_tensor(mean.embed([{"image": f} for f in frames], ALL,
-                                                                          [0] * 4)), dim=-1)
+    per_frame = torch.nn.functional.normalize(
+        torch.as_tensor(mean.embed([{"image": f} for f in frames], ALL, [0] * 4)), dim=-1
+    )
     want = torch.nn.functional.normalize(per_frame.mean(0, keepdim=True), dim=-1)
     got = torch.as_tensor(mean.embed([{"frames": frames}, {"image": frames[0]}], ALL, [0, 0]))
     assert torch.allclose(got[:1], want, atol=1e-5) and torch.allclose(got[1], per_frame[0], atol=1e-5)

@@ -45,12 +45,17 @@ class SailEmbedder(Embedder):
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
-        name = (f"sail-{self.args.ablation}.safetensors" if self.args.train_seed == 0 else
-                f"sail-{self.args.ablation}-seed{self.args.train_seed}.safetensors")  # train.checkpoint_name
+        name = (
+            f"sail-{self.args.ablation}.safetensors"
+            if self.args.train_seed == 0
+            else f"sail-{self.args.ablation}-seed{self.args.train_seed}.safetensors"
+        )  # train.checkpoint_name
         self.path = Path(self.args.checkpoint or CHECKPOINTS / name)
         if not self.path.is_file():
-            raise HarnessError(f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail"
-                               f".train --ablation {self.args.ablation} --seed {self.args.train_seed})")
+            raise HarnessError(
+                f"{self.path}: SAIL checkpoint not found (train it: python -m harness_baselines.sail"
+                f".train --ablation {self.args.ablation} --seed {self.args.train_seed})"
+            )
 
     def load(self):
         """Weights are read only when a batch must be embedded (harness.adapters: lazy loading); a corrupt
@@ -80,7 +85,7 @@ class SailEmbedder(Embedder):
         out = []
         with torch.no_grad():
             for i in range(0, len(items), self.args.batch):
-                out.append(self._model(batch_inputs(items[i:i + self.args.batch], modalities)))
+                out.append(self._model(batch_inputs(items[i : i + self.args.batch], modalities)))
         return torch.cat(out) if out else torch.zeros(0, 128)
 
     def fingerprint(self) -> str:

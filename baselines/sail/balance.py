@@ -37,8 +37,9 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float = 0.05, 
     return np.exp((f[:, None] + g[None] - cost) / eps)
 
 
-def source_weights(val: np.ndarray, sources: dict[str, np.ndarray], k: int = 6, temperature: float = 0.05,
-                   seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
+def source_weights(
+    val: np.ndarray, sources: dict[str, np.ndarray], k: int = 6, temperature: float = 0.05, seed: int = 0
+) -> tuple[dict[str, float], dict[str, float]]:
     """val [n, d], sources {name: [m, d]} embeddings -> ({name: sampling weight}, {name: OT similarity})."""
     vc, vm = clusters(val, k, seed)
     score = {}

@@ -81,9 +81,15 @@ def build(size: int = 32) -> tuple[Pool, dict[str, np.ndarray], dict[str, list[i
     # speech: the clip alone <-> the spoken word as text; the label is the word.
     data = gen.generate(seed=106, n_twins=10, n_single=20, members=2, size=size)
     said = {w: pool.add({"text": f"someone says {w}"}, 5000 + i) for i, w in enumerate(gen.WORDS)}
-    pairs["speech"] = np.array([(pool.add({"audio": it.audio, "sample_rate": it.sample_rate},
-                                          5000 + gen.WORDS.index(it.meta["word"])), said[it.meta["word"]])
-                                for it in data.items])
+    pairs["speech"] = np.array(
+        [
+            (
+                pool.add({"audio": it.audio, "sample_rate": it.sample_rate}, 5000 + gen.WORDS.index(it.meta["word"])),
+                said[it.meta["word"]],
+            )
+            for it in data.items
+        ]
+    )
     # web: shapes only, unrelated speech, 40% of the pairs point at a random item.
     rng = np.random.default_rng(104)
     shapes = [c for c in gen.concepts() if c[0] == "shape"]
@@ -95,11 +101,14 @@ def build(size: int = 32) -> tuple[Pool, dict[str, np.ndarray], dict[str, list[i
             it = gen.make_item("w", plan["group"], plan["kind"], plan["key"], word, g_rng, size, 0.0, {})
             web.setdefault(plan["group"], []).append(pool.add(_item_dict(it), 3000 + int(plan["group"][1:])))
     flat = [i for m in web.values() for i in m]
-    web_pairs = [(a, b if rng.random() >= 0.4 else int(rng.choice(flat))) for m in web.values() for a in m
-                 for b in m if a != b]
+    web_pairs = [
+        (a, b if rng.random() >= 0.4 else int(rng.choice(flat))) for m in web.values() for a in m for b in m if a != b
+    ]
     pairs["web"] = np.array(web_pairs)
     # The trusted validation set: clean items and queries like the suites' (clustered for balancing only).
     data = gen.generate(seed=105, n_twins=6, n_single=12, members=2, size=size)
-    val = {"items": [pool.add(_item_dict(it), 4000 + int(it.group[1:])) for it in data.items],
-           "queries": [pool.add({"text": x.text}, 4000 + int(x.id[1:4])) for x in data.queries]}
+    val = {
+        "items": [pool.add(_item_dict(it), 4000 + int(it.group[1:])) for it in data.items],
+        "queries": [pool.add({"text": x.text}, 4000 + int(x.id[1:4])) for x in data.queries],
+    }
     return pool, pairs, val

@@ -44,7 +44,7 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> torch.Tensor:
     mel = torch.log(_mel_filters(SAMPLE_RATE) @ spec + 1e-6)
     mel = (mel - mel.mean()) / (mel.std() + 1e-5)
     out = torch.zeros(N_MELS, FRAMES)
-    out[:, :min(FRAMES, mel.shape[1])] = mel[:, :FRAMES]
+    out[:, : min(FRAMES, mel.shape[1])] = mel[:, :FRAMES]
     return out
 
 
@@ -52,8 +52,9 @@ def image_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) -> float [3, IMAGE_SIZE, IMAGE_SIZE] in [-1, 1]."""
     x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None] / 127.5 - 1
     if x.shape[-1] != IMAGE_SIZE or x.shape[-2] != IMAGE_SIZE:
-        x = torch.nn.functional.interpolate(x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True,
-                                            align_corners=False)
+        x = torch.nn.functional.interpolate(
+            x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True, align_corners=False
+        )
     return x[0]
 
 
@@ -76,7 +77,7 @@ class TextTower:
     def __call__(self, texts: list[str]) -> torch.Tensor:
         todo = sorted(set(t for t in texts if t not in self._cache))
         for i in range(0, len(todo), 64):
-            chunk = todo[i:i + 64]
+            chunk = todo[i : i + 64]
             tok = self.tokenizer(chunk, padding=True, truncation=True, max_length=64, return_tensors="pt")
             hidden = self.model(**tok).last_hidden_state
             mask = tok["attention_mask"][..., None].float()
@@ -94,8 +95,11 @@ def batch_inputs(items: list[dict], modalities: frozenset[str]) -> dict[str, tor
     """Adapter items -> model inputs: image [n, 3, 32, 32], mel [n, 40, 150], text [n, 384], and bool presence
     masks has_image / has_audio / has_text [n]. Absent or switched-off modalities are zeros with mask False."""
     n = len(items)
-    out = {"image": torch.zeros(n, 3, IMAGE_SIZE, IMAGE_SIZE), "mel": torch.zeros(n, N_MELS, FRAMES),
-           "text": torch.zeros(n, TEXT_DIM)}
+    out = {
+        "image": torch.zeros(n, 3, IMAGE_SIZE, IMAGE_SIZE),
+        "mel": torch.zeros(n, N_MELS, FRAMES),
+        "text": torch.zeros(n, TEXT_DIM),
+    }
     has = {m: torch.zeros(n, dtype=torch.bool) for m in ("image", "audio", "text")}
     texts = [(i, it["text"]) for i, it in enumerate(items) if "text" in modalities and it.get("text")]
     if texts:

@@ -103,10 +103,12 @@ class _HF(Embedder):
 
         try:
             return getattr(transformers, cls_name).from_pretrained(
-                resolve(self.args.path), trust_remote_code=self.args.trust_remote_code)
+                resolve(self.args.path), trust_remote_code=self.args.trust_remote_code
+            )
         except (OSError, ValueError) as e:
-            raise HarnessError(f"{self.name}: cannot load {what} from {self.args.path!r} "
-                               f"({' '.join(str(e).split())[:300]})") from None
+            raise HarnessError(
+                f"{self.name}: cannot load {what} from {self.args.path!r} ({' '.join(str(e).split())[:300]})"
+            ) from None
 
     def _tokenize(self, texts: list[str]):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
@@ -125,8 +127,10 @@ class _HF(Embedder):
         get the role prefix and the instruction (``role_text``); images and audio are embedded as they are."""
         import torch
 
-        items = [{**it, "text": self.role_text(it["text"], role, instruction)} if it.get("text") is not None
-                 else it for it in items]
+        items = [
+            {**it, "text": self.role_text(it["text"], role, instruction)} if it.get("text") is not None else it
+            for it in items
+        ]
         if "image" in self.uses and "image" in modalities:
             items = self._frames_as_image(items)
         total, count = None, torch.zeros(len(items), 1)
@@ -134,7 +138,7 @@ class _HF(Embedder):
             for mod in self.uses:
                 rows = [i for i, it in enumerate(items) if it.get(mod) is not None and mod in modalities]
                 for s in range(0, len(rows), self.args.batch):
-                    chunk = rows[s:s + self.args.batch]
+                    chunk = rows[s : s + self.args.batch]
                     emb = self._unit_image_or(mod, [items[i] for i in chunk])
                     if total is None:
                         total = torch.zeros(len(items), emb.shape[1])
@@ -164,8 +168,15 @@ class _HF(Embedder):
         if mod != "image" or not any(isinstance(v["image"], list) for v in values):
             return norm(self._embed_modality(mod, values).float(), dim=-1)
         flat = [{"image": f} for v in values for f in (v["image"] if isinstance(v["image"], list) else [v["image"]])]
-        per_frame = norm(torch.cat([self._embed_modality("image", flat[s:s + self.args.batch]).float()
-                                    for s in range(0, len(flat), self.args.batch)]), dim=-1)
+        per_frame = norm(
+            torch.cat(
+                [
+                    self._embed_modality("image", flat[s : s + self.args.batch]).float()
+                    for s in range(0, len(flat), self.args.batch)
+                ]
+            ),
+            dim=-1,
+        )
         sizes = [len(v["image"]) if isinstance(v["image"], list) else 1 for v in values]
         return norm(torch.stack([part.mean(0) for part in per_frame.split(sizes)]), dim=-1)
 
@@ -174,10 +185,13 @@ class _HF(Embedder):
         return getattr(cfg, "projection_dim", None) or cfg.hidden_size
 
     def fingerprint(self) -> str:
-        changed = {k: getattr(self.args, k) for k in _TEXT_ARGS
-                   if getattr(self.args, k) != HFArgs.model_fields[k].default}
-        blob = json.dumps([self.name, _folder_hash(resolve(self.args.path))]  # content, not location
-                          + ([changed] if changed else []))
+        changed = {
+            k: getattr(self.args, k) for k in _TEXT_ARGS if getattr(self.args, k) != HFArgs.model_fields[k].default
+        }
+        blob = json.dumps(
+            [self.name, _folder_hash(resolve(self.args.path))]  # content, not location
+            + ([changed] if changed else [])
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -259,8 +273,9 @@ class Composite(Embedder):
     def __init__(self, **model_args):
         super().__init__(**model_args)
         parts = {"clip": HFClip, "clap": HFClap, "text": HFText}
-        self.parts = [cls(path=getattr(self.args, k), batch=self.args.batch)
-                      for k, cls in parts.items() if getattr(self.args, k)]
+        self.parts = [
+            cls(path=getattr(self.args, k), batch=self.args.batch) for k, cls in parts.items() if getattr(self.args, k)
+        ]
         if not self.parts:
             raise HarnessError("--model_args for composite: give at least one of clip=, clap=, text=")
 

@@ -44,8 +44,9 @@ def all_pair_similarities(emb: np.ndarray, label: np.ndarray, pairs: np.ndarray)
     return sims[labelled], sims[negative]
 
 
-def sampled_similarities(emb: np.ndarray, label: np.ndarray, pairs: np.ndarray, rng: np.random.Generator,
-                         n_neg: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def sampled_similarities(
+    emb: np.ndarray, label: np.ndarray, pairs: np.ndarray, rng: np.random.Generator, n_neg: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
     """The first version's estimate: each positive pair with ``n_neg`` random targets of other groups."""
     cand = np.unique(pairs[:, 1])
     a = pairs[:, 0]
@@ -59,8 +60,9 @@ def threshold(emb: np.ndarray, label: np.ndarray, pairs: np.ndarray) -> tuple[fl
     return best_f1_threshold(*all_pair_similarities(emb, label, pairs))
 
 
-def hard_negatives(emb: np.ndarray, label: np.ndarray, pairs: np.ndarray, lam: float,
-                   per_anchor: int = 3) -> np.ndarray:
+def hard_negatives(
+    emb: np.ndarray, label: np.ndarray, pairs: np.ndarray, lam: float, per_anchor: int = 3
+) -> np.ndarray:
     """-> [p, per_anchor] pool indices (-1 where none): for each pair, the source's targets of other groups with the
     highest similarity to the anchor that is still <= λ*."""
     cand = np.unique(pairs[:, 1])

@@ -22,11 +22,17 @@ class SailModel(nn.Module):
     def __init__(self, width: int = 96, dim: int = 128, layers: int = 2, heads: int = 4):
         super().__init__()
         self.image = nn.Sequential(
-            nn.Conv2d(3, 16, 3, 2, 1), nn.GELU(), nn.Conv2d(16, 32, 3, 2, 1), nn.GELU(),
-            nn.Conv2d(32, width, 3, 2, 1), nn.GELU(), nn.AdaptiveAvgPool2d(2))
+            nn.Conv2d(3, 16, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(16, 32, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(32, width, 3, 2, 1),
+            nn.GELU(),
+            nn.AdaptiveAvgPool2d(2),
+        )
         self.audio = nn.Sequential(
-            nn.Conv1d(N_MELS, 48, 5, 3, 2), nn.GELU(), nn.Conv1d(48, width, 5, 2, 2), nn.GELU(),
-            nn.AdaptiveAvgPool1d(4))
+            nn.Conv1d(N_MELS, 48, 5, 3, 2), nn.GELU(), nn.Conv1d(48, width, 5, 2, 2), nn.GELU(), nn.AdaptiveAvgPool1d(4)
+        )
         self.text = nn.Sequential(nn.Linear(TEXT_DIM, width), nn.GELU(), nn.Linear(width, width))
         self.cls = nn.Parameter(torch.zeros(1, 1, width))
         self.modality = nn.Parameter(torch.randn(4, width) * 0.02)  # cls, image, audio, text
@@ -47,9 +53,20 @@ class SailModel(nn.Module):
         img = self.image(x["image"]).flatten(2).transpose(1, 2)  # [n, 4, width]
         aud = self.audio(x["mel"]).transpose(1, 2)  # [n, 4, width]
         txt = self.text(x["text"])[:, None]  # [n, 1, width]
-        tokens = torch.cat([self.cls.expand(n, -1, -1), img + self.modality[1], aud + self.modality[2],
-                            txt + self.modality[3]], 1) + self.position
-        present = torch.cat([torch.ones(n, 1, dtype=torch.bool), x["has_image"][:, None].expand(n, 4),
-                             x["has_audio"][:, None].expand(n, 4), x["has_text"][:, None]], 1)
+        tokens = (
+            torch.cat(
+                [self.cls.expand(n, -1, -1), img + self.modality[1], aud + self.modality[2], txt + self.modality[3]], 1
+            )
+            + self.position
+        )
+        present = torch.cat(
+            [
+                torch.ones(n, 1, dtype=torch.bool),
+                x["has_image"][:, None].expand(n, 4),
+                x["has_audio"][:, None].expand(n, 4),
+                x["has_text"][:, None],
+            ],
+            1,
+        )
         out = self.fusion(tokens, src_key_padding_mask=~present)
         return nn.functional.normalize(self.project(self.norm(out[:, 0])), dim=-1)

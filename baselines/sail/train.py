@@ -43,8 +43,11 @@ ABLATIONS = {
 }
 # The shipped checkpoints: every row with training seed 0, the single-change rows also with seeds 1 and 2, so the
 # board's marks for them include seed variance.
-SHIPPED = {0: list(ABLATIONS), 1: ["full", "no_audio", "no_hnm", "no_balance"], 2: ["full", "no_audio", "no_hnm",
-                                                                                    "no_balance"]}
+SHIPPED = {
+    0: list(ABLATIONS),
+    1: ["full", "no_audio", "no_hnm", "no_balance"],
+    2: ["full", "no_audio", "no_hnm", "no_balance"],
+}
 ALL = frozenset({"text", "image", "audio"})
 
 
@@ -66,8 +69,9 @@ def embed_pool(model: SailModel, feats: dict, audio: bool) -> np.ndarray:
     """[n, dim] unit embeddings of the whole pool (eval mode)."""
     model.eval()
     n = feats["image"].shape[0]
-    out = np.concatenate([model(_select(feats, np.arange(i, min(i + 256, n)), audio)).numpy()
-                          for i in range(0, n, 256)])
+    out = np.concatenate(
+        [model(_select(feats, np.arange(i, min(i + 256, n)), audio)).numpy() for i in range(0, n, 256)]
+    )
     model.train()
     return out
 
@@ -83,11 +87,11 @@ def info_nce(model, feats, label, a, p, h, audio, gen, hgen) -> torch.Tensor:
         xh = _select(feats, h, audio, hgen)
         x = {k: torch.cat([x[k], xh[k]]) for k in x}
     emb = model(x)
-    ea, ep, eh = emb[:B], emb[B:2 * B], emb[2 * B:]
+    ea, ep, eh = emb[:B], emb[B : 2 * B], emb[2 * B :]
     lab = torch.as_tensor(label)
     la, lp, lh = lab[a], lab[p], lab[h]
     scale = model.logit_scale()
-    same = (la[:, None] == torch.cat([lp, lh])[None])
+    same = la[:, None] == torch.cat([lp, lh])[None]
     same[torch.arange(B), torch.arange(B)] = False  # the positive itself stays
     logits = (scale * ea @ torch.cat([ep, eh]).T).masked_fill(same, -1e4)
     back = (scale * ep @ ea.T).masked_fill((lp[:, None] == la[None]) & ~torch.eye(B, dtype=torch.bool), -1e4)
@@ -134,20 +138,29 @@ def select(emb: np.ndarray, label: np.ndarray, pairs: dict, val: dict, temperatu
         sampled = mining.sampled_similarities(emb, label, p, np.random.default_rng(seed))
         out["lambda_sampled8"][n] = mining.best_f1_threshold(*sampled)[0]
     src = {n: emb[np.unique(p.ravel())] for n, p in pairs.items()}
-    out["weights"], out["ot_similarity"] = balance.source_weights(emb[val["items"] + val["queries"]], src,
-                                                                  temperature=temperature)
+    out["weights"], out["ot_similarity"] = balance.source_weights(
+        emb[val["items"] + val["queries"]], src, temperature=temperature
+    )
     return out
 
 
-def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Path, seed: int = 0,
-          per_source: bool = True, temperature: float = 0.05) -> dict:
+def train(
+    ablations: list[str],
+    warm_steps: int,
+    steps: int,
+    batch: int,
+    out: Path,
+    seed: int = 0,
+    per_source: bool = True,
+    temperature: float = 0.05,
+) -> dict:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
     pool, pairs, val = data.build()
     feats = batch_inputs(pool.samples, ALL)
     label = np.array(pool.label)
-    print(f"pool: {len(label)} samples, pairs {({k: len(v) for k, v in pairs.items()})}, {time.time() - t0:.1f}s")
+    print(f"pool: {len(label)} samples, pairs { ({k: len(v) for k, v in pairs.items()}) }, {time.time() - t0:.1f}s")
     warm: dict[bool, dict] = {}  # audio on/off -> initial model's state
     chosen: dict[bool, dict] = {}  # audio on/off of the initial model -> its selection decisions
 
@@ -173,8 +186,16 @@ def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Pa
         model = SailModel()
         model.load_state_dict(initial(cfg["audio"]))
         sel = selection(True if cfg["select"] == "full" else cfg["audio"])
-        info: dict = {"ablation": name, **cfg, "warm_steps": warm_steps, "steps": steps, "batch": batch, "seed": seed,
-                      "per_source_batches": per_source, "balance_temperature": temperature}
+        info: dict = {
+            "ablation": name,
+            **cfg,
+            "warm_steps": warm_steps,
+            "steps": steps,
+            "batch": batch,
+            "seed": seed,
+            "per_source_batches": per_source,
+            "balance_temperature": temperature,
+        }
         weights = sel["weights"] if cfg["balance"] else {n: 1 / len(pairs) for n in pairs}
         if cfg["balance"]:
             info["ot_similarity"] = sel["ot_similarity"]
@@ -182,8 +203,7 @@ def train(ablations: list[str], warm_steps: int, steps: int, batch: int, out: Pa
         hard = sel["hard"] if cfg["hnm"] else {}
         if cfg["hnm"]:
             info.update({k: sel[k] for k in ("lambda", "f1", "lambda_sampled8")})
-        losses = run(model, feats, label, pairs, weights, hard, steps, 1e-3, batch, cfg["audio"], seed + 1,
-                     per_source)
+        losses = run(model, feats, label, pairs, weights, hard, steps, 1e-3, batch, cfg["audio"], seed + 1, per_source)
         info["final_loss"] = float(np.mean(losses[-20:]))
         info["train_seconds"] = round(time.time() - t1, 1)  # includes a warm-up and selection when they ran here
         save(model, out / checkpoint_name(name, seed), info)
@@ -208,17 +228,24 @@ def save(model: SailModel, path: Path, info: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ablation", default="shipped",
-                    help="shipped (every shipped checkpoint, its seeds included), all, or a comma list of "
-                         + ", ".join(ABLATIONS))
+    ap.add_argument(
+        "--ablation",
+        default="shipped",
+        help="shipped (every shipped checkpoint, its seeds included), all, or a comma list of " + ", ".join(ABLATIONS),
+    )
     ap.add_argument("--warm_steps", type=int, default=300)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--out", type=Path, default=CHECKPOINTS)
     ap.add_argument("--temperature", type=float, default=0.05, help="softmax temperature of source balancing")
-    ap.add_argument("--seed", type=int, nargs="+", default=[0],
-                    help="training seeds (initialisation, batch draws, dropout); one checkpoint per seed; "
-                         "ignored by --ablation shipped")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="training seeds (initialisation, batch draws, dropout); one checkpoint per seed; "
+        "ignored by --ablation shipped",
+    )
     ap.add_argument("--mixed_batches", action="store_true", help="draw each example's source separately")
     args = ap.parse_args()
     if args.ablation == "shipped":
@@ -230,8 +257,16 @@ def main() -> None:
             ap.error(f"unknown ablation {unknown[0]!r} (choose from {', '.join(ABLATIONS)})")
         plan = {seed: names for seed in args.seed}
     for seed, names in plan.items():
-        train(names, args.warm_steps, args.steps, args.batch, args.out, seed=seed, per_source=not args.mixed_batches,
-              temperature=args.temperature)
+        train(
+            names,
+            args.warm_steps,
+            args.steps,
+            args.batch,
+            args.out,
+            seed=seed,
+            per_source=not args.mixed_batches,
+            temperature=args.temperature,
+        )
 
 
 if __name__ == "__main__":
