@@ -15,9 +15,29 @@ import pytest
 from conftest import FIXTURES
 
 ADAPTERS = FIXTURES / "adapters"
+# Each batch (4 samples) must take longer than the kill's random wait (<= 0.15 s), so every round ends inside the
+# run however fast the machine is: edit batches sleep 4 x 0.05 s, and 80 samples outlast 10 rounds of 1-2 batches.
 CASES = {
-    "edit": ["--task", "edit/scenes", "--limit", "40", "--model", "bad_adapters:LoggingNoise"],
-    "retrieval": ["--task", "retrieval/q2i", "--limit", "8", "--model", "bad_adapters:SlowEmbed"],
+    "edit": [
+        "--task",
+        "edit/scenes",
+        "--limit",
+        "80",
+        "--model",
+        "bad_adapters:LoggingNoise",
+        "--model_args",
+        "delay=0.05",
+    ],
+    "retrieval": [
+        "--task",
+        "retrieval/q2i",
+        "--limit",
+        "8",
+        "--model",
+        "bad_adapters:SlowEmbed",
+        "--model_args",
+        "delay=0.01",
+    ],
 }
 
 
@@ -28,8 +48,6 @@ def _cmd(case, out):
         "harness",
         "eval",
         *CASES[case],
-        "--model_args",
-        "delay=0.01",
         "--batch_size",
         "4",
         "-o",

@@ -61,7 +61,9 @@ def test_gedit_bench_task_runs_from_the_cli_and_show_lists_judge_failures(data_d
     import json
     from pathlib import Path
 
-    doc = json.loads(Path(proc.stdout.strip().split(" · ")[-1]).read_text())  # the results JSON
+    # the run's last line: "run ID · N computed, M cached · RESULTS.json · K of N samples FAILED"
+    results_json = next(p for p in proc.stdout.strip().splitlines()[-1].split(" · ") if p.endswith(".json"))
+    doc = json.loads(Path(results_json).read_text())
     assert doc["judge_failures"] == {"transport": 0, "refusal": 0, "parse": 3} and doc["n_failed"] == 3
     show = cli("show", run_id, "--output", out, check_rc=0)
     assert "en/k1: judge parse: pq: 'no scores today'" in show.stdout
