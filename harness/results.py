@@ -95,7 +95,7 @@ def safe_name(text: str, max_len: int = 80) -> str:
 
 def write_result(output_dir: Path, result) -> Path:
     spec = result.spec
-    name = safe_name(f"{spec.model}{'-' + spec.variant if spec.variant else ''}")
+    name = safe_name(f"{spec.model}{'-' + spec.label_variant if spec.label_variant else ''}")
     path = output_dir.joinpath(*[safe_name(part) for part in spec.task.split("/")], f"{name}_{spec.run_id()}.json")
     atomic_write_text(path, json.dumps(result_dict(result), indent=2, sort_keys=True, allow_nan=False))
     return path

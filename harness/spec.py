@@ -216,6 +216,13 @@ class RunSpec(BaseModel):
         args = dict(self.model_args)
         return next((args[k] for k in ("variant", "recipe", "ablation") if k in args), "")
 
+    @property
+    def label_variant(self) -> str:
+        """``variant`` when it is one of the label's (non-default) args, else "": a default variant (``unifusion-lap``
+        is variant=lap) is already said by the model name."""
+        shown = dict(a.split("=", 1) for a in self.label_args_str().split(",") if "=" in a)
+        return next((shown[k] for k in ("variant", "recipe", "ablation") if k in shown), "")
+
     def cache_key(self) -> str:
         """Keys per-sample records: independent of ``limit``, so a larger run reuses a smaller one's samples."""
         return stable_hash(self._identity({"limit"}))
