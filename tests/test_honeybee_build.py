@@ -84,9 +84,16 @@ def test_answer_filter_keeps_only_agreeing_cots(tmp_path):
     assert not all(grade(r["cot"], r["answer"], r["choices"], grader="strict") for r in unfiltered)
 
 
-def test_caption_prefixes_the_cot(tmp_path):
+def test_caption_prefixes_the_cot_and_ends_at_the_marker(tmp_path):
+    from harness_baselines.honeybee.vocab import END_CAPTION, Vocab, build_vocab
+
     rows, _, _ = _build(tmp_path, interventions=[{"name": "caption"}])
-    assert all(r["cot"].startswith("caption: ") for r in rows)
+    vocab = Vocab(build_vocab())
+    for r in rows:
+        assert r["cot"].startswith("caption: ") and r["cot"].count(END_CAPTION) == 1
+        caption, solution = r["cot"].split(END_CAPTION)
+        assert "\\boxed{" not in caption and "\\boxed{" in solution
+        assert vocab.encode(r["cot"]).count(vocab.index[END_CAPTION]) == 1  # one token the decoder can detect
 
 
 def test_more_options_grows_multiple_choice(tmp_path):

@@ -30,6 +30,7 @@ from harness_baselines.honeybee.dataset import DatasetWriter
 from harness_baselines.honeybee.recipe import Recipe, load_recipe
 from harness_baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
 from harness_baselines.honeybee.teacher import write_cot
+from harness_baselines.honeybee.vocab import CAPTION_START, END_CAPTION
 
 PROMPT_SUFFIX = ReasoningOptions().prompt_suffix  # the eval suites' suffix: train and test prompts look alike
 LETTERS = "ABCDEFGH"
@@ -189,7 +190,7 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                         counts["6_dropped_short_cot"] += 1
                         continue
                     if caption and qq.caption and qq.image is not None:  # a text-only row states it already
-                        cot = f"caption: {qq.caption} {cot}"
+                        cot = f"{CAPTION_START} {qq.caption} {END_CAPTION} {cot}"
                     hist[qq.difficulty] += 1
                     row = {
                         "id": f"{name}-{i}-q{qq.variant}-c{c}",

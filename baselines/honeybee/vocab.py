@@ -13,7 +13,13 @@ from functools import lru_cache
 
 PAD, UNK, SEP, EOS = "<pad>", "<unk>", "<sep>", "<eos>"
 BOXED = "\\boxed{"
-_TOKEN = re.compile(r"\\boxed\{|\d+|[a-z]+|[^\sa-z\d]")
+# End-of-caption marker of "caption and solve" CoTs (``caption: <image in words> <end_caption> <solution>``): HoneyBee's
+# shared-caption decoding (arXiv 2510.12225, test-time scaling) cuts the caption out of the model's own first answer
+# and reuses it as the prefix of the other n-1 samples, so the model must say where its caption ends. One token, so
+# the decoder can detect it exactly (harness_baselines.honeybee.adapter; baselines/hf uses a configurable string).
+END_CAPTION = "<end_caption>"
+CAPTION_START = "caption:"
+_TOKEN = re.compile(r"<end_caption>|\\boxed\{|\d+|[a-z]+|[^\sa-z\d]")
 
 
 def tokenize(text: str) -> list[str]:
@@ -35,7 +41,7 @@ def build_vocab() -> tuple[str, ...]:
     from harness_baselines.honeybee.teacher import CLOSERS, OPENERS, write_cot
 
     words: set[str] = set(
-        tokenize(" ".join([GENERIC_QUESTION, "caption:", "".join("PQRSTUVWXYZ"), *OPENERS, *CLOSERS]))
+        tokenize(" ".join([GENERIC_QUESTION, CAPTION_START, "".join("PQRSTUVWXYZ"), *OPENERS, *CLOSERS]))
     )
     rng = np.random.default_rng(0)
     for src in SOURCES.values():
@@ -47,7 +53,7 @@ def build_vocab() -> tuple[str, ...]:
                 )
                 words |= set(tokenize(text))
     words -= {str(n) for n in range(401)}
-    return (PAD, UNK, SEP, EOS, BOXED, *map(str, range(401)), *sorted(words - {BOXED}))
+    return (PAD, UNK, SEP, EOS, BOXED, END_CAPTION, *map(str, range(401)), *sorted(words - {BOXED, END_CAPTION}))
 
 
 class Vocab:
