@@ -1,12 +1,20 @@
-"""A tiny LLaVA (CLIP vision tower + Llama decoder) built from configs, and the scene texts it is pretrained on.
+"""A tiny LLaVA (CLIP vision tower + Llama decoder) built from configs, and the scene texts it is trained on.
 
 Everything here is an ordinary transformers object (``LlavaForConditionalGeneration`` + ``LlavaProcessor`` over a
 word-level tokenizer made with the ``tokenizers`` library), so the checkpoint it produces is loaded by exactly the
 same ``from_pretrained`` path as a real hub VLM (Qwen2-VL, LLaVA, ...). No download is involved.
 
-The text side covers the vocabulary of the rendered scenes (colours, shapes, positions, backgrounds) and the words
-of the editing instructions: the tokenizer must not turn instruction verbs into <unk>, although pretraining never
-shows them (the VLM learns captions and question answering only).
+Sizes: 64x64 input, CLIP patch 8 -> 64 image tokens per image (the CLS token is dropped), tower width 128, a
+9-layer Llama decoder of width 128. The text side covers the vocabulary of the rendered scenes, of the editing
+instructions (single- and two-reference) and of the prompts below.
+
+Texts (all answers are exact strings, so accuracy is exact match):
+- probes (``PROBES``): colour of the shape at a place, shape at a place, count, position of a named shape --
+  asked only when the answer is unique (two shapes can share a 3x3 region);
+- captions: ``canonical_caption`` -- the suite's caption sentence with the shapes in reading order, because the
+  suites list shapes in their (random) generation order, which no image shows;
+- the VERIFI rewrite: (source image(s), instruction) -> canonical caption of the target scene, prompted with
+  ``encoder.REWRITE_PROMPT``.
 """
 
 from __future__ import annotations
@@ -14,15 +22,19 @@ from __future__ import annotations
 import numpy as np
 
 from harness.data import edit_scenes
+from harness_baselines.unifusion.encoder import REWRITE_PROMPT
 
 IMAGE_TOKEN = "<image>"
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", IMAGE_TOKEN]
-NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
-# Words of captions, questions and answers, plus the instruction templates of the edit suites (see module doc).
+NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+ANSWER_MARK = "answer :"  # ends every prompt of the tiny VLM (no chat template): "<image> question answer :"
+# Words of captions, questions, answers and prompts, plus the instruction templates of the edit suites (see
+# module doc). Unknown words would become <unk>, so the list errs on the generous side.
 EXTRA_WORDS = """a an the on at in of and is that there are how many what which where color shape background
-shapes describe image question answer yes no empty scene top bottom left right center corner make move remove add
-to twice half as large darker brighter grayscale invert flip rotate image photo % - , . ? : 0 1 2 3 4 5 6 7 8 9
-50 40 70 90 degrees horizontally vertically quarter colors""".split()
+shapes describe image images question answer yes no empty scene top bottom left right center corner make move
+remove add to twice half as large darker brighter grayscale invert flip rotate photo % - , . ? : ; ' 0 1 2 3 4 5 6
+7 8 9 50 40 70 90 degrees horizontally vertically quarter colors after edit edited result first second put from
+into take copy place replace with its same position it was keep other both this reference references""".split()
 
 
 def vocabulary() -> list[str]:
@@ -31,7 +43,7 @@ def vocabulary() -> list[str]:
     return SPECIALS + sorted(w.lower() for w in words if w not in SPECIALS)
 
 
-def build_processor(image_size: int = 32, patch_size: int = 8):
+def build_processor(image_size: int = 64, patch_size: int = 8):
     """LlavaProcessor = word-level tokenizer (lowercase, split on whitespace/punctuation) + CLIP image processor."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import CLIPImageProcessor, LlavaProcessor, PreTrainedTokenizerFast
@@ -55,6 +67,7 @@ def build_processor(image_size: int = 32, patch_size: int = 8):
         image_mean=[0.5] * 3,
         image_std=[0.5] * 3,
         do_convert_rgb=True,
+        resample=3,  # bicubic, but images arrive at 64x64 already (no resize happens on the task images)
     )
     # num_additional_image_tokens=1: CLIP's CLS token, dropped by the "default" feature strategy.
     return LlavaProcessor(
@@ -68,16 +81,22 @@ def build_processor(image_size: int = 32, patch_size: int = 8):
 
 
 def build_config(
-    vocab_size: int, image_size: int = 32, patch_size: int = 8, hidden_size: int = 96, num_layers: int = 9
+    vocab_size: int,
+    image_size: int = 64,
+    patch_size: int = 8,
+    vision_hidden_size: int = 128,
+    hidden_size: int = 128,
+    num_layers: int = 9,
 ):
-    """LLaVA config: CLIP tower (2 layers, 64 wide) + Llama decoder (``num_layers`` x ``hidden_size``)."""
+    """LLaVA config: CLIP tower (2 layers, ``vision_hidden_size`` wide: an 8x8x3 patch is 192 numbers of a
+    small palette) + Llama decoder (``num_layers`` x ``hidden_size``)."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     vision = CLIPVisionConfig(
         image_size=image_size,
         patch_size=patch_size,
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=vision_hidden_size,
+        intermediate_size=2 * vision_hidden_size,
         num_hidden_layers=2,
         num_attention_heads=4,
     )
@@ -88,7 +107,7 @@ def build_config(
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=4,
-        max_position_embeddings=256,
+        max_position_embeddings=512,
         pad_token_id=0,
         bos_token_id=2,
         eos_token_id=3,
@@ -106,35 +125,69 @@ def _name(o: dict) -> str:
     return f"{o['color']} {o['shape']}"
 
 
-def scene_texts(scene: dict, size: int, rng) -> tuple[str, str]:
-    """One (question, answer) pair about a scene: a caption request or a question on colours, shapes, positions,
-    counts or the background. Drawn from ``rng`` so training is deterministic."""
+def reading_order(scene: dict, size: int) -> dict:
+    """The scene with its shapes sorted top-to-bottom, then left-to-right, by 3x3 region, then by centre."""
+
+    def key(o):
+        return (int(3 * o["y"] / size), int(3 * o["x"] / size), o["y"], o["x"])
+
+    return {**scene, "objects": sorted(scene["objects"], key=key)}
+
+
+def canonical_caption(scene: dict, size: int) -> str:
+    """``edit_scenes.caption`` with the shapes in reading order (the caption the tiny VLM learns and rewrites to)."""
+    return edit_scenes.caption(reading_order(scene, size), size)
+
+
+PROBES = ("color", "shape_at_place", "count", "position")
+
+
+def probe(scene: dict, size: int, kind: str, rng) -> tuple[str, str] | None:
+    """(question, answer) of one probe kind about a scene, or None when no shape gives a unique answer."""
     objs = scene["objects"]
-    o = objs[int(rng.integers(len(objs)))]
-    where = edit_scenes.region_name(o["x"], o["y"], size)
-    kind = int(rng.integers(9))
-    if kind == 0:  # long answers whose structure words dominate the loss: as likely as one question type
-        return "describe the image .", edit_scenes.caption(scene, size)
-    # Questions 1-3 need no binding of attributes to places: they give image-dependent gradients from the first
-    # steps, which the binding questions 4-7 (colour at a place, place of an object, ...) then build on.
-    if kind == 1:
-        return "what colors are the shapes ?", " , ".join(sorted({p["color"] for p in objs}))
-    if kind == 2:
-        return "what shapes are there ?", " , ".join(sorted({p["shape"] for p in objs}))
-    if kind == 3:
-        return "what color is the background ?", " and ".join(scene["background"])
-    if kind == 4:
-        return f"what color is the {o['shape']} at the {where} ?", o["color"]
-    if kind == 5:
-        return f"where is the {_name(o)} ?", where
-    if kind == 6:
-        return f"what shape is at the {where} ?", o["shape"]
-    if kind == 7:
+    where = [edit_scenes.region_name(o["x"], o["y"], size) for o in objs]
+    order = rng.permutation(len(objs))
+    if kind == "count":
         return "how many shapes are there ?", NUMBERS[len(objs)]
+    for i in order:
+        o = objs[i]
+        if kind == "position":  # colour+shape pairs are unique within a scene
+            return f"where is the {_name(o)} ?", where[i]
+        if kind == "color" and sum(p["shape"] == o["shape"] and w == where[i] for p, w in zip(objs, where)) == 1:
+            return f"what color is the {o['shape']} at the {where[i]} ?", o["color"]
+        if kind == "shape_at_place" and where.count(where[i]) == 1:
+            return f"what shape is at the {where[i]} ?", o["shape"]
+    return None
+
+
+def scene_question(scene: dict, size: int, rng) -> tuple[str, str]:
+    """One training (question, answer) pair about one scene: a probe, a caption or another scene question."""
+    kind = int(rng.integers(10))
+    if kind < 6:
+        qa = probe(scene, size, PROBES[kind % 4], rng)
+        if qa is not None:
+            return qa
+        kind = 6
+    objs = scene["objects"]
+    if kind == 6:
+        return "describe the image .", canonical_caption(scene, size)
+    if kind == 7:
+        return "what color is the background ?", " and ".join(scene["background"])
+    if kind == 8:
+        return "what colors are the shapes ?", " , ".join(sorted({p["color"] for p in objs}))
     present = {(p["color"], p["shape"]) for p in objs}
-    color = list(edit_scenes.COLORS)[int(rng.integers(len(edit_scenes.COLORS)))]
-    shape = edit_scenes.SHAPES[int(rng.integers(len(edit_scenes.SHAPES)))]
-    return f"is there a {color} {shape} ?", "yes" if (color, shape) in present else "no"
+    if rng.integers(2):  # half of the yes/no questions ask for a shape that is there
+        o = objs[int(rng.integers(len(objs)))]
+        color, shape = o["color"], o["shape"]
+    else:
+        color = list(edit_scenes.COLORS)[int(rng.integers(len(edit_scenes.COLORS)))]
+        shape = edit_scenes.SHAPES[int(rng.integers(len(edit_scenes.SHAPES)))]
+    return f"is there {edit_scenes._article(color)} {color} {shape} ?", "yes" if (color, shape) in present else "no"
+
+
+def rewrite_question(instruction: str) -> str:
+    """The VERIFI prompt for an edit instruction (the same text ``VLMEncoder.rewrite`` sends)."""
+    return REWRITE_PROMPT.format(instruction=instruction)
 
 
 def random_scenes(seed: int, n: int, size: int = 64) -> list[dict]:
@@ -146,4 +199,38 @@ def random_scenes(seed: int, n: int, size: int = 64) -> list[dict]:
         scene = edit_scenes.random_scene(rng, size)
         if scene is not None:
             out.append(scene)
+    return out
+
+
+COMPOSE_STREAM = 997  # rng stream [seed, 997] of the two-reference training pairs below
+
+
+def compose_pairs(seed: int, n: int, size: int = 64) -> list[tuple[dict, dict, str, dict]]:
+    """``n`` two-reference edits (first scene, second scene, instruction, target scene) for training.
+
+    The second image holds one shape on a plain background; it is put into the first scene either where it is
+    ("Put the shape from the second image into the first image.") or at a named position like the ``add`` edit
+    ("Put the red circle from the second image in the top-left corner.")."""
+    rng = np.random.default_rng([seed, COMPOSE_STREAM])
+    out: list[tuple[dict, dict, str, dict]] = []
+    while len(out) < n:
+        first = edit_scenes.random_scene(rng, size)
+        if first is None or len(first["objects"]) > 3:
+            continue
+        taken = {(o["color"], o["shape"]) for o in first["objects"]}
+        obj = edit_scenes._random_object(rng, size, taken, [])
+        if obj is None:
+            continue
+        if rng.integers(2):
+            text = "Put the shape from the second image into the first image."
+        else:
+            pos = edit_scenes.POSITIONS[int(rng.integers(len(edit_scenes.POSITIONS)))]
+            obj["x"], obj["y"] = edit_scenes.anchor(pos, obj["r"], size)
+            where = "in the center" if pos == "center" else f"in the {pos} corner"
+            text = f"Put the {_name(obj)} from the second image {where}."
+        if not edit_scenes._fits(obj, first["objects"], size):
+            continue
+        bg = [str(rng.choice(list(edit_scenes.BACKGROUNDS)))]
+        second = {"background": bg, "split": "none", "objects": [obj]}
+        out.append((first, second, text, {**first, "objects": first["objects"] + [obj]}))
     return out

@@ -37,7 +37,7 @@ def _batch(
     image_id = tok.convert_tokens_to_ids(tiny_vlm.IMAGE_TOKEN)
     rows, labels = [], []
     for j, i in enumerate(idx):
-        question, answer = tiny_vlm.scene_texts(scenes[i], size, rngs[j] if rngs else rng)
+        question, answer = tiny_vlm.scene_question(scenes[i], size, rngs[j] if rngs else rng)
         prompt = [image_id] * n_img + tok(f"{question} answer :", add_special_tokens=False)["input_ids"]
         target = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
         rows.append(prompt + target)
@@ -128,7 +128,7 @@ def answer_accuracy(model, processor, seed: int, size: int, n_img: int, n: int =
         "pixel_values"
     ]
     kinds = [
-        " ".join(tiny_vlm.scene_texts(s, size, np.random.default_rng([seed, i]))[0].split()[:2])
+        " ".join(tiny_vlm.scene_question(s, size, np.random.default_rng([seed, i]))[0].split()[:2])
         for i, s in enumerate(scenes)
     ]
     hits: dict[str, list[float]] = {}
