@@ -64,8 +64,10 @@ class Adapter:
     kind: ClassVar[str]
     name: ClassVar[str] = ""
     Args: ClassVar[type[BaseModel]] = NoArgs
-    # Optional per-sample side information of the last call (one dict per input, e.g. generated token counts):
-    # stored with each sample's record; keys a task kind names in ``info_metrics`` are scored as metrics.
+    # Optional per-sample side information of the last call (one small JSON-able dict per input, e.g. generated
+    # token counts or a generated prompt rewrite): the task resets it to None before each call and reads it after;
+    # it is stored with each sample's record (harness show --info, report galleries); keys a task kind names in
+    # ``info_metrics`` are scored as metrics. Keys in harness.kinds.base.ENGINE_INFO_KEYS are the engine's own.
     last_info: list[dict] | None = None
 
     def __init__(self, **model_args: Any):
@@ -123,10 +125,37 @@ def _loading_first(fn):
 
 class Editor(Adapter):
     kind = "edit"
+    # How many input images per sample ``edit`` reads: 1 (the default) is the source alone; n > 1, or None for
+    # any number, is the source plus up to n - 1 reference images, which the task then always passes as the
+    # ``references`` keyword (an empty tuple for a sample without any). A task whose samples carry more images
+    # than an editor reads refuses that editor before any work (EditTask.check_adapter), so a single-source
+    # editor is never handed a multi-reference sample, nor called with an argument it does not know.
+    max_images: ClassVar[int | None] = 1
 
-    def edit(self, images: list[np.ndarray], instructions: list[str], seeds: list[int]) -> list[np.ndarray]:
-        """images: uint8 arrays (H, W, 3); returns one uint8 (H, W, 3) array per input, same size."""
+    def edit(
+        self,
+        images: list[np.ndarray],
+        instructions: list[str],
+        seeds: list[int],
+        references: list[tuple[np.ndarray, ...]] | None = None,
+    ) -> list[np.ndarray]:
+        """images: the image to edit per sample, uint8 (H, W, 3); returns one uint8 (H, W, 3) array per input,
+        same size. references (only for editors with ``max_images`` != 1): per sample, the further input images
+        in order (uint8 (h, w, 3), any size), e.g. "put the shape from the second image into the first" has
+        ``images[i]`` as the first image and ``references[i][0]`` as the second.
+
+        Side information: set ``self.last_info`` to one small JSON-able dict per input (e.g. a generated prompt
+        rewrite); it is stored with each sample's record, printed by ``harness show --info`` and shown under the
+        output in the report gallery."""
         raise NotImplementedError
+
+
+def reads_images(editor: Editor) -> int | None:
+    """How many images per sample ``editor`` reads (``Editor.max_images``; None: any number)."""
+    n = getattr(editor, "max_images", 1)
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise HarnessError(f"{type(editor).__qualname__}.max_images must be a positive int or None, got {n!r}")
+    return n
 
 
 ROLES = ("query", "document")

@@ -297,8 +297,14 @@ def report(
 
 
 @app.command()
-def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."), output: Path = OutputOpt) -> None:
-    """Print a run's spec, provenance, aggregates and per-sample failures."""
+def show(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    output: Path = OutputOpt,
+    info: bool = typer.Option(
+        False, "--info", help="Also print each sample's side information (what the model returned with its output)."
+    ),
+) -> None:
+    """Print a run's spec, provenance, aggregates and per-sample failures (and side information with --info)."""
     from tabulate import tabulate
 
     store = _open_store(output)
@@ -325,6 +331,11 @@ def show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     print(f"skipped rows (unscorable in the data, not in N): {len(skipped)}")
     for sid, reason in skipped.items():
         print(f"  {sid}: {reason}")
+    if info:
+        side = store.run_info(run)
+        print(f"side information: {len(side)} samples")
+        for sid, entry in side.items():
+            print(f"  {sid}: {json.dumps(entry, ensure_ascii=False, sort_keys=True)}")
 
 
 @app.command()

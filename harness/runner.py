@@ -120,12 +120,6 @@ def _batches(items: list, size: int):
         yield items[i : i + size]
 
 
-def _infos(adapter: Adapter, n: int) -> list[dict]:
-    """The adapter's per-sample side information for its last call (``Adapter.last_info``), if it gave one."""
-    info = getattr(adapter, "last_info", None)
-    return [dict(i) for i in info] if isinstance(info, (list, tuple)) and len(info) == n else [{} for _ in range(n)]
-
-
 def _plan(task: Task, todo: list, batch_size: int, world: World) -> list[list]:
     """This rank's batches, in order: the to-do units grouped by ``task.batch_key`` (a batch never mixes keys,
     e.g. queries and documents), each group sharded by position across ranks and cut into batches. Every rank
@@ -206,13 +200,13 @@ def freeze_arrays(obj, depth: int = 0) -> None:
             freeze_arrays(getattr(obj, f.name), depth + 1)
 
 
-def _guarded_predict(task: Task, adapter: Adapter, batch: list, seeds: list[int]):
-    """task.predict on read-only samples, with an adapter's ``sys.exit()`` turned into a broken contract instead of
-    ending the run with exit status 0 and nothing measured."""
+def _guarded_predict(task: Task, adapter: Adapter, batch: list, seeds: list[int]) -> tuple[list, list[dict]]:
+    """task.predict_with_info (outputs, side information) on read-only samples, with an adapter's ``sys.exit()``
+    turned into a broken contract instead of ending the run with exit status 0 and nothing measured."""
     for unit in batch:
         freeze_arrays(unit)
     try:
-        return task.predict(adapter, batch, seeds)
+        return task.predict_with_info(adapter, batch, seeds)
     except SystemExit as e:
         raise AdapterContractError(f"called sys.exit({e.code!r}) while predicting sample {batch[0].id!r}") from None
 
@@ -222,15 +216,16 @@ def _predict_batch(task: Task, adapter: Adapter, batch: list, seeds: list[int]) 
     sample is recorded as that sample's failure instead of sinking its neighbours."""
     adapter.ensure_loaded()  # weights load only once a batch must be computed; a loading error stops the run
     try:
-        outputs = _guarded_predict(task, adapter, batch, seeds)
-        rows = [(u, o, info, None) for u, o, info in zip(batch, outputs, _infos(adapter, len(batch)))]
+        outputs, infos = _guarded_predict(task, adapter, batch, seeds)
+        rows = [(u, o, info, None) for u, o, info in zip(batch, outputs, infos)]
     except AdapterContractError:
         raise
     except Exception:
         rows = []
         for unit, seed in zip(batch, seeds):
             try:
-                rows.append((unit, _guarded_predict(task, adapter, [unit], [seed])[0], _infos(adapter, 1)[0], None))
+                (output,), (info,) = _guarded_predict(task, adapter, [unit], [seed])
+                rows.append((unit, output, info, None))
             except AdapterContractError:
                 raise
             except Exception as e:  # noqa: BLE001 — any adapter error is this sample's failure, counted and shown

@@ -105,6 +105,11 @@ class Record:
     error: str | None
 
 
+# Keys of a record's info that say where things are stored (reused outputs, a judged run's edits and judge calls),
+# not what a model said.
+BOOKKEEPING_INFO_KEYS = frozenset({"shared", "generation_key", "judge_key", "judge_calls"})
+
+
 def owner_id() -> tuple[int, str]:
     return os.getpid(), socket.gethostname()
 
@@ -408,6 +413,29 @@ class RunStore:
             raise HarnessError(f"run {run['run_id']} predates per-run sample lists and used --limit: re-run it")
         records = self.get_records(run["cache_key"], ids, with_output=False)
         return {sid: records[sid].scores for sid in ids if sid in records and records[sid].scores is not None}
+
+    def run_info(self, run: dict) -> dict[str, dict]:
+        """Per-sample side information of a finished run (what its adapter returned with each output, see
+        ``Adapter.last_info``), by sample id in task order, samples without any left out. A judged run's records
+        name the ``generation_key`` whose records hold the edits: the editor's info is read from there. The
+        engine's bookkeeping keys (where outputs and judge calls are stored) are left out."""
+        ids = json.loads(run["sample_ids"]) if run.get("sample_ids") else None
+        records = self.get_records(run["cache_key"], ids, with_output=False)
+        generation: dict[str, dict[str, Record]] = {}
+        out = {}
+        for sid in ids if ids is not None else sorted(records):
+            rec = records.get(sid)
+            if rec is None:
+                continue
+            info = dict(rec.info or {})
+            if key := info.get("generation_key"):
+                if key not in generation:
+                    generation[key] = self.get_records(key, ids, with_output=False)
+                info = {**(generation[key][sid].info if sid in generation[key] else {}), **info}
+            info = {k: v for k, v in info.items() if k not in BOOKKEEPING_INFO_KEYS}
+            if info:
+                out[sid] = info
+        return out
 
     @staticmethod
     def run_subsets(run: dict) -> dict[str, list[str]] | None:

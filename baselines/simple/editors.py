@@ -1,7 +1,10 @@
 """identity / oracle / noise editors.
 
 ``oracle`` must see the target, which the Editor contract does not pass: it reads the task's samples itself,
-matching on the source image, so it needs the task name in its args (default: every embedded editing task)."""
+matching on the source image, so it needs the task name in its args (default: every embedded editing task).
+
+All three read any number of images per sample (``max_images = None``) and use the first: on a multi-reference
+task (edit/compose) identity returns the image to edit unchanged, the floor a composing editor must beat."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from harness.adapters import Editor, register_adapter
 class IdentityEditor(Editor):
     """Returns the source image unchanged (perfect on the keep region, fails every edit)."""
 
-    def edit(self, images, instructions, seeds):
+    max_images = None  # references are ignored: the first image comes back
+
+    def edit(self, images, instructions, seeds, references=None):
         return [np.array(img, copy=True) for img in images]
 
 
@@ -32,8 +37,9 @@ class NoiseEditor(Editor):
     """Returns uniform random pixels, seeded per sample (poor everywhere)."""
 
     Args = NoiseArgs
+    max_images = None
 
-    def edit(self, images, instructions, seeds):
+    def edit(self, images, instructions, seeds, references=None):
         return [
             np.random.default_rng(seed).integers(self.args.low, self.args.high + 1, size=img.shape, dtype=np.uint8)
             for img, seed in zip(images, seeds)
@@ -47,9 +53,10 @@ class OracleArgs(BaseModel):
 
 @register_adapter("oracle")
 class OracleEditor(Editor):
-    """Returns the ground-truth target, looked up by (source image, instruction) in the task's samples."""
+    """Returns the ground-truth target, looked up by (images, instruction) in the task's samples."""
 
     Args = OracleArgs
+    max_images = None
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
@@ -58,18 +65,20 @@ class OracleEditor(Editor):
         self._targets: dict[bytes, np.ndarray] = {}
         for entry in registry.resolve(self.args.task, registry.discover_tasks()):
             for s in registry.build_task(entry).samples:
-                self._targets[self._key(s.source, s.instruction)] = s.target
+                self._targets[self._key(s.source, s.instruction, s.references)] = s.target
 
     @staticmethod
-    def _key(image: np.ndarray, instruction: str) -> bytes:
+    def _key(image: np.ndarray, instruction: str, references=()) -> bytes:
         h = hashlib.sha256(np.ascontiguousarray(image).tobytes())
         h.update(instruction.encode())
+        for ref in references:  # two compose samples may share a source and an instruction, not the reference
+            h.update(b"\0" + np.ascontiguousarray(ref).tobytes())
         return h.digest()
 
-    def edit(self, images, instructions, seeds):
+    def edit(self, images, instructions, seeds, references=None):
         out = []
-        for img, text in zip(images, instructions):
-            target = self._targets.get(self._key(img, text))
+        for img, text, refs in zip(images, instructions, references or [()] * len(images)):
+            target = self._targets.get(self._key(img, text, refs))
             if target is None:
                 raise KeyError("oracle has no ground truth for this (image, instruction)")
             out.append(target.copy())

@@ -28,6 +28,7 @@ BUILTIN_MODULES = (
     "harness.data.edit_photos",
     "harness.data.edit_local",
     "harness.data.edit_t2i",
+    "harness.data.edit_compose",
     "harness.data.edit_benchmarks",
     "harness.data.retrieval_local",
     "harness.data.retrieval_embedded",

@@ -20,6 +20,10 @@ class EditSample:
     turns: follow-up instructions of a multi-turn session, applied in order to the editor's own previous output
         (MagicBrush's final-turn setting); ``target`` is then the ground truth after the last turn.
     subsets: extra breakdown keys beyond ``edit_type=...`` (e.g. ``language=en``, ``language=en/intersection``).
+    references: further input images after the source, in order (uint8 (h, w, 3) each, any size): a
+        multi-reference sample ("put the shape from the second image into the first"). The source stays the image
+        that is edited and scored (target and mask are on its grid); only editors declaring ``max_images`` > 1
+        see references (harness.adapters.Editor).
     """
 
     id: str
@@ -33,7 +37,13 @@ class EditSample:
     output_caption: str = ""
     turns: tuple[str, ...] = ()
     subsets: tuple[str, ...] = ()
+    references: tuple[np.ndarray, ...] = ()
     meta: dict = field(default_factory=dict)
+
+    @property
+    def images(self) -> tuple[np.ndarray, ...]:
+        """Every input image of the sample, the source first."""
+        return (self.source, *self.references)
 
     @property
     def instructions(self) -> tuple[str, ...]:

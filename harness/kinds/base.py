@@ -3,15 +3,53 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, ClassVar
 
 from harness.adapters import Adapter
 from harness.data.skips import skipped_of
 from harness.spec import stable_hash
+from harness.store import BOOKKEEPING_INFO_KEYS
 
 
 class AdapterContractError(Exception):
     """The adapter broke its contract (wrong count, size or type of outputs): a bug to fix, not a sample failure."""
+
+
+# Keys of a record's info the engine itself writes (reused outputs, judged runs; harness/judges/stage.py): an
+# adapter's side information may not use them.
+ENGINE_INFO_KEYS = BOOKKEEPING_INFO_KEYS | {"judge_failure", "judge_replies", "turns"}
+# Side information is for a few fields a person reads next to the output (a rewrite, token counts), not outputs.
+MAX_INFO_BYTES = 64 * 1024
+
+
+def take_info(adapter: Adapter, ids: list[str]) -> list[dict]:
+    """The side information ``adapter`` gave with its last call over samples ``ids`` (``Adapter.last_info``),
+    checked (one JSON-able dict per input, small, no engine key) and reset to None for the next call.
+    No info (None or an empty list): one empty dict per sample."""
+    info, adapter.last_info = getattr(adapter, "last_info", None), None
+    if info is None or (isinstance(info, (list, tuple)) and not info):
+        return [{} for _ in ids]
+    if not isinstance(info, (list, tuple)) or len(info) != len(ids):
+        got = len(info) if isinstance(info, (list, tuple)) else type(info).__name__
+        raise AdapterContractError(f"set last_info to {got} entries for a call over {len(ids)} samples")
+    out = []
+    for sid, entry in zip(ids, info):
+        entry = {} if entry is None else entry
+        if not isinstance(entry, dict):
+            raise AdapterContractError(f"last_info for sample {sid!r} is a {type(entry).__name__}, expected a dict")
+        try:
+            size = len(json.dumps(entry))
+        except (TypeError, ValueError) as e:
+            raise AdapterContractError(f"last_info for sample {sid!r} is not JSON-able ({e})") from None
+        if size > MAX_INFO_BYTES:
+            raise AdapterContractError(
+                f"last_info for sample {sid!r} is {size} bytes of JSON (at most {MAX_INFO_BYTES}: side info, not data)"
+            )
+        if reserved := sorted(ENGINE_INFO_KEYS & set(entry)):
+            raise AdapterContractError(f"last_info for sample {sid!r} uses the engine's key {reserved[0]!r}")
+        out.append(dict(json.loads(json.dumps(entry))))  # stored as JSON: hand on what a cached re-run reads back
+    return out
 
 
 class Task:
@@ -89,6 +127,13 @@ class Task:
 
     def predict(self, adapter: Adapter, batch: list, seeds: list[int]) -> list[Any]:
         raise NotImplementedError
+
+    def predict_with_info(self, adapter: Adapter, batch: list, seeds: list[int]) -> tuple[list[Any], list[dict]]:
+        """(outputs, per-sample side information) of ``predict``. Kinds that call the adapter once per batch use
+        this default; a kind that calls it several times (multi-turn editing) collects the info of each call."""
+        adapter.last_info = None  # never read a previous call's info as this one's
+        outputs = self.predict(adapter, batch, seeds)
+        return outputs, take_info(adapter, [u.id for u in batch])
 
     def score(self, batch: list, outputs: list) -> list[dict[str, float]]:
         raise NotImplementedError

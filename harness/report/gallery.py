@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from html import escape
 
 from harness.report.assets import json_script, page
+from harness.store import BOOKKEEPING_INFO_KEYS
 
 
 @dataclass
@@ -56,6 +57,8 @@ def run_records(store, run: dict | None) -> dict:
                 generation[key] = store.get_records(key)
             gen = generation[key].get(sid)
             rec = replace(rec, output=gen.output if gen else None, error=rec.error or (gen.error if gen else None))
+            # the editor's side information lives with the edit, under the generation key
+            info = {**(gen.info if gen else {}), **info}
         calls = info.get("judge_calls")
         if isinstance(calls, dict) and calls:
             stored = store.judge_calls(list(calls.values()))
@@ -71,9 +74,11 @@ def run_records(store, run: dict | None) -> dict:
     return out
 
 
-def side_info(info: dict) -> str:
+def side_info(info: dict, open_: bool = False) -> str:
     """Per-sample side information (Record.info): a judge's raw replies in full and any judge failure, open;
-    anything else in a closed details block. Strings are escaped."""
+    the adapter's own side information (``Adapter.last_info``) in a details block, open when ``open_``.
+    Strings are escaped."""
+    info = {k: v for k, v in (info or {}).items() if k not in BOOKKEEPING_INFO_KEYS}
     if not info:
         return ""
     out = []
@@ -90,7 +95,10 @@ def side_info(info: dict) -> str:
             f"<li><code>{escape(k)}</code>: {escape(v if isinstance(v, str) else json.dumps(v))}</li>"
             for k, v in rest.items()
         )
-        out.append(f"<details><summary>side info</summary><ul>{items}</ul></details>")
+        out.append(
+            f'<details class="side-info"{" open" if open_ else ""}><summary>side info</summary><ul>{items}</ul>'
+            "</details>"
+        )
     return "".join(out)
 
 

@@ -1,6 +1,7 @@
-"""Editing gallery: source, instruction(s), target and the edit mask over the source (when the benchmark has
-them), then every model's output with its scores (and a judge's raw replies when the run was judged), side by
-side."""
+"""Editing gallery: source (and a multi-reference sample's further images), instruction(s), target and the edit
+mask over the source (when the benchmark has them), then every model's output with its scores, its side
+information (what the adapter returned with the image, e.g. a generated rewrite) and a judge's raw replies when the
+run was judged, side by side."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
     for s in task.samples:
         if not any(s.id in r for r in records):
             continue
-        tiles = [tile(prefix + media.image(s.source), "source", cls="input")]
+        tiles = [tile(prefix + media.image(s.source), "source" if not s.references else "image 1", cls="input")]
+        tiles += [tile(prefix + media.image(ref), f"image {j}", cls="input") for j, ref in enumerate(s.references, 2)]
         if s.target is not None:
             tiles.append(tile(prefix + media.image(s.target), "target", cls="input"))
         if s.mask is not None and s.mask.shape == s.source.shape[:2]:
@@ -53,6 +55,6 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
             view.scores[i] = scores
             view.cells[i] = tile(
                 prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics)
-            ) + side_info(rec.info)
+            ) + side_info(rec.info, open_=True)  # e.g. the prompt rewrite the edit was conditioned on
         out.append(view)
     return out
