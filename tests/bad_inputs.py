@@ -782,6 +782,13 @@ CATALOGUE: list[Row] = [
     Row("adapter/always-raises", SCENES + " --model bad_adapters:AlwaysRaises", ("no sample was scored", "exploded")),
     Row("adapter/too-few-outputs", SCENES + " --model bad_adapters:TooFew", ("broke the Editor contract",)),
     Row("adapter/wrong-size", SCENES + " --model bad_adapters:WrongSize", ("shape (8, 8, 3)",)),
+    Row(
+        "adapter/one-image-editor-on-two-image-task",
+        "eval --task edit/compose --limit 4 -o {o} --no-progress --model bad_adapters:TooFew",
+        ("edit/compose", "bad_adapters:TooFew", "2 images per sample", "max_images = 1"),
+    ),
+    Row("adapter/side-info-not-json", SCENES + " --model bad_adapters:NumpyInfo", ("last_info", "not JSON-able")),
+    Row("adapter/side-info-wrong-count", SCENES + " --model bad_adapters:InfoForOne", ("last_info to 1 entries",)),
     Row("adapter/wrong-dtype", SCENES + " --model bad_adapters:FloatOut", ("dtype float32",)),
     Row("adapter/not-a-list", SCENES + " --model bad_adapters:NotAList", ("returned str",)),
     Row("adapter/exits-zero", SCENES + " --model bad_adapters:ExitsZero", ("sys.exit(0)",)),
