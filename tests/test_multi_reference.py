@@ -298,3 +298,41 @@ def test_report_gallery_shows_both_images_and_the_side_information_under_the_out
         assert width[0] <= width[1] and errors == []
         page.screenshot(path=tmp_path / "gallery-compose.png")
         browser.close()
+
+
+def _write_png(path, array):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def test_a_local_folder_with_references_runs_two_image_editors_and_names_a_bad_reference(tmp_path, plugins):
+    data = tmp_path / "data"
+    lines = []
+    for s in edit_compose.generate(seed=7, n_per_type=1):
+        for part, image in (("src", s.source), ("ref", s.references[0]), ("tgt", s.target)):
+            _write_png(data / f"{s.id}-{part}.png", image)
+        row = {"id": s.id, "source": f"{s.id}-src.png", "references": [f"{s.id}-ref.png"], "target": f"{s.id}-tgt.png"}
+        lines.append(json.dumps({**row, "instruction": s.instruction, "edit_type": s.edit_type}))
+    (data / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "mine.yaml").write_text(
+        "name: edit/mine\nkind: edit\nsource: {loader: edit_folder, args: {path: ../data, size: 64}}\n"
+        "metrics: [success, psnr_edit, psnr_keep]\nprimary_metric: success\n"
+    )
+    common = ("--task", "edit/mine", "--include", tasks, "-o", tmp_path / "r", "--no-progress")
+    done = run_cli("eval", *common, "--model", "compose_plugin:Composer", pythonpath=plugins, check_rc=0)
+    assert "5 computed" in done.stdout
+    (res,) = map(json.loads, map(Path.read_text, (tmp_path / "r").rglob("*Composer*.json")))
+    assert res["aggregates"]["edit_type=copy"]["psnr_edit"]["value"] == 100.0  # shapes pasted in place: exact
+    one_line_error(
+        run_cli("eval", *common, "--model", "compose_plugin:SingleSource", pythonpath=plugins),
+        "edit/mine",
+        "2 images per sample",
+    )
+    (data / "metadata.jsonl").write_text(lines[0].replace('-ref.png"]', '-gone.png"]') + "\n")
+    one_line_error(run_cli("eval", *common, "--model", "identity"), "metadata.jsonl", "references[0]", "gone.png")
+    (data / "metadata.jsonl").write_text(lines[0].replace('["', '"').replace('.png"],', '.png",') + "\n")
+    one_line_error(run_cli("eval", *common, "--model", "identity"), "metadata.jsonl", "'references' must be a list")

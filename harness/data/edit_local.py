@@ -3,7 +3,9 @@
 Two layouts are understood:
 
 (a) ``metadata.jsonl``: one JSON object per line with ``id``, ``source``, ``instruction``,
-    ``target`` (paths relative to the folder) and optional ``mask``, ``edit_type``, ``caption``.
+    ``target`` (paths relative to the folder) and optional ``mask``, ``edit_type``, ``caption`` and
+    ``references`` (a list of further input image paths, in order: a multi-reference sample, whose editor reads
+    the source plus these; each is resized to ``size`` like the source).
 (b) MagicBrush's release: ``edit_sessions.json`` mapping img_id -> list of turns
     ``{"input", "mask", "output", "instruction"}`` with files under ``images/<img_id>/``.
 
@@ -78,6 +80,7 @@ def _sample(
     transparent_is_edit: bool = False,
     fields: tuple[str, str, str] = ("source", "target", "mask"),
     mismatch: list | None = None,
+    references: tuple[str, ...] = (),
 ) -> EditSample:
     src_im = _open_rgb((folder / src).resolve(), f"{where}, field '{fields[0]}'")
     tgt_im = _open_rgb((folder / tgt).resolve(), f"{where}, field '{fields[1]}'")
@@ -101,6 +104,12 @@ def _sample(
     meta = {"folder": str(folder), "source": src, "target": tgt}
     if mask is not None:
         meta["mask"] = mask
+    refs = tuple(
+        _rgb(_open_rgb((folder / ref).resolve(), f"{where}, field 'references[{j}]'"), size)
+        for j, ref in enumerate(references)
+    )
+    if refs:
+        meta["references"] = list(references)
     return EditSample(
         id=sid,
         source=source,
@@ -109,6 +118,7 @@ def _sample(
         mask=region,
         edit_type=edit_type,
         caption=caption,
+        references=refs,
         meta=meta,
     )
 
@@ -124,6 +134,11 @@ def _read_jsonl(folder: Path, file: Path, size: int, mismatch: list) -> list[Edi
                 raise DataError(
                     f"{where}: field '{key}' must be a non-empty string, got {one_line(json.dumps(rec[key]))}"
                 )
+        references = rec.get("references") or []
+        if not isinstance(references, list) or not all(isinstance(r, str) and r.strip() for r in references):
+            raise DataError(
+                f"{where}: field 'references' must be a list of image paths, got {one_line(json.dumps(references))}"
+            )
         samples.append(
             _sample(
                 folder,
@@ -137,6 +152,7 @@ def _read_jsonl(folder: Path, file: Path, size: int, mismatch: list) -> list[Edi
                 where,
                 size,
                 mismatch=mismatch,
+                references=tuple(references),
             )
         )
     if not samples:
