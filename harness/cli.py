@@ -81,11 +81,15 @@ def list_(
     elif what == "models":
         from harness.adapters import registered_adapters
 
+        def images(c) -> str:  # editors: how many images per sample they read (Editor.max_images)
+            n = getattr(c, "max_images", 1) if c.kind == "edit" else None
+            return "" if c.kind != "edit" else "any" if n is None else str(n)
+
         rows = [
-            (n, c.kind, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "")
+            (n, c.kind, images(c), (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "")
             for n, c in registered_adapters().items()
         ]
-        print(tabulate(rows, headers=["model", "kind", "description"]))
+        print(tabulate(rows, headers=["model", "kind", "images", "description"]))
     elif what == "metrics":
         from harness.metrics import METRICS
 

@@ -336,3 +336,9 @@ def test_a_local_folder_with_references_runs_two_image_editors_and_names_a_bad_r
     one_line_error(run_cli("eval", *common, "--model", "identity"), "metadata.jsonl", "references[0]", "gone.png")
     (data / "metadata.jsonl").write_text(lines[0].replace('["', '"').replace('.png"],', '.png",') + "\n")
     one_line_error(run_cli("eval", *common, "--model", "identity"), "metadata.jsonl", "'references' must be a list")
+
+
+def test_list_models_says_how_many_images_each_editor_reads():
+    rows = {line.split()[0]: line.split() for line in run_cli("list", "models", check_rc=0).stdout.splitlines()[2:]}
+    assert rows["identity"][1:3] == ["edit", "any"] and rows["oracle"][2] == "any"
+    assert rows["bow"][1] == "retrieval" and rows["bow"][2] != "1"
