@@ -150,9 +150,14 @@ def _share_keys(task: Task, spec: RunSpec, units: list) -> dict[str, str]:
 
 
 def _reuse_shared(store: RunStore, cache_key: str, share: dict[str, str]) -> set[str]:
-    """Copy outputs another task already computed for these units into this run's records; their ids."""
+    """Copy outputs another task already computed for these units (and their side information) into this run's
+    records; their ids."""
     found = store.get_shared(list(share.values())) if share else {}
-    records = [Record(uid, found[key], None, {"shared": True}, None) for uid, key in share.items() if key in found]
+    records = [
+        Record(uid, found[key][0], None, {**found[key][1], "shared": True}, None)
+        for uid, key in share.items()
+        if key in found
+    ]
     if records:
         store.put_records(cache_key, records)
     return {r.sample_id for r in records}
@@ -436,7 +441,7 @@ def _run_claimed(
 def _put_shared(store: RunStore, share: dict[str, str], records: list[Record]) -> None:
     store.put_shared(
         [
-            (share[r.sample_id], r.output)
+            (share[r.sample_id], r.output, r.info)
             for r in records
             if r.sample_id in share and r.error is None and r.output is not None
         ]

@@ -13,7 +13,8 @@ Tables:
               hold scores only; their info names the ``generation_key`` whose records hold the edited images and
               the ``judge_calls`` (role -> call key) whose replies a report can show.
   shared_outputs  unit outputs valid across tasks, keyed by model + seed + unit content (``Task.share_key``):
-              an encoded gallery item is embedded once per model however many tasks share the corpus.
+              an encoded gallery item is embedded once per model however many tasks share the corpus; with the
+              adapter's side information for it, so a task that reuses the output keeps that too.
   claims      samples a live process is computing right now, so two processes running one spec split the work
 
 Every SQLite problem (not a database, a foreign schema, a damaged page, a full disk, a read-only file) is a
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS judge_calls (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS shared_outputs (
-    share_key TEXT PRIMARY KEY, output BLOB NOT NULL, created REAL NOT NULL
+    share_key TEXT PRIMARY KEY, output BLOB NOT NULL, created REAL NOT NULL, info TEXT
 );
 CREATE TABLE IF NOT EXISTS claims (
     cache_key TEXT NOT NULL, sample_id TEXT NOT NULL, owner TEXT NOT NULL, claimed REAL NOT NULL,
@@ -249,11 +250,16 @@ class RunStore:
             ("first_finished", "REAL"),
         ):
             if column not in have:
-                try:
-                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {decl}")
-                except sqlite3.OperationalError as e:  # another process added it first
-                    if "duplicate column" not in str(e):
-                        raise
+                self._add_column("runs", column, decl)
+        if "info" not in {row[1] for row in self.conn.execute("PRAGMA table_info(shared_outputs)")}:
+            self._add_column("shared_outputs", "info", "TEXT")  # side information of shared outputs
+
+    def _add_column(self, table: str, column: str, decl: str) -> None:
+        try:
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        except sqlite3.OperationalError as e:  # another process added it first
+            if "duplicate column" not in str(e):
+                raise
 
     def close(self) -> None:
         self.conn.close()
@@ -540,20 +546,30 @@ class RunStore:
                     out[call["call_key"]] = call
         return out
 
-    def put_shared(self, outputs: list[tuple[str, bytes]]) -> None:
+    def put_shared(self, outputs: list[tuple[str, bytes, dict]]) -> None:
+        """Store (share key, encoded output, side information) triples; a key already stored is kept."""
         now = time.time()
-        self._tx([("INSERT OR IGNORE INTO shared_outputs VALUES (?, ?, ?)", (key, blob, now)) for key, blob in outputs])
+        self._tx(
+            [
+                (
+                    "INSERT OR IGNORE INTO shared_outputs (share_key, output, created, info) VALUES (?, ?, ?, ?)",
+                    (key, blob, now, json.dumps(info or {})),
+                )
+                for key, blob, info in outputs
+            ]
+        )
 
-    def get_shared(self, keys: list[str]) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
+    def get_shared(self, keys: list[str]) -> dict[str, tuple[bytes, dict]]:
+        """{share key: (encoded output, side information)} of the keys stored (outputs shared before side
+        information was kept have {})."""
+        out: dict[str, tuple[bytes, dict]] = {}
         for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = keys[i : i + 500]
-            out.update(
-                self.conn.execute(
-                    f"SELECT share_key, output FROM shared_outputs WHERE share_key IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
+            _, rows = self._rows(
+                f"SELECT share_key, output, info FROM shared_outputs WHERE share_key IN ({','.join('?' * len(chunk))})",
+                tuple(chunk),
             )
+            out.update((key, (blob, json.loads(info or "{}"))) for key, blob, info in rows)
         return out
 
     def count_records(self, cache_key: str) -> int:

@@ -342,3 +342,67 @@ def test_list_models_says_how_many_images_each_editor_reads():
     rows = {line.split()[0]: line.split() for line in run_cli("list", "models", check_rc=0).stdout.splitlines()[2:]}
     assert rows["identity"][1:3] == ["edit", "any"] and rows["oracle"][2] == "any"
     assert rows["bow"][1] == "retrieval" and rows["bow"][2] != "1"
+
+
+EMBED_PLUGIN = """
+import numpy as np
+from harness.adapters import Embedder
+
+
+class Noting(Embedder):
+    def embed(self, items, modalities, seeds, role="document", instruction=None):
+        self.last_info = [{"chars": len(it.get("text") or "")} for it in items]
+        return np.stack([np.eye(8, dtype=np.float32)[len(it.get("text") or "") % 8] for it in items])
+"""
+
+
+def test_side_information_travels_with_outputs_shared_across_tasks(tmp_path):
+    from conftest import FIXTURES
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "noting.py").write_text(EMBED_PLUGIN)
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    for mode in ("q2i", "i2i"):
+        (tasks / f"{mode}.yaml").write_text(
+            f"name: shared/{mode}\nkind: retrieval\nsource: {{loader: retrieval_folder, args: {{path: "
+            f"'{FIXTURES / 'retrieval_local'}', size: 8}}}}\nmetrics: [ndcg@10]\nprimary_metric: ndcg@10\n"
+            f"options: {{mode: {mode}, modalities: [text, image]}}\n"
+        )
+    for task in ("shared/q2i", "shared/i2i"):
+        run_cli(
+            "eval",
+            "--task",
+            task,
+            "--include",
+            tasks,
+            "--model",
+            "noting:Noting",
+            "-o",
+            tmp_path / "r",
+            "--no-progress",
+            pythonpath=tmp_path / "plugins",
+            check_rc=0,
+        )
+    store = RunStore(tmp_path / "r" / "harness.sqlite")
+    (i2i,) = [r for r in store.runs() if r["task"] == "shared/i2i"]
+    reused = [r.info for r in store.get_records(i2i["cache_key"], with_output=False).values() if r.info.get("shared")]
+    assert reused and all(isinstance(info["chars"], int) for info in reused)
+
+
+def test_a_store_from_before_shared_side_information_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    RunStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE shared_outputs; CREATE TABLE shared_outputs "
+        "(share_key TEXT PRIMARY KEY, output BLOB NOT NULL, created REAL NOT NULL);"
+        "INSERT INTO shared_outputs VALUES ('old', x'01', 0);"
+    )
+    conn.commit()
+    conn.close()
+    store = RunStore(path)
+    store.put_shared([("new", b"\x02", {"note": "kept"})])
+    assert store.get_shared(["old", "new"]) == {"old": (b"\x01", {}), "new": (b"\x02", {"note": "kept"})}
