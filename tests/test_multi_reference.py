@@ -406,3 +406,50 @@ def test_a_store_from_before_shared_side_information_gains_the_column(tmp_path):
     store = RunStore(path)
     store.put_shared([("new", b"\x02", {"note": "kept"})])
     assert store.get_shared(["old", "new"]) == {"old": (b"\x01", {}), "new": (b"\x02", {"note": "kept"})}
+
+
+class Rewriting(Editor):
+    """Returns the source (so the scripted judge recognises each edit) and a rewrite as side information."""
+
+    def edit(self, images, instructions, seeds):
+        self.last_info = [{"rewrite": f"rewritten: {text}"} for text in instructions]
+        return [i.copy() for i in images]
+
+
+def test_a_judged_run_shows_the_editors_side_information_from_its_generation_records(tmp_path):
+    import html
+
+    from editbench_fixtures import ScriptedChat
+    from test_judge_gedit import ROWS, gedit_release, judge_args, script, sha256, task_yaml
+
+    from harness.api import evaluate as api_evaluate
+    from harness.api import open_store
+    from harness.registry import discover_tasks
+    from harness.report.site import write_site
+
+    data = gedit_release(tmp_path / "GEdit-Bench", ROWS)
+    tasks, out = tmp_path / "tasks", tmp_path / "out"
+    task_yaml(
+        tasks, "edit/gedit-test", "gedit_bench", {"path": str(data)}, ["viescore_o"], "viescore_o",
+        {
+            "output_size": "any",
+            "judge_protocol": "viescore_tie",
+            "judge_templates": {"file": "viescore/vie_prompts.py", "sha256": sha256(data / "viescore/vie_prompts.py")},
+        },
+    )  # fmt: skip
+    with ScriptedChat(script) as server:
+        api_evaluate(
+            "edit/gedit-test", Rewriting, include=(tasks,), output=out, progress=False, judge="openai-chat",
+            judge_args=judge_args(server.url),
+        )  # fmt: skip
+    store = open_store(out)
+    (run,) = [r for r in store.runs() if r["task"] == "edit/gedit-test"]
+    info = store.run_info(run)
+    assert info and all(v["rewrite"].startswith("rewritten: ") for v in info.values())
+    assert not any({"generation_key", "judge_calls"} & set(v) for v in info.values())  # bookkeeping left out
+    shown = run_cli("show", run["run_id"], "--info", "-o", out, check_rc=0).stdout
+    assert "rewritten: " in shown and "generation_key" not in shown
+    (tmp_path / "gedit.yaml").write_text("name: gedit\ntasks: [edit/gedit-test]\nmetrics: [viescore_o]\n")
+    write_site([str(tmp_path / "gedit.yaml")], store, discover_tasks((tasks,)), tmp_path / "site")
+    page = html.unescape((tmp_path / "site" / "galleries" / "gedit" / "edit-gedit-test.html").read_text())
+    assert page.count("rewritten: ") == len(info) and "judge reply · sc" in page
