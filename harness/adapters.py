@@ -129,7 +129,8 @@ class Editor(Adapter):
     # any number, is the source plus up to n - 1 reference images, which the task then always passes as the
     # ``references`` keyword (an empty tuple for a sample without any). A task whose samples carry more images
     # than an editor reads refuses that editor before any work (EditTask.check_adapter), so a single-source
-    # editor is never handed a multi-reference sample, nor called with an argument it does not know.
+    # editor is never handed a multi-reference sample, nor called with an argument it does not know. A class
+    # attribute, or a property when it depends on ``--model_args`` (checked on the instance).
     max_images: ClassVar[int | None] = 1
 
     def edit(

@@ -83,7 +83,9 @@ def list_(
 
         def images(c) -> str:  # editors: how many images per sample they read (Editor.max_images)
             n = getattr(c, "max_images", 1) if c.kind == "edit" else None
-            return "" if c.kind != "edit" else "any" if n is None else str(n)
+            if c.kind != "edit":
+                return ""
+            return "any" if n is None else str(n) if isinstance(n, int) else "by args"  # e.g. a property
 
         rows = [
             (n, c.kind, images(c), (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "")
