@@ -72,6 +72,7 @@ def test_fingerprint_records_decoding_settings_chat_template_and_weights(llava_d
         {"top_p": "0.5"},
         {"max_new_tokens": "7"},
         {"shared_caption": "true"},
+        {"caption_end": "</caption>"},
     ):
         assert HFVLM(pretrained=str(llava_dir), **args).fingerprint() != base, args
     template = tmp_path / "t.jinja"
@@ -88,9 +89,32 @@ def test_bad_model_args_name_the_field():
         HFVLM(pretrained="x", beams="2")
 
 
-def test_shared_caption_decodes_one_caption_and_counts_its_tokens(llava_dir):
+def test_shared_caption_from_the_first_answer_starts_the_other_completions_with_its_caption(llava_dir):
+    prompts, seeds = _prompts(2), [5, 6]
     plain = HFVLM(pretrained=str(llava_dir), **SAMPLING)
-    shared = HFVLM(pretrained=str(llava_dir), shared_caption=True, caption_max_new_tokens=6, **SAMPLING)
+    independent = plain.generate(prompts, seeds, n=3, max_new_tokens=8)
+    # a random model has no caption marker of its own: take a piece of its first answer as the marker
+    marker = independent[0][0][2:4]
+    shared = HFVLM(pretrained=str(llava_dir), shared_caption=True, caption_end=marker, **SAMPLING)
+    out = shared.generate(prompts, seeds, n=3, max_new_tokens=8)
+    assert [c[0] for c in out] == [c[0] for c in independent]  # completion 0 is the independent one, in full
+    caption = out[0][0][: out[0][0].index(marker) + len(marker)]
+    info = shared.last_info[0]
+    assert info["caption"] == caption and all(c.startswith(caption) for c in out[0][1:])
+    assert out[0][1:] != independent[0][1:]  # the others continue the caption instead of starting afresh
+    assert 1 <= info["caption_tokens"] <= 8 and len(info["solution_tokens"]) == 3
+    assert info["generated_tokens"] == info["caption_tokens"] + sum(info["solution_tokens"])
+    for c, i in zip(out[1:], shared.last_info[1:]):  # no marker in the first answer: the others are independent
+        if marker not in c[0]:
+            assert i["caption"] == "" and i["caption_tokens"] == 0
+    # per-sample seeds: the same completions whatever the batch
+    assert shared.generate(prompts[:1], seeds[:1], n=3, max_new_tokens=8) == out[:1]
+
+
+def test_prompted_shared_caption_decodes_one_caption_and_counts_its_tokens(llava_dir):
+    plain = HFVLM(pretrained=str(llava_dir), **SAMPLING)
+    prompted = dict(shared_caption=True, caption_source="prompted", caption_max_new_tokens=6)
+    shared = HFVLM(pretrained=str(llava_dir), **prompted, **SAMPLING)
     prompts, seeds = _prompts(2), [5, 6]
     out = shared.generate(prompts, seeds, n=3, max_new_tokens=8)
     assert [len(c) for c in out] == [3, 3]
@@ -100,7 +124,7 @@ def test_shared_caption_decodes_one_caption_and_counts_its_tokens(llava_dir):
     plain.generate(prompts, seeds, n=3, max_new_tokens=8)
     assert all(i["caption_tokens"] == 0 and i["generated_tokens"] == sum(i["solution_tokens"]) for i in plain.last_info)
     # the caption is greedy: the same for a sample whatever its batch
-    alone = HFVLM(pretrained=str(llava_dir), shared_caption=True, caption_max_new_tokens=6, **SAMPLING)
+    alone = HFVLM(pretrained=str(llava_dir), **prompted, **SAMPLING)
     alone.generate(prompts[1:], seeds[1:], n=3, max_new_tokens=8)
     assert alone.last_info[0]["caption"] == shared.last_info[1]["caption"]
 

@@ -53,6 +53,13 @@ def test_proxy_adapter_generates_and_fingerprints_the_checkpoint(trained):
     out = proxy.generate(prompts, [1, 2], n=2, max_new_tokens=16)
     assert len(out) == 2 and all(len(c) == 2 and all(isinstance(x, str) for x in c) for c in out)
     assert proxy.generate(prompts[:1], [1], n=1, max_new_tokens=16)[0][0] == out[0][0]  # greedy, batch-independent
+    assert [i["generated_tokens"] for i in proxy.last_info] == [sum(i["completion_tokens"]) for i in proxy.last_info]
+    shared = adapter_class("honeybee-proxy")(
+        recipe="smoke", cache_dir=str(cache), decoding="shared_caption", greedy_first="false"
+    )
+    assert proxy.fingerprint() == shared.fingerprint()  # same weights; the decoding args are part of the run spec
+    out = shared.generate(prompts, [1, 2], n=3, max_new_tokens=16)
+    assert [len(c) for c in out] == [3, 3] and all("caption_shared" in i for i in shared.last_info)
 
 
 def test_proxy_without_checkpoint_is_a_one_line_error(tmp_path):

@@ -115,19 +115,26 @@ def test_scores_first_completion_and_counts_extraction_failures():
         "extraction_failed": 0.0,
         "maj@n": 100.0,
         "pass@n": 100.0,
+        "mean@n": 100.0,
     }
-    assert score_completions([""], "7") == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 0.0, "pass@n": 0.0}
+    assert score_completions([""], "7") == {
+        "accuracy": 0.0,
+        "extraction_failed": 100.0,
+        "maj@n": 0.0,
+        "pass@n": 0.0,
+        "mean@n": 0.0,
+    }
     assert score_completions(["\\boxed{8}"], "7")["extraction_failed"] == 0.0  # wrong is not a failure
 
 
 def test_majority_vote_and_pass_at_n():
     s = score_completions(["\\boxed{7}", "\\boxed{5}", "\\boxed{5.0}", "no idea"], "5")  # 5 and 5.0 vote together
-    assert s == {"accuracy": 0.0, "extraction_failed": 0.0, "maj@n": 100.0, "pass@n": 100.0}
+    assert s == {"accuracy": 0.0, "extraction_failed": 0.0, "maj@n": 100.0, "pass@n": 100.0, "mean@n": 50.0}
     s = score_completions(["\\boxed{4}", "\\boxed{7}", "\\boxed{7}", "\\boxed{5}"], "5")
-    assert s == {"accuracy": 0.0, "extraction_failed": 0.0, "maj@n": 0.0, "pass@n": 100.0}
+    assert s == {"accuracy": 0.0, "extraction_failed": 0.0, "maj@n": 0.0, "pass@n": 100.0, "mean@n": 25.0}
     # Equivalent forms of one option vote together.
     s = score_completions(["", "\\boxed{(B)}", "Answer: B. 15", "\\boxed{A}"], "B", MC)
-    assert s == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 100.0, "pass@n": 100.0}
+    assert s == {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 100.0, "pass@n": 100.0, "mean@n": 50.0}
     assert majority_answer([None, None]) is None
     assert majority_answer(["3", "4"]) == "3"  # a tie goes to the first answer seen
     assert majority_answer(["\\frac{1}{2}", "0.5", "1"]) == "\\frac{1}{2}"

@@ -296,6 +296,7 @@ def test_protocol_picks_the_prompt_and_grader_and_both_are_hashed(tmp_path):
         "extraction_failed": 100.0,
         "maj@n": 0.0,
         "pass@n": 0.0,
+        "mean@n": 0.0,
     }
 
 

@@ -201,7 +201,9 @@ def test_scores_subsets_encoding_and_digest(suite):
     task = _task([s], n=3)
     outs = task.predict(Scripted(lambda p, n: [["", f"\\boxed{{{s.answer}}}", f"({s.answer})"]]), [s], [0])
     assert task.decode(task.encode(outs[0])) == outs[0]
-    assert task.score([s], outs) == [{"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 100.0, "pass@n": 100.0}]
+    assert task.score([s], outs) == [
+        {"accuracy": 0.0, "extraction_failed": 100.0, "maj@n": 100.0, "pass@n": 100.0, "mean@n": 100.0 * (1 / 3)}
+    ]
     assert task.subsets(s) == [f"category={s.category}", f"difficulty={s.difficulty}"]
     changed = type(s)(s.id, s.question, [s.images[0] ^ 1], s.answer, s.choices, s.category, s.difficulty, s.meta)
     assert task.sample_digest(changed) != task.sample_digest(s)

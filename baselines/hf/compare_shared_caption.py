@@ -2,10 +2,12 @@
 
     python -m harness_baselines.hf.compare_shared_caption --pretrained CKPT --task reasoning/embedded --limit 20 --k 4
 
-Both modes sample k solutions per question with the same per-sample seeds; shared-caption first decodes one
-greedy caption per image and prefixes it to the prompt. Reports accuracy (first completion), maj@k, pass@k and
-generated tokens per question (caption once + k solutions). Without --pretrained a tiny random LLaVA is built:
-that measures the plumbing (its solutions never stop early, so no saving can show), not the method.
+All modes sample k solutions per question with the same per-sample seeds. ``shared_caption`` is HoneyBee's: the
+caption of the first full answer (cut at ``--caption_end``) starts the other k - 1; ``prompted_caption`` is the
+older variant, one greedy caption per image asked for separately and prefixed to the prompt. Reports accuracy
+(first completion), maj@k, pass@k, mean@k and generated tokens per question (a caption once + the solutions).
+Without --pretrained a tiny random LLaVA is built: that measures the plumbing (its solutions never stop early and
+never write the marker, so no saving can show), not the method.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ def compare(
     top_p: float = 0.95,
     batch_size: int = 4,
     seed: int = 0,
+    caption_end: str = "\n\n",
 ) -> dict[str, dict]:
-    """-> {mode: {accuracy, maj@n, pass@n, extraction_failed, generated_tokens_per_question, caption_tokens_per_
-    question, seconds, n}} for mode in (plain, shared_caption)."""
+    """-> {mode: {accuracy, maj@n, pass@n, mean@n, extraction_failed, generated_tokens_per_question,
+    caption_tokens_per_question, seconds, n}} for mode in (plain, shared_caption, prompted_caption)."""
     from harness import registry
     from harness.kinds.reasoning import build_prompt
     from harness.metrics.reasoning import score_completions
@@ -46,7 +49,10 @@ def compare(
     )
     modes = {
         "plain": HFVLM(**common),
-        "shared_caption": HFVLM(**common, shared_caption=True, caption_max_new_tokens=caption_max_new_tokens),
+        "shared_caption": HFVLM(**common, shared_caption=True, caption_end=caption_end),
+        "prompted_caption": HFVLM(
+            **common, shared_caption=True, caption_source="prompted", caption_max_new_tokens=caption_max_new_tokens
+        ),
     }
     report = {}
     for mode, adapter in modes.items():
@@ -67,11 +73,10 @@ def compare(
             n=len(samples),
             k=k,
         )
-    plain, shared = (
-        report["plain"]["generated_tokens_per_question"],
-        report["shared_caption"]["generated_tokens_per_question"],
-    )
-    report["shared_caption"]["token_saving_vs_plain"] = 1 - shared / plain if plain else 0.0
+    plain = report["plain"]["generated_tokens_per_question"]
+    for mode in ("shared_caption", "prompted_caption"):
+        tokens = report[mode]["generated_tokens_per_question"]
+        report[mode]["token_saving_vs_plain"] = 1 - tokens / plain if plain else 0.0
     return report
 
 
@@ -84,6 +89,7 @@ def main() -> None:
     parser.add_argument("--max_new_tokens", type=int, default=64)
     parser.add_argument("--caption_max_new_tokens", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--caption_end", default="\n\n", help="where the caption of an answer ends")
     args = parser.parse_args()
     pretrained = args.pretrained
     if not pretrained:
@@ -91,7 +97,14 @@ def main() -> None:
 
         pretrained = str(tiny.build_llava(tempfile.mkdtemp(prefix="tiny-llava-")))
     report = compare(
-        pretrained, args.task, args.limit, args.k, args.max_new_tokens, args.caption_max_new_tokens, args.temperature
+        pretrained,
+        args.task,
+        args.limit,
+        args.k,
+        args.max_new_tokens,
+        args.caption_max_new_tokens,
+        args.temperature,
+        caption_end=args.caption_end,
     )
     print(json.dumps(report, indent=2))
 

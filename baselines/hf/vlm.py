@@ -2,13 +2,19 @@
 (the HoneyBee checkpoints), ...) through ``AutoModelForImageTextToText`` + ``AutoProcessor`` and the checkpoint's
 chat template.
 
-``shared_caption=true`` is HoneyBee's test-time scaling: one greedy caption of the image ("Describe the image in
-detail.") is decoded once per sample and prefixed to the question, then the n solutions are sampled from that
-prompt. Generated-token counts (caption once + every solution) are kept per sample in ``last_info`` so both modes
-can be compared on cost.
+``shared_caption=true`` is HoneyBee's test-time scaling (arXiv 2510.12225; facebookresearch/HoneyBee_VLM ships no
+code for it, its eval/eval_plm_multi_hf.py decodes one answer per question). With ``caption_source=first_answer``
+(default, as the paper does it) the first of the n completions is a full caption-and-solve answer; its caption — the
+text up to the first ``caption_end`` marker — becomes the start of the assistant turn of the other n - 1, which only
+write the solution. An answer without the marker leaves the other n - 1 independent. ``caption_source=prompted``
+is the older behaviour: a separate greedy caption ("Describe the image in detail.") decoded once per sample and
+prefixed to the question. Generated-token counts are kept per sample in ``last_info`` so the modes can be compared
+on cost.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,6 +24,11 @@ from harness_baselines.hf import generation as gen
 
 class HFVLMArgs(gen.HFArgs):
     shared_caption: bool = False
+    caption_source: Literal["first_answer", "prompted"] = "first_answer"
+    # first_answer: where the caption of a caption-and-solve answer ends (the paper names no marker; a model
+    # trained with one, e.g. "</caption>", should set it; the default cuts after the first paragraph)
+    caption_end: str = Field("\n\n", min_length=1)
+    # prompted: the separately asked caption
     caption_prompt: str = "Describe the image in detail."
     caption_max_new_tokens: int = Field(512, ge=1)
     caption_prefix: str = "Image description: "
@@ -99,34 +110,34 @@ class HFVLM(Reasoner):
         )
 
     def _run(self, prompts: list[dict], seeds: list[int], n: int, max_new_tokens: int, sample: bool | None = None):
-        """prompts -> (texts [len(prompts) * n], token counts), prompt-major."""
+        """prompts -> (texts [len(prompts) * n], token counts), prompt-major; completion j of a prompt with seed s
+        draws from ``derive_seed(s, j)``."""
+        return self._run_rows([p for p in prompts for _ in range(n)], gen.row_seeds(seeds, n), max_new_tokens, sample)
+
+    def _run_rows(self, rows: list[dict], row_seeds: list[int], max_new_tokens: int, sample: bool | None = None):
+        """One completion per row (a prompt dict, optionally with ``answer_start``: text the assistant turn starts
+        with) with its own seed -> (texts, token counts); texts exclude ``answer_start``."""
         from PIL import Image
 
         model = self.load()
-        prompts = [p for p in prompts for _ in range(n)]  # one row per completion, prompt-major
-        texts = [self.render(p["text"], len(p.get("images") or [])) for p in prompts]
-        images = [Image.fromarray(img) for p in prompts for img in (p.get("images") or [])]
+        texts = [self.render(p["text"], len(p.get("images") or [])) + p.get("answer_start", "") for p in rows]
+        images = [Image.fromarray(img) for p in rows for img in (p.get("images") or [])]
         inputs = self._processor(text=texts, images=images or None, padding=True, return_tensors="pt")
         inputs = {k: v.to(self.args.device) if hasattr(v, "to") else v for k, v in inputs.items()}
         eos = gen.eos_ids(model, self.tokenizer)
         new, counts = gen.generate_ids(
-            model,
-            inputs,
-            gen.row_seeds(seeds, n),
-            max_new_tokens,
-            self.args,
-            eos,
-            self.tokenizer.pad_token_id,
-            sample=sample,
+            model, inputs, row_seeds, max_new_tokens, self.args, eos, self.tokenizer.pad_token_id, sample=sample
         )
         return gen.decode(self.tokenizer, new, counts), counts
 
     def generate(self, prompts, seeds, n=1, max_new_tokens: int = 512, **gen_kwargs):
         """prompts: dicts with 'text' and 'images' (uint8 (H, W, 3) each); returns n completions per prompt."""
         budget = self.args.max_new_tokens or max_new_tokens
+        if self.args.shared_caption and self.args.caption_source == "first_answer" and n > 1:
+            return self._generate_from_first_answer(prompts, seeds, n, budget)
         captions = [""] * len(prompts)
         caption_tokens = [0] * len(prompts)
-        if self.args.shared_caption:
+        if self.args.shared_caption and self.args.caption_source == "prompted":
             with_images = [i for i, p in enumerate(prompts) if p.get("images")]
             if with_images:
                 # The caption is greedy whatever the sampling settings: it is decoded once and shared by all n.
@@ -151,4 +162,31 @@ class HFVLM(Reasoner):
             }
             for i in range(len(prompts))
         ]
+        return out
+
+    def _generate_from_first_answer(self, prompts, seeds, n: int, budget: int):
+        """HoneyBee's shared caption: completion 0 in full (seed derive_seed(s, 0), as in independent sampling),
+        its caption cut at ``caption_end`` starts the assistant turn of completions 1..n-1 (seeds derive_seed(s, j)).
+        ``caption_tokens`` is the caption re-tokenized (a close count of the tokens it took in completion 0)."""
+        firsts, first_counts = self._run(prompts, seeds, 1, budget)
+        marker = self.args.caption_end
+        captions = [t[: t.index(marker) + len(marker)] if marker in t else "" for t in firsts]
+        rows = [{**p, "answer_start": c} for p, c in zip(prompts, captions) for _ in range(n - 1)]
+        row_seeds = [gen.derive_seed(s, j) for s in seeds for j in range(1, n)]
+        rest, rest_counts = self._run_rows(rows, row_seeds, budget)
+        out, self.last_info = [], []
+        for i, (first, caption) in enumerate(zip(firsts, captions)):
+            solutions = rest[i * (n - 1) : (i + 1) * (n - 1)]
+            counts = rest_counts[i * (n - 1) : (i + 1) * (n - 1)]
+            out.append([first, *(caption + s for s in solutions)])
+            cap = len(self.tokenizer(caption, add_special_tokens=False)["input_ids"]) if caption else 0
+            cap = min(cap, first_counts[i])
+            self.last_info.append(
+                {
+                    "caption": caption,
+                    "caption_tokens": cap,
+                    "solution_tokens": [first_counts[i] - cap, *counts],
+                    "generated_tokens": first_counts[i] + sum(counts),
+                }
+            )
         return out

@@ -7,6 +7,7 @@ fast. The fingerprint is the checkpoint's sha256: retraining a recipe invalidate
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +24,11 @@ class ProxyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     recipe: str
     cache_dir: str = str(DEFAULT_CACHE)
-    temperature: float = 1.0  # used only when n > 1 (sampling); n == 1 is greedy
+    temperature: float = Field(1.0, gt=0)  # for the sampled completions (all after the first, or all of them)
+    # n > 1: "independent" samples every completion from the prompt; "shared_caption" (HoneyBee's test-time
+    # scaling, decoding.py) reuses the caption of the first completion as the start of the other n - 1.
+    decoding: Literal["independent", "shared_caption"] = "independent"
+    greedy_first: bool = True  # completion 0 greedy (accuracy does not depend on sampling); false: sampled too
     # Which training run of the recipe (`harness recipe train NAME --seeds N`): runs differing only in it pool on
     # leaderboards into one row with a two-level CI (harness/seeds.py).
     train_seed: int = Field(0, ge=0, json_schema_extra=TRAINING_SEED)
@@ -76,33 +81,29 @@ class HoneyBeeProxy(Reasoner):
         }
 
     def generate(self, prompts, seeds, n=1, **gen_kwargs):
+        """n completions per prompt (decoding.py); per-sample generated-token counts in ``last_info``."""
         import torch
 
-        from harness_baselines.honeybee.model import generate, image_tensor
+        from harness_baselines.honeybee import decoding
+        from harness_baselines.honeybee.model import image_tensor
 
         torch.set_num_threads(1)
         max_new = min(int(gen_kwargs.get("max_new_tokens", MAX_NEW_TOKENS)), MAX_NEW_TOKENS)
         images, has = image_tensor([p["images"][0] if p.get("images") else None for p in prompts])
         ids = [self.vocab.encode(p["text"]) + [self.vocab.sep] for p in prompts]
-        outs = [[] for _ in prompts]
-        for j in range(n):
-            if j == 0:  # the first completion is greedy: accuracy does not depend on sampling
-                toks = generate(self.model, images, has, ids, self.vocab.eos, self.vocab.pad, max_new)
-                for k, t in enumerate(toks):
-                    outs[k].append(self.vocab.decode(t))
-                continue
-            for k in range(len(prompts)):  # one generator per sample: the same output whatever its batch
-                g = torch.Generator().manual_seed((seeds[k] + j) % 2**63)
-                t = generate(
-                    self.model,
-                    images[k : k + 1],
-                    has[k : k + 1],
-                    ids[k : k + 1],
-                    self.vocab.eos,
-                    self.vocab.pad,
-                    max_new,
-                    self.args.temperature,
-                    g,
-                )[0]
-                outs[k].append(self.vocab.decode(t))
-        return outs
+        a = self.args
+        done = decoding.sample(
+            self.model,
+            self.vocab,
+            images,
+            has,
+            ids,
+            list(seeds),
+            n,
+            max_new,
+            a.temperature,
+            shared_caption=a.decoding == "shared_caption",
+            greedy_first=a.greedy_first,
+        )
+        self.last_info = [c.info() for c in done]
+        return [c.texts(self.vocab) for c in done]

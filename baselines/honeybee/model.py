@@ -110,11 +110,12 @@ def generate(
     pad: int,
     max_new_tokens: int,
     temperature: float = 0.0,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
 ) -> list[list[int]]:
     """Batched decoding with a K/V cache. Prompts are right-padded; each sample's next token is read at, and
     written to, its own length, and attends only to positions before it (the padding after a prompt is
-    overwritten by that sample's own tokens before anything can see it). Greedy when temperature == 0."""
+    overwritten by that sample's own tokens before anything can see it). Greedy when temperature == 0.
+    ``generator``: one for the batch, or one per row (each row's draws then depend only on its own seed)."""
     b = len(prompts)
     room = model.cfg.max_len - N_IMAGE_TOKENS
     prompts = [p[-(room - 1) :] for p in prompts]  # keep the end (options + suffix + <sep>) if too long
@@ -136,7 +137,10 @@ def generate(
     done = torch.zeros(b, dtype=torch.bool)
     out: list[list[int]] = [[] for _ in range(b)]
     for _ in range(steps):
-        if temperature > 0:
+        if temperature > 0 and isinstance(generator, list):
+            probs = F.softmax(logits / temperature, -1)
+            nxt = torch.cat([torch.multinomial(probs[k], 1, generator=g) for k, g in enumerate(generator)])
+        elif temperature > 0:
             nxt = torch.multinomial(F.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
         else:
             nxt = logits.argmax(-1)

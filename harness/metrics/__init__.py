@@ -120,5 +120,6 @@ METRICS: dict[str, Catalog] = {
         Metric("generated_tokens", "tokens generated per question (caption included), from adapters that count", False),
         Metric("maj@n", "100 x majority vote of the n completions correct / total (= accuracy when n = 1)", True),
         Metric("pass@n", "100 x any of the n completions correct / total (= accuracy when n = 1)", True),
+        Metric("mean@n", "100 x share of the n completions correct, averaged (mean single-sample accuracy)", True),
     ),
 }

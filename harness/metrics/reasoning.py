@@ -194,6 +194,7 @@ def _honeybee_scores(completions: list[str], answer: str, mcq: bool) -> dict[str
         "extraction_failed": 100.0 * (not extracted or not extracted[0][1]),
         "maj@n": 100.0 * (maj if len(completions) > 1 else bool(correct and correct[0])),
         "pass@n": 100.0 * any(correct),
+        "mean@n": 100.0 * (sum(correct) / len(correct) if correct else 0.0),
     }
 
 
@@ -204,8 +205,9 @@ def score_completions(
     grader: str = "strict",
     mcq: bool | None = None,
 ) -> dict[str, float]:
-    """Per-sample scores (0 or 100): accuracy and extraction_failed on the first completion; maj@n (majority vote)
-    and pass@n (any completion right) over all n (equal to accuracy when n == 1). ``grader``/``mcq``: as in
+    """Per-sample scores (0 to 100): accuracy and extraction_failed on the first completion; maj@n (majority vote),
+    pass@n (any completion right) and mean@n (share of the n completions right) over all n (each equal to accuracy
+    when n == 1). ``grader``/``mcq``: as in
     ``grade``."""
     _check_grader(grader)
     if grader == "honeybee":
@@ -223,4 +225,5 @@ def score_completions(
         "extraction_failed": 100.0 * (not extracted or extracted[0] is None),
         "maj@n": 100.0 * maj,
         "pass@n": 100.0 * any_right,
+        "mean@n": 100.0 * (sum(correct) / len(correct) if correct else 0.0),  # mean single-sample accuracy
     }
