@@ -36,6 +36,8 @@ class DatasetWriter:
         self.hash = hashlib.sha256()
         self.n_rows, self.n_images, self.shard, self.file = 0, 0, 0, None
         self.path: Path | None = None
+        # The CoTs of one question arrive one after another with the same array: hash and look it up once.
+        self._last_image: tuple[np.ndarray, str] | None = None
 
     def __enter__(self):
         return self
@@ -57,6 +59,13 @@ class DatasetWriter:
         self.file = open(self.tmp / f"shard-{self.shard:05d}.jsonl", "w")
 
     def _put_image(self, image: np.ndarray) -> str:
+        if self._last_image is not None and self._last_image[0] is image:
+            return self._last_image[1]
+        rel = self._store_image(image)
+        self._last_image = (image, rel)
+        return rel
+
+    def _store_image(self, image: np.ndarray) -> str:
         # Hash the pixels, not the PNG bytes: the name must not depend on the encoder's settings.
         digest = hashlib.sha256(str(image.shape).encode() + np.ascontiguousarray(image).tobytes()).hexdigest()
         rel = f"images/{digest[:2]}/{digest}.png"

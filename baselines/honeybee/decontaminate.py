@@ -44,7 +44,8 @@ def phash64(image: np.ndarray) -> int:
         ) from None
     from PIL import Image
 
-    return int(str(imagehash.phash(Image.fromarray(image))), 16)
+    # The hash's 64 bits in imagehash's own order (what int(str(h), 16) gives, without the hex round trip).
+    return int.from_bytes(np.packbits(imagehash.phash(Image.fromarray(image)).hash.flatten()).tobytes(), "big")
 
 
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
