@@ -28,6 +28,7 @@ CacheOpt = typer.Option(
 )
 OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
 EVAL_TASKS = "reasoning"
+EVAL_BATCH = 128  # the proxy decodes a batch in one K/V-cached pass: larger batches are much cheaper per question
 
 
 def _cache(cache_dir: Path | None) -> Path:
@@ -86,6 +87,31 @@ def build(
 
 
 @app.command()
+def pretrain(
+    cache_dir: Path = CacheOpt,
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Where to write the base checkpoint (default: the committed one)."
+    ),
+    steps: int = typer.Option(3000, "--steps", min=1, help="Optimizer steps (the committed base: the default)."),
+) -> None:
+    """Pretrain the proxy's base model (perception descriptions + arithmetic; pretrain.py), which every recipe
+    fine-tunes (train.init: base). Deterministic: rebuilds the committed checkpoint bit for bit."""
+    from harness_baselines.honeybee.pretrain import BASE_CHECKPOINT
+    from harness_baselines.honeybee.pretrain import pretrain as run_pretrain
+
+    summary = run_pretrain(
+        _cache(cache_dir),
+        Path(output) if output else BASE_CHECKPOINT,
+        steps=steps,
+        log=lambda m: print(m, file=sys.stderr),
+    )
+    print(
+        f"base: loss {summary['final_loss']:.3f} after {summary['steps']} steps · {summary['seconds']}s wall, "
+        f"{summary['cpu_seconds']}s CPU · {summary['checkpoint']}"
+    )
+
+
+@app.command()
 def train(
     names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
     cache_dir: Path = CacheOpt,
@@ -129,7 +155,7 @@ def eval_(
     cache_dir: Path = CacheOpt,
     output: Path = OutputOpt,
     task: str = typer.Option(EVAL_TASKS, "--task", "-t", help="Task or group to score the proxy on."),
-    batch_size: int = typer.Option(16, "--batch_size", "--batch-size", min=1),
+    batch_size: int = typer.Option(EVAL_BATCH, "--batch_size", "--batch-size", min=1),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Score training seeds 0..N-1."),
 ) -> None:
     """Score each recipe's proxy (``honeybee-proxy --model_args recipe=NAME[,train_seed=K]``) through the normal
@@ -160,10 +186,37 @@ def run(
     names: list[str] = typer.Argument(..., help="Recipe name(s), a recipe YAML path, or 'all'."),
     cache_dir: Path = CacheOpt,
     output: Path = OutputOpt,
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Training seeds per recipe (3 for the shipped board)."),
 ) -> None:
-    """build, train and eval each recipe in turn (curation recipes last: they rank the others' results)."""
+    """build, train and eval each recipe in turn (curation recipes last: they rank the others' results), every
+    training seed. Resumable: an up-to-date build, checkpoint or eval is reused, so a rerun after an interruption
+    redoes only what is missing. Ends with the wall and CPU time it took (the board's rebuild cost)."""
+    import resource
+
+    t0 = time.time()
     order = [r.name for r in _recipes(names)] if names == ["all"] else names
     for name in order:
         build([name], cache_dir, output)
-        train([name], cache_dir, None, False, 1)
-        eval_([name], cache_dir, output, EVAL_TASKS, 16, 1)
+        train([name], cache_dir, None, False, seeds)
+        eval_([name], cache_dir, output, EVAL_TASKS, EVAL_BATCH, seeds)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        f"{len(order)} recipe(s) x {seeds} seed(s): {time.time() - t0:.0f}s wall, "
+        f"{usage.ru_utime + usage.ru_stime:.0f}s CPU (user+sys)"
+    )
+
+
+@app.command()
+def findings(
+    output: Path = OutputOpt,
+    task: list[str] = typer.Option(
+        ["reasoning/embedded", "reasoning/text"], "--task", "-t", help="Tasks to compare on (repeatable)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the two-level bootstrap."),
+) -> None:
+    """HoneyBee's findings re-tested: each intervention/scaling recipe against its base over all training seeds
+    (two-level paired CI, p, the smallest detectable difference), as a markdown table (findings.py)."""
+    from harness.api import open_store
+    from harness_baselines.honeybee.findings import table
+
+    print(table(open_store(output), task, seed))

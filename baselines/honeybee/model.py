@@ -135,8 +135,9 @@ def generate(
     for cache in caches:  # room for the new tokens
         cache[:] = [torch.cat([c, c.new_zeros(b, c.shape[1], steps, c.shape[3])], 2) for c in cache]
     done = torch.zeros(b, dtype=torch.bool)
-    out: list[list[int]] = [[] for _ in range(b)]
-    for _ in range(steps):
+    generated = torch.full((b, steps), pad, dtype=torch.long)  # one tensor write per step, no per-sample loop
+    count = torch.zeros(b, dtype=torch.long)  # tokens generated per sample, its <eos> included
+    for step in range(steps):
         if temperature > 0 and isinstance(generator, list):
             probs = F.softmax(logits / temperature, -1)
             nxt = torch.cat([torch.multinomial(probs[k], 1, generator=g) for k, g in enumerate(generator)])
@@ -144,14 +145,13 @@ def generate(
             nxt = torch.multinomial(F.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
         else:
             nxt = logits.argmax(-1)
-        for k in range(b):
-            if not done[k]:
-                out[k].append(int(nxt[k]))
-                done[k] = nxt[k] == eos
+        generated[:, step] = nxt
+        count += (~done).long()
+        done = done | (nxt == eos)
         if bool(done.all()) or int(lengths.max()) >= total:
             break
         x = model.tok(nxt)[:, None] + model.pos(lengths)[:, None]
         valid = (torch.arange(total)[None] <= lengths[:, None])[:, None]  # [B, 1, S]
         logits = _blocks(model, x, caches, lengths, valid)[:, 0]
         lengths = lengths + (~done).long()
-    return out
+    return [row[:k] for row, k in zip(generated.tolist(), count.tolist())]

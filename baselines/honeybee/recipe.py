@@ -161,6 +161,9 @@ class Train(BaseModel):
     epochs: float = Field(5, gt=0)
     batch_size: int = Field(16, ge=1)
     lr: float = Field(2e-3, gt=0)
+    # "base": fine-tune the committed pretrained base (pretrain.py), HoneyBee's setting (it fine-tunes PLM);
+    # "scratch": a randomly initialised proxy (the recipe must then teach perception too).
+    init: Literal["base", "scratch"] = "base"
 
     def steps_for(self, rows: int) -> int:
         """Optimizer steps for a dataset of ``rows`` rows under this budget."""

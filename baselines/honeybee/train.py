@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.adapters import hash_path
 from harness_baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
+from harness_baselines.honeybee.pretrain import BASE_CHECKPOINT
 from harness_baselines.honeybee.recipe import Recipe
 from harness_baselines.honeybee.vocab import Vocab, build_vocab
 
@@ -78,6 +79,7 @@ def train(
         "dataset_hash": manifest(data)["content_hash"],
         "steps": steps,
         **({"train_seed": train_seed} if train_seed else {}),
+        **({"base": file_hash(BASE_CHECKPOINT)[:16]} if recipe.train.init == "base" else {}),
     }
     seed = recipe.seed if train_seed == 0 else recipe.seed + 1_000_003 * train_seed  # distinct per training seed
     if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done
@@ -95,6 +97,8 @@ def train(
     vocab = Vocab(build_vocab())
     cfg = ProxyConfig(vocab_size=len(vocab))
     model = ProxyVLM(cfg)
+    if recipe.train.init == "base":  # fine-tune the pretrained base (pretrain.py), as HoneyBee fine-tunes PLM
+        init_from_base(model, vocab)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.train.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
     rows = _shuffled_rows(data, random.Random(seed))
@@ -136,6 +140,31 @@ def train(
         "final_loss": float(np.mean(losses[-20:])),
         "seconds": round(time.time() - t0, 1),
     }
+
+
+def init_from_base(model, vocab: Vocab, path: Path = BASE_CHECKPOINT) -> None:
+    """Copy the base's weights into ``model``. Token rows are matched by token text, so a vocabulary that grew
+    after the base was trained (a new marker token) keeps the base's rows for every old token."""
+    import torch
+    from safetensors.torch import load_file
+
+    from harness.errors import HarnessError
+
+    if not path.is_file():
+        raise HarnessError(f"{path}: no base checkpoint (run `harness recipe pretrain`, or set train.init: scratch)")
+    meta = _metadata(path)
+    if {k: v for k, v in meta["config"].items() if k != "vocab_size"} != {
+        k: v for k, v in model.cfg.to_dict().items() if k != "vocab_size"
+    }:
+        raise HarnessError(f"{path}: base model config {meta['config']} differs from the proxy's {model.cfg}")
+    base = {k: v.float() for k, v in load_file(str(path)).items()}
+    own = model.state_dict()
+    rows = [(vocab.index[t], j) for j, t in enumerate(meta["vocab"]) if t in vocab.index]
+    new, old = torch.tensor([r for r, _ in rows]), torch.tensor([j for _, j in rows])
+    for key in ("tok.weight", "head.weight", "head.bias"):
+        own[key][new] = base.pop(key)[old]
+    own.update(base)
+    model.load_state_dict(own)
 
 
 def _image(data: Path, rel: str | None, cache: dict) -> np.ndarray | None:

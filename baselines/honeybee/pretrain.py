@@ -1,0 +1,193 @@
+"""``harness recipe pretrain``: the proxy's *base* model, pretrained once and fine-tuned by every recipe.
+
+Why a base: HoneyBee compares data recipes by fine-tuning a pretrained VLM (PLM) on each; its recipes teach
+reasoning, not how to see. A proxy trained from scratch on a few hundred CoTs in a CPU-minute never learns to read
+a digit or a bar (profiled: 18 % on a held-out probe, the CoTs fluent but every fact misread), so every recipe
+scored near chance and nothing could be compared. The base plays PLM's part, pretrained on data that is *not* any
+recipe's:
+
+- perception: image -> a canonical description of what it shows (the objects per colour and shape, the digits
+  left to right, the bar values, the hands and the time, the rectangle's sides, the labelled angles), rendered
+  by the embedded generators under a seed no source or suite uses, every image decontaminated against the eval
+  suites by pHash exactly as recipe builds are (decontaminate.py), so most clocks are dropped here too;
+- reading: the generator's own words for the same picture (the text-only twin's description, no image) -> the
+  same canonical description, so facts read from a text prompt and from an image land in one form;
+- language: the arithmetic statements the CoTs rely on (``3 + 5 = 8.``, ``180 - 40 - 60 = 80.``, ...), as an
+  LLM's pretraining would have taught them; no question, no answer format, no ``\\boxed{}``.
+
+The checkpoint is committed (``checkpoints/proxy-base.safetensors``, ~1 MB in fp16) and rebuilt bit for bit by
+``harness recipe pretrain`` (one thread, seeded): see the README for its cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.resources import package_dir
+from harness_baselines.honeybee.sources import SourceDef, make_question
+from harness_baselines.honeybee.vocab import Vocab, build_vocab
+
+BASE_CHECKPOINT = package_dir("harness_baselines.honeybee", "checkpoints") / "proxy-base.safetensors"
+PRETRAIN_SOURCE = SourceDef("pretrain", "all categories, for the base model only", 131)
+DESCRIBE_PROMPT = "what does the image show?"  # words of the closed vocabulary
+SHAPE_ORDER = ("circle", "square", "triangle")
+COLOR_ORDER = ("red", "green", "blue", "yellow")
+
+
+def describe(q) -> str:
+    """Canonical words for what the image of ``q`` shows (fixed order, so the description is learnable)."""
+    f, cat = q.facts, q.category
+    if cat == "counting":
+        parts = []
+        for color in COLOR_ORDER:
+            for shape in SHAPE_ORDER:
+                k = f["objects"].count(f"{color} {shape}")
+                if k:
+                    parts.append(f"{k} {color} {shape}{'s' if k > 1 else ''}")
+        return f"there are {len(f['objects'])} shapes: {', '.join(parts)}."
+    if cat == "digits":
+        return f"the digits from left to right are {', '.join(map(str, f['digits']))}."
+    if cat == "bar_chart":
+        return f"the chart has bars {', '.join(f'{k} = {v}' for k, v in f['values'].items())}."
+    if cat == "clock":
+        h, m = f["hour"], f["minute"]
+        return (
+            f"the short hour hand points near {(h - 1) % 12 + 1}. the long minute hand points at {m // 5 or 12} "
+            f"on the dial, that is {m} minutes. the clock shows {f['time']}."
+        )
+    if f.get("shape") == "rectangle":
+        return f"the shaded rectangle is {f['width']} squares wide and {f['height']} squares tall."
+    a, b, _ = f["angles"]
+    return f"the labelled angles are {a} and {b} degrees."
+
+
+def arithmetic(rng: random.Random) -> str:
+    """One arithmetic statement in the CoTs' notation (the operand ranges the embedded questions use)."""
+    kind = rng.randrange(8)
+    if kind == 0:
+        a, b = rng.randrange(10), rng.randrange(10)
+        return f"{a} + {b} = {a + b}."
+    if kind == 1:
+        a, b, c = (rng.randrange(10) for _ in range(3))
+        return f"{a} + {b} + {c} = {a + b + c}."
+    if kind == 2:
+        a, b = rng.randrange(2, 10), rng.randrange(2, 10)
+        return f"{a} * {b} = {a * b}."
+    if kind == 3:
+        a, b = rng.randrange(30, 81), rng.randrange(30, 81)
+        return f"180 - {a} - {b} = {180 - a - b}." if a + b < 180 else f"{a} + {b} = {a + b}."
+    if kind == 4:
+        a, b = rng.randrange(30, 81), rng.randrange(30, 81)
+        return f"{a} + {b} = {a + b}."
+    if kind == 5:
+        w, h = rng.randrange(2, 10), rng.randrange(2, 10)
+        return f"2 * ({w} + {h}) = {2 * (w + h)}."
+    if kind == 6:
+        values = [rng.randrange(1, 11) for _ in range(rng.randrange(4, 7))]
+        return f"{' + '.join(map(str, values))} = {sum(values)}."
+    a, b = rng.randrange(1, 11), rng.randrange(0, 11)
+    a, b = max(a, b), min(a, b)
+    return f"{a} - {b} = {a - b}."
+
+
+def pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[str], list[str]]:
+    """The first ``n`` decontaminated images of the pretraining source at the proxy's resolution (uint8
+    [n, 3, px, px]), their canonical descriptions and the generator's words for them. Deterministic: rows are
+    taken in index order."""
+    import torch
+
+    from harness_baselines.honeybee.decontaminate import EvalIndex
+    from harness_baselines.honeybee.model import image_tensor
+    from harness_baselines.honeybee.recipe import Decontamination
+
+    decon = Decontamination()
+    index = EvalIndex.build(decon.suites, decon.ngram, cache)
+    images, texts, words, dropped, i = [], [], [], 0, 0
+    while len(images) < n:
+        q = make_question(PRETRAIN_SOURCE, i)
+        i += 1
+        if index.image_match(q.image, decon.phash_distance):
+            dropped += 1
+            continue
+        x, _ = image_tensor([q.image])
+        images.append(((x[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy())
+        texts.append(describe(q))
+        words.append(q.caption)
+    if log:
+        log(f"pretraining images: {n} kept, {dropped} dropped as matching an eval image")
+    return np.stack(images), texts, words
+
+
+def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_images: int = 12000, log=print) -> dict:
+    """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds."""
+    import torch
+    from safetensors.torch import save_file
+
+    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM
+
+    t0, c0 = time.time(), time.process_time()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    vocab = Vocab(build_vocab())
+    images, texts, words = pretrain_images(n_images, cache, log)
+    described = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] + vocab.encode(t) + [vocab.eos] for t in texts]
+    read = [
+        vocab.encode(f"{w} {DESCRIBE_PROMPT}") + [vocab.sep] + vocab.encode(t) + [vocab.eos]
+        for w, t in zip(words, texts)
+    ]
+    cfg = ProxyConfig(vocab_size=len(vocab))
+    model = ProxyVLM(cfg)
+    lr, batch_size = 2e-3, 32
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
+    start = len(vocab.encode(DESCRIBE_PROMPT)) + 1  # loss on the description only
+    losses = []
+    for step in range(steps):
+        picks = [rng.randrange(len(described)) for _ in range(batch_size // 2)]  # image rows
+        seqs = [described[j] for j in picks]
+        starts = [start] * len(seqs)
+        for _ in range(batch_size // 4):  # text-only rows: the description read from words
+            ids = read[rng.randrange(len(read))]
+            seqs.append(ids)
+            starts.append(ids.index(vocab.sep) + 1)
+        while len(seqs) < batch_size:  # text-only rows: arithmetic, loss on every token
+            seqs.append([vocab.sep] + vocab.encode(arithmetic(rng)) + [vocab.eos])
+            starts.append(1)
+        width = max(map(len, seqs))
+        tokens = torch.full((batch_size, width), vocab.pad, dtype=torch.long)
+        labels = torch.full((batch_size, width), -100, dtype=torch.long)
+        for k, (ids, s) in enumerate(zip(seqs, starts)):
+            tokens[k, : len(ids)] = torch.tensor(ids)
+            labels[k, s - 1 : len(ids) - 1] = torch.tensor(ids[s:])
+        imgs = torch.zeros(batch_size, *images.shape[1:])
+        imgs[: len(picks)] = torch.from_numpy(images[picks]).float() / 127.5 - 1
+        has = torch.arange(batch_size) < len(picks)
+        logits = model(imgs, has, tokens)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if log and (step % 100 == 0 or step == steps - 1):
+            log(f"pretrain step {step + 1}/{steps} loss {np.mean(losses[-100:]):.3f}")
+    meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": {"base": True}})}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    save_file({k: v.detach().half().contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    os.replace(tmp, out)
+    return {
+        "checkpoint": str(out),
+        "steps": steps,
+        "final_loss": float(np.mean(losses[-100:])),
+        "seconds": round(time.time() - t0, 1),
+        "cpu_seconds": round(time.process_time() - c0, 1),
+    }
