@@ -98,9 +98,16 @@ class VLMEncoder:
 
     @classmethod
     def from_pretrained(
-        cls, path: str, layers: list[int] | None = None, trust_remote_code: bool = False, **kwargs
+        cls,
+        path: str,
+        layers: list[int] | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        **kwargs,
     ) -> VLMEncoder:
-        """Load model + processor by hub id or folder; every failure is a one-line HarnessError."""
+        """Load model + processor by folder, or by hub id at ``revision`` (a commit, branch or tag; read from the
+        local Hugging Face cache when the hub is off, ``HF_HUB_OFFLINE=1``); every failure is a one-line
+        HarnessError."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
         from transformers.utils import logging as hf_logging
 
@@ -108,9 +115,9 @@ class VLMEncoder:
         if _looks_local(path) and not Path(path).expanduser().is_dir():
             raise HarnessError(f"vlm {path}: checkpoint folder does not exist")
         try:
-            processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
+            processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code, revision=revision)
             model = AutoModelForImageTextToText.from_pretrained(
-                path, trust_remote_code=trust_remote_code, dtype=torch.float32
+                path, trust_remote_code=trust_remote_code, revision=revision, dtype=torch.float32
             )
         except ValueError as e:  # an unrecognised config class: not an image-text-to-text model
             raise HarnessError(
@@ -189,7 +196,8 @@ class VLMEncoder:
     @torch.no_grad()
     def _forward(self, refs_batch: list[list[np.ndarray]], texts: list[str]) -> list[Encoding]:
         inputs = self._inputs(refs_batch, [self.prompt(t, len(r)) for r, t in zip(refs_batch, texts)])
-        stacked = torch.stack([self._states(inputs)[i] for i in self.layers], dim=1)  # [B, K, S, D]
+        states = self._states(inputs)
+        stacked = torch.stack([states[i] for i in self.layers], dim=1)  # [B, K, S, D]
         mask = inputs["attention_mask"].bool()
         out = []
         for b, refs in enumerate(refs_batch):  # keep only real tokens: left- or right-padding alike
@@ -236,6 +244,35 @@ class VLMEncoder:
             self._remember([key], {key: self._cache[key]})
             out.append(self._cache[key])
         return out
+
+    @torch.no_grad()
+    def rewrite_states(
+        self, images: list[References], instructions: list[str], rewrites: list[str], micro_batch: int = 1
+    ) -> list[torch.Tensor]:
+        """Teacher-forced VERIFI states: per sample [K, G, D] for a GIVEN rewrite text (e.g. the target's known
+        canonical caption when building training features): one batched forward over prompt + rewrite, no
+        generation. G = the rewrite's token count (the last G tokens of the sequence)."""
+        refs = [as_references(x) for x in images]
+        prompts = [
+            self.prompt(REWRITE_PROMPT.format(instruction=t), len(r), generation=True) + " " + w
+            for r, t, w in zip(refs, instructions, rewrites)
+        ]
+        keys = [self._key("rewrite_states", r, p) for r, p in zip(refs, prompts)]
+        found = {k: self._cache[k] for k in keys if k in self._cache}
+        todo = list({k: i for i, k in enumerate(keys) if k not in found}.values())
+        for s in range(0, len(todo), micro_batch):
+            chunk = todo[s : s + micro_batch]
+            inputs = self._inputs([refs[i] for i in chunk], [prompts[i] for i in chunk])
+            states = self._states(inputs)
+            stacked = torch.stack([states[i] for i in self.layers], dim=1)  # [B, K, S, D]
+            mask = inputs["attention_mask"].bool()
+            for b, i in enumerate(chunk):
+                g = len(self.processor.tokenizer(rewrites[i], add_special_tokens=False)["input_ids"])
+                if g == 0:
+                    raise HarnessError(f"vlm {self.name}: rewrite {i} has no tokens")
+                found[keys[i]] = stacked[b][:, mask[b]][:, -g:].float()
+        self._remember(keys, found)
+        return [found[k] for k in keys]
 
     def _rewrite_one(self, refs: list[np.ndarray], instruction: str, max_new_tokens: int) -> Rewrite:
         prompt = self.prompt(REWRITE_PROMPT.format(instruction=instruction), len(refs), generation=True)

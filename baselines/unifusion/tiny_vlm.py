@@ -14,7 +14,8 @@ Texts (all answers are exact strings, so accuracy is exact match):
 - captions: ``canonical_caption`` -- the suite's caption sentence with the shapes in reading order, because the
   suites list shapes in their (random) generation order, which no image shows;
 - the VERIFI rewrite: (source image(s), instruction) -> canonical caption of the target scene, prompted with
-  ``encoder.REWRITE_PROMPT``.
+  ``encoder.REWRITE_PROMPT``; two-reference rewrites come from the ``edit/compose`` family
+  (``harness.data.edit_compose``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ EXTRA_WORDS = """a an the on at in of and is that there are how many what which 
 shapes describe image images question answer yes no empty scene top bottom left right center corner make move
 remove add to twice half as large darker brighter grayscale invert flip rotate photo % - , . ? : ; ' 0 1 2 3 4 5 6
 7 8 9 50 40 70 90 degrees horizontally vertically quarter colors after edit edited result first second put from
-into take copy place replace with its same position it was keep other both this reference references""".split()
+into take copy place replace with its same position it was keep other both this reference references give""".split()
 
 
 def vocabulary() -> list[str]:
@@ -160,23 +161,24 @@ def probe(scene: dict, size: int, kind: str, rng) -> tuple[str, str] | None:
     return None
 
 
-def scene_question(scene: dict, size: int, rng) -> tuple[str, str]:
-    """One training (question, answer) pair about one scene: a probe, a caption or another scene question."""
-    kind = int(rng.integers(10))
-    if kind < 6:
+def scene_question(scene: dict, size: int, rng, long: bool = False) -> tuple[str, str]:
+    """One training (question, answer) pair about one scene: the caption when ``long``, else a probe (2/3 of
+    the time) or another short question (background, colours, yes/no)."""
+    if long:
+        return "describe the image .", canonical_caption(scene, size)
+    kind = int(rng.integers(12))
+    if kind < 8:
         qa = probe(scene, size, PROBES[kind % 4], rng)
         if qa is not None:
             return qa
-        kind = 6
+        kind = 8
     objs = scene["objects"]
-    if kind == 6:
-        return "describe the image .", canonical_caption(scene, size)
-    if kind == 7:
-        return "what color is the background ?", " and ".join(scene["background"])
     if kind == 8:
+        return "what color is the background ?", " and ".join(scene["background"])
+    if kind == 9:
         return "what colors are the shapes ?", " , ".join(sorted({p["color"] for p in objs}))
     present = {(p["color"], p["shape"]) for p in objs}
-    if rng.integers(2):  # half of the yes/no questions ask for a shape that is there
+    if kind == 10:  # half of the yes/no questions ask for a shape that is there
         o = objs[int(rng.integers(len(objs)))]
         color, shape = o["color"], o["shape"]
     else:
@@ -199,38 +201,4 @@ def random_scenes(seed: int, n: int, size: int = 64) -> list[dict]:
         scene = edit_scenes.random_scene(rng, size)
         if scene is not None:
             out.append(scene)
-    return out
-
-
-COMPOSE_STREAM = 997  # rng stream [seed, 997] of the two-reference training pairs below
-
-
-def compose_pairs(seed: int, n: int, size: int = 64) -> list[tuple[dict, dict, str, dict]]:
-    """``n`` two-reference edits (first scene, second scene, instruction, target scene) for training.
-
-    The second image holds one shape on a plain background; it is put into the first scene either where it is
-    ("Put the shape from the second image into the first image.") or at a named position like the ``add`` edit
-    ("Put the red circle from the second image in the top-left corner.")."""
-    rng = np.random.default_rng([seed, COMPOSE_STREAM])
-    out: list[tuple[dict, dict, str, dict]] = []
-    while len(out) < n:
-        first = edit_scenes.random_scene(rng, size)
-        if first is None or len(first["objects"]) > 3:
-            continue
-        taken = {(o["color"], o["shape"]) for o in first["objects"]}
-        obj = edit_scenes._random_object(rng, size, taken, [])
-        if obj is None:
-            continue
-        if rng.integers(2):
-            text = "Put the shape from the second image into the first image."
-        else:
-            pos = edit_scenes.POSITIONS[int(rng.integers(len(edit_scenes.POSITIONS)))]
-            obj["x"], obj["y"] = edit_scenes.anchor(pos, obj["r"], size)
-            where = "in the center" if pos == "center" else f"in the {pos} corner"
-            text = f"Put the {_name(obj)} from the second image {where}."
-        if not edit_scenes._fits(obj, first["objects"], size):
-            continue
-        bg = [str(rng.choice(list(edit_scenes.BACKGROUNDS)))]
-        second = {"background": bg, "split": "none", "objects": [obj]}
-        out.append((first, second, text, {**first, "objects": first["objects"] + [obj]}))
     return out
