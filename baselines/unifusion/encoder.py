@@ -8,8 +8,10 @@ encode each input once.
 
 Inputs. One sample is (references, text): ``references`` is one uint8 (H, W, 3) array or a list of them (several
 references, e.g. "put the shape from the second image into the first"). The prompt holds one image placeholder
-per reference, in order, then the text; so the token sequence is [image tokens of reference 0, image tokens of
-reference 1, ..., text tokens] (a real VLM's chat template adds its own role tokens around them).
+per reference, in order, and the text. A real VLM's chat template puts the images first, then the text (with its
+own role tokens around them); the tiny LLaVA reads [text tokens, image tokens of reference 0, image tokens of
+reference 1, ..., "answer :"], so its image tokens see the instruction. Use ``is_image`` / ``reference``, not
+positions, to find the tokens of an image.
 
 Outputs (shapes for K selected layers, T real tokens of the sample, D = the decoder's hidden size):
 - ``encode``      -> per sample a float tensor [K, T, D] (what the conditionings consume);
@@ -138,14 +140,15 @@ class VLMEncoder:
         return j
 
     def prompt(self, text: str, n_images: int = 1, generation: bool = False) -> str:
-        """The processor's chat template when it has one (real VLMs), else "<image> ... text" (our tiny LLaVA;
-        with ``generation`` it ends in the answer mark the tiny VLM was trained to answer after)."""
+        """The processor's chat template when it has one (real VLMs: images, then text), else our tiny LLaVA's
+        "text <image> ... answer :" -- text first, so that in a causal decoder the image tokens can attend to
+        the instruction, and the answer mark it was trained to answer after (encoding and generation alike)."""
         if getattr(self.processor, "chat_template", None):
             content = [{"type": "image"}] * n_images + [{"type": "text", "text": text}]
             messages = [{"role": "user", "content": content}]
             return self.processor.apply_chat_template(messages, add_generation_prompt=generation)
         image = getattr(self.processor, "image_token", "<image>")
-        return " ".join([image] * n_images + [text] + ([TINY_ANSWER_MARK] if generation else []))
+        return " ".join([text] + [image] * n_images + [TINY_ANSWER_MARK])
 
     def _key(self, kind: str, refs: list[np.ndarray], text: str, extra: str = "") -> str:
         h = hashlib.sha256(f"{kind}\0{len(refs)}\0{text}\0{self.layers}\0{extra}".encode())

@@ -110,12 +110,17 @@ def draw(pools: Pools, rng, batch_size: int, kind: str) -> list[tuple[list[int],
 
 
 N_COLORS, N_SHAPES, N_BACKGROUNDS = len(edit_scenes.COLORS), len(edit_scenes.SHAPES), len(edit_scenes.BACKGROUNDS)
-LABEL_CLASSES = (N_COLORS + 1, N_SHAPES + 1, 2, N_BACKGROUNDS)  # colour|none, shape|none, holds a centre, background
+# colour|none, shape|none, holds a centre, background, 3x3 region (edit_scenes.region_name) of the patch centre
+LABEL_CLASSES = (N_COLORS + 1, N_SHAPES + 1, 2, N_BACKGROUNDS, 9)
+
+
+REGIONS = ("top left", "top", "top right", "left", "center", "right", "bottom left", "bottom", "bottom right")
 
 
 def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
-    """[n_patches, 4] long: per patch (row-major) the colour and shape of the shape under its centre pixel
-    (N_COLORS / N_SHAPES = none), whether it holds a shape's centre, and the background colour under its centre.
+    """[n_patches, 5] long: per patch (row-major) the colour and shape of the shape under its centre pixel
+    (N_COLORS / N_SHAPES = none), whether it holds a shape's centre, the background colour under its centre and
+    the 3x3 region of its centre (the words of "where" answers).
     Same geometry as ``edit_scenes.render`` (one label image per shape index)."""
     from PIL import Image, ImageDraw
 
@@ -133,7 +138,7 @@ def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
     index = np.asarray(img)
     colors, shapes, backs = list(edit_scenes.COLORS), list(edit_scenes.SHAPES), list(edit_scenes.BACKGROUNDS)
     n = size // patch
-    out = torch.zeros(n * n, 4, dtype=torch.long)
+    out = torch.zeros(n * n, len(LABEL_CLASSES), dtype=torch.long)
     centres = {(o["y"] // patch, o["x"] // patch) for o in scene["objects"]}
     for row in range(n):
         for col in range(n):
@@ -149,6 +154,7 @@ def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
                     shapes.index(scene["objects"][k]["shape"]) if k >= 0 else N_SHAPES,
                     int((row, col) in centres),
                     backs.index(scene["background"][int(side)]),
+                    REGIONS.index(edit_scenes.region_name(cx, cy, size)),
                 ]
             )
     return out
@@ -157,15 +163,15 @@ def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
 def collate(processor, pixels: torch.Tensor, examples, n_img: int) -> dict:
     """-> dict(input_ids, attention_mask, labels [B, S], pixel_values [n_images, 3, h, w]).
 
-    Ids are laid out as the processor lays out "<image> ... question answer :": ``n_img`` image tokens per image,
-    the prompt, the answer and </s>; labels are -100 except on the answer and </s>."""
+    Ids are laid out as the processor lays out "question <image> ... answer :" (``VLMEncoder.prompt``): the
+    question, ``n_img`` image tokens per image, the answer mark, the answer and </s>; labels are -100 except on
+    the answer and </s>."""
     tok = processor.tokenizer
     image_id = tok.convert_tokens_to_ids(tiny_vlm.IMAGE_TOKEN)
     rows, labels, images = [], [], []
     for refs, question, answer in examples:
-        prompt = [image_id] * (n_img * len(refs)) + tok(f"{question} {TINY_ANSWER_MARK}", add_special_tokens=False)[
-            "input_ids"
-        ]
+        text = tok(question, add_special_tokens=False)["input_ids"]
+        prompt = text + [image_id] * (n_img * len(refs)) + tok(TINY_ANSWER_MARK, add_special_tokens=False)["input_ids"]
         target = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
         rows.append(prompt + target)
         labels.append([-100] * len(prompt) + target)
@@ -209,7 +215,7 @@ def losses(model, heads, batch: dict, patch: int, label_table: torch.Tensor) -> 
     tokens = out.hidden_states[0][image]  # [n_images * n_img, D] in order of appearance
     pixel = torch.nn.functional.mse_loss(heads["pixel"](tokens), patches(batch["pixel_values"], patch).flatten(0, 1))
     logits = heads["labels"](tokens).split(LABEL_CLASSES, dim=-1)
-    want = label_table[batch["images"]].flatten(0, 1)  # [n_images * n_img, 4]
+    want = label_table[batch["images"]].flatten(0, 1)  # [n_images * n_img, len(LABEL_CLASSES)]
     semantic = sum(torch.nn.functional.cross_entropy(lg, want[:, j]) for j, lg in enumerate(logits)) / len(logits)
     return lm, pixel + semantic
 
@@ -233,8 +239,13 @@ def train_vlm(
     log_every: int = 50,
     save_every: int = 100,
     eval_every: int = 0,
-) -> dict:
-    """Train and save the tiny VLM to ``out`` (safetensors + configs + processor + training.json)."""
+    stop_after: int | None = None,
+    heldout_scenes: int = 512,
+) -> dict | None:
+    """Train and save the tiny VLM to ``out`` (safetensors + configs + processor + training.json).
+
+    ``stop_after``: save the resume state after that many steps of this call and return None (time-slicing on
+    a contended machine; the next call continues). ``heldout_scenes``: size of the held-out report."""
     from transformers import LlavaForConditionalGeneration
 
     if seed in (0, HELDOUT_SEED):
@@ -272,7 +283,8 @@ def train_vlm(
         print(f"vlm: resumed at step {first}", flush=True)
     prior_cpu, prior_wall = history["cpu_seconds"], history["wall_seconds"]
     model.train()
-    for step in range(first, steps):
+    last = steps if stop_after is None else min(steps, first + stop_after)
+    for step in range(first, last):
         rng = np.random.default_rng([seed, step])
         batch = collate(processor, pools.pixels, draw(pools, rng, batch_size, SCHEDULE[step % 8]), n_img)
         lm, pixel = losses(model, heads, batch, patch, pools.labels)
@@ -299,10 +311,16 @@ def train_vlm(
             history["cpu_seconds"] = prior_cpu + cpu_seconds() - cpu0
             history["wall_seconds"] = prior_wall + time.time() - start
             _save_resume(resume, model, processor, heads, opt, sched, history)
+    if last < steps:
+        history["cpu_seconds"] = prior_cpu + cpu_seconds() - cpu0
+        history["wall_seconds"] = prior_wall + time.time() - start
+        _save_resume(resume, model, processor, heads, opt, sched, history)
+        return None
     model.eval()
     train_cpu = prior_cpu + cpu_seconds() - cpu0
     train_wall = prior_wall + time.time() - start
-    report = heldout_report(model, processor)
+    n_edits = max(1, heldout_scenes * 40 // 512)  # 512 scenes -> 40 edits of each single- and two-reference type
+    report = heldout_report(model, processor, n_scenes=heldout_scenes, n_edits_per_type=n_edits)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     processor.save_pretrained(out)
