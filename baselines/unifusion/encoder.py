@@ -199,7 +199,7 @@ class VLMEncoder:
     @torch.no_grad()
     def _forward(self, refs_batch: list[list[np.ndarray]], texts: list[str]) -> list[Encoding]:
         inputs = self._inputs(refs_batch, [self.prompt(t, len(r)) for r, t in zip(refs_batch, texts)])
-        states = self._states(inputs)
+        states = self._states(inputs)  # one forward for every selected layer
         stacked = torch.stack([states[i] for i in self.layers], dim=1)  # [B, K, S, D]
         mask = inputs["attention_mask"].bool()
         out = []
@@ -281,7 +281,9 @@ class VLMEncoder:
         prompt = self.prompt(REWRITE_PROMPT.format(instruction=instruction), len(refs), generation=True)
         inputs = self._inputs([refs], [prompt])
         n = inputs["input_ids"].shape[1]
-        gen = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
+        # The image placeholder is never generated: the forward over prompt + rewrite would count it as an image.
+        never = {"suppress_tokens": [self.image_token_id]} if self.image_token_id is not None else {}
+        gen = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, **never)
         new = gen[0, n:]
         eos = self.model.generation_config.eos_token_id
         eos = {eos} if isinstance(eos, int) else set(eos or [])

@@ -27,10 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     vlm.add_argument("--out", type=Path, required=True)
     vlm.add_argument("--seed", type=int, default=1)
     vlm.add_argument("--steps", type=int, default=1200)
-    vlm.add_argument("--batch_size", type=int, default=24)
-    vlm.add_argument("--threads", type=int, default=1)
-    vlm.add_argument("--eval_every", type=int, default=0, help="print a small held-out report every N steps")
-    vlm.add_argument("--stop_after", type=int, default=None, help="stop after N steps (resume: run again)")
+    vlm.add_argument("--batch_size", type=int, default=32)
+    vlm.add_argument("--threads", type=int, default=2)
     gen = sub.add_parser("generator", help="train one conditioning variant's generator")
     gen.add_argument("--variant", required=True, choices=["last_layer", "kv_fusion", "injection", "lap"])
     gen.add_argument("--vlm", type=Path, required=True)
@@ -45,13 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         from harness_baselines.unifusion.train_vlm import train_vlm
 
         summary = train_vlm(
-            args.out,
-            seed=args.seed,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            threads=args.threads,
-            eval_every=args.eval_every,
-            stop_after=args.stop_after,
+            args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size, threads=args.threads
         )
     else:
         from harness_baselines.unifusion.train_generator import train_generator

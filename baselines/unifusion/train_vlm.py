@@ -53,7 +53,8 @@ class Pools:
             described += [p.meta["source_scene"], p.meta["reference_scene"]]
         images = [edit_scenes.render(s, SIZE) for s in described]
         self.pixels = processor.image_processor(images=images, return_tensors="pt")["pixel_values"]
-        self.labels = torch.stack([patch_labels(s, SIZE, processor.patch_size) for s in described])
+        self.patch = processor.patch_size
+        self.labels = torch.stack([patch_labels(s, SIZE, self.patch) for s in described])
         self.edit_base = len(self.scenes)
         self.gray = self.edit_base + len(self.edits)
         self.pair_base = self.gray + 1
@@ -96,7 +97,9 @@ def draw(pools: Pools, rng, batch_size: int, kind: str) -> list[tuple[list[int],
         u = rng.random()
         if kind == "short":
             i = int(rng.integers(len(pools.scenes)))
-            out.append(([i], *tiny_vlm.scene_question(pools.scenes[i], SIZE, rng)))
+            question, answer = tiny_vlm.scene_question(pools.scenes[i], SIZE, rng)
+            flags = focus(pools.scenes[i], question, pools.labels[i, :, -1], SIZE, pools.patch)
+            out.append(([i], question, answer, flags))
         elif u < 0.25:
             i = int(rng.integers(len(pools.scenes)))
             out.append(([i], *tiny_vlm.scene_question(pools.scenes[i], SIZE, rng, long=True)))
@@ -117,10 +120,46 @@ LABEL_CLASSES = (N_COLORS + 1, N_SHAPES + 1, 2, N_BACKGROUNDS, 9)
 REGIONS = ("top left", "top", "top right", "left", "center", "right", "bottom left", "bottom", "bottom right")
 
 
+FOCUS_LAYER = 3  # decoder hidden state on which image tokens must flag the shapes a question is about
+
+
+def focus(scene: dict, question: str, object_at: torch.Tensor, size: int, patch: int) -> torch.Tensor | None:
+    """[n_patches] float: 1 on the image tokens of the shapes a scene question is about (its patches and the patch
+    of its centre), None for questions about no particular shapes (captions, rewrites, the background).
+
+    An auxiliary target: with the text first, each image token can read the question and mark itself, so the
+    answer only has to attend to marked tokens -- dense supervision of the binding step a from-scratch decoder
+    otherwise finds slowly."""
+    objs = scene["objects"]
+    words = question.replace("?", "").split()
+
+    def place(o):
+        return edit_scenes.region_name(o["x"], o["y"], size)
+
+    if question.startswith(("how many", "what colors")):
+        chosen = list(range(len(objs)))
+    elif question.startswith("where is the"):
+        chosen = [k for k, o in enumerate(objs) if [o["color"], o["shape"]] == words[3:5]]
+    elif question.startswith("is there"):
+        chosen = [k for k, o in enumerate(objs) if [o["color"], o["shape"]] == words[3:5]]
+    elif question.startswith("what color is the") and "at" in words:
+        at = " ".join(words[words.index("at") + 2 :])
+        chosen = [k for k, o in enumerate(objs) if o["shape"] == words[4] and place(o) == at]
+    elif question.startswith("what shape is at the"):
+        chosen = [k for k, o in enumerate(objs) if place(o) == " ".join(words[5:])]
+    else:
+        return None
+    flags = torch.isin(object_at, torch.tensor(chosen, dtype=torch.long)).float()
+    for k in chosen:
+        flags[(objs[k]["y"] // patch) * (size // patch) + objs[k]["x"] // patch] = 1.0
+    return flags
+
+
 def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
     """[n_patches, 5] long: per patch (row-major) the colour and shape of the shape under its centre pixel
     (N_COLORS / N_SHAPES = none), whether it holds a shape's centre, the background colour under its centre and
-    the 3x3 region of its centre (the words of "where" answers).
+    the 3x3 region of its centre (the words of "where" answers); a last column holds the index of the shape under
+    the centre pixel (-1: none), for ``focus``.
     Same geometry as ``edit_scenes.render`` (one label image per shape index)."""
     from PIL import Image, ImageDraw
 
@@ -138,7 +177,7 @@ def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
     index = np.asarray(img)
     colors, shapes, backs = list(edit_scenes.COLORS), list(edit_scenes.SHAPES), list(edit_scenes.BACKGROUNDS)
     n = size // patch
-    out = torch.zeros(n * n, len(LABEL_CLASSES), dtype=torch.long)
+    out = torch.zeros(n * n, len(LABEL_CLASSES) + 1, dtype=torch.long)
     centres = {(o["y"] // patch, o["x"] // patch) for o in scene["objects"]}
     for row in range(n):
         for col in range(n):
@@ -155,6 +194,7 @@ def patch_labels(scene: dict, size: int, patch: int) -> torch.Tensor:
                     int((row, col) in centres),
                     backs.index(scene["background"][int(side)]),
                     REGIONS.index(edit_scenes.region_name(cx, cy, size)),
+                    k,
                 ]
             )
     return out
@@ -168,8 +208,9 @@ def collate(processor, pixels: torch.Tensor, examples, n_img: int) -> dict:
     the answer and </s>."""
     tok = processor.tokenizer
     image_id = tok.convert_tokens_to_ids(tiny_vlm.IMAGE_TOKEN)
-    rows, labels, images = [], [], []
-    for refs, question, answer in examples:
+    rows, labels, images, flags = [], [], [], []
+    for refs, question, answer, *focus_flags in examples:
+        flags.append(focus_flags[0] if focus_flags else None)
         text = tok(question, add_special_tokens=False)["input_ids"]
         prompt = text + [image_id] * (n_img * len(refs)) + tok(TINY_ANSWER_MARK, add_special_tokens=False)["input_ids"]
         target = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
@@ -188,6 +229,7 @@ def collate(processor, pixels: torch.Tensor, examples, n_img: int) -> dict:
         "labels": lab,
         "pixel_values": pixels[torch.tensor(images)],
         "images": torch.tensor(images),
+        "focus": flags,
     }
 
 
@@ -199,7 +241,7 @@ def patches(pixel_values: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 def model_inputs(batch: dict) -> dict:
-    return {k: v for k, v in batch.items() if k not in ("labels", "images")}
+    return {k: v for k, v in batch.items() if k not in ("labels", "images", "focus")}
 
 
 def losses(model, heads, batch: dict, patch: int, label_table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -215,8 +257,13 @@ def losses(model, heads, batch: dict, patch: int, label_table: torch.Tensor) -> 
     tokens = out.hidden_states[0][image]  # [n_images * n_img, D] in order of appearance
     pixel = torch.nn.functional.mse_loss(heads["pixel"](tokens), patches(batch["pixel_values"], patch).flatten(0, 1))
     logits = heads["labels"](tokens).split(LABEL_CLASSES, dim=-1)
-    want = label_table[batch["images"]].flatten(0, 1)  # [n_images * n_img, len(LABEL_CLASSES)]
+    want = label_table[batch["images"]].flatten(0, 1)  # [n_images * n_img, len(LABEL_CLASSES) + 1]
     semantic = sum(torch.nn.functional.cross_entropy(lg, want[:, j]) for j, lg in enumerate(logits)) / len(logits)
+    rows = [b for b, f in enumerate(batch["focus"]) if f is not None]
+    if rows:  # single-image questions only: row b's image tokens are its n_img tokens
+        marked = out.hidden_states[FOCUS_LAYER][rows][image[rows]]
+        wanted = torch.cat([batch["focus"][b] for b in rows])
+        semantic = semantic + torch.nn.functional.binary_cross_entropy_with_logits(heads["focus"](marked)[:, 0], wanted)
     return lm, pixel + semantic
 
 
@@ -228,7 +275,7 @@ def cpu_seconds() -> float:
 def train_vlm(
     out: Path,
     seed: int = 1,
-    steps: int = 1500,
+    steps: int = 1000,
     batch_size: int = 24,
     lr: float = 2e-3,
     n_scenes: int = 4000,
@@ -258,7 +305,11 @@ def train_vlm(
     patch = processor.patch_size
     width = model.config.text_config.hidden_size
     heads = torch.nn.ModuleDict(
-        {"pixel": torch.nn.Linear(width, 3 * patch * patch), "labels": torch.nn.Linear(width, sum(LABEL_CLASSES))}
+        {
+            "pixel": torch.nn.Linear(width, 3 * patch * patch),
+            "labels": torch.nn.Linear(width, sum(LABEL_CLASSES)),
+            "focus": torch.nn.Linear(width, 1),
+        }
     )
     init_positions(model, SIZE // patch)
     pools = Pools(processor, seed, n_scenes, n_edits_per_type, n_pairs_per_type)
