@@ -489,4 +489,4 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
         (p + z * z / (2 * n)) / (1 + z * z / n),
         z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n),
     )
-    return [round(centre - half, 4), round(centre + half, 4)]
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
