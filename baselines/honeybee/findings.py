@@ -17,6 +17,7 @@ PROXY = "honeybee-proxy"
 
 # (finding, recipe B, base A): the paper's claims (arXiv 2510.12225, sections 3-5) mapped onto shipped recipes.
 FINDINGS = [
+    ("pretrained base (vs from scratch)", "src_mixed", "src_mixed_scratch"),
     ("caption and solve", "iv_caption", "src_mixed"),
     ("text-only mixing", "iv_text_mix", "src_mixed"),
     ("perception: rotate images", "iv_rotate", "src_mixed"),
