@@ -36,7 +36,7 @@ class ProxyArgs(BaseModel):
 
 @register_adapter("honeybee-proxy")
 class HoneyBeeProxy(Reasoner):
-    """Tiny VLM trained from scratch on a HoneyBee recipe's CoT data (baselines/honeybee)."""
+    """Tiny VLM fine-tuned on a HoneyBee recipe's CoT data from a pretrained base (baselines/honeybee)."""
 
     Args = ProxyArgs
 

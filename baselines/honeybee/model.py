@@ -1,7 +1,7 @@
 """The proxy VLM: a tiny image encoder + a small causal transformer over [image tokens; prompt; <sep>; CoT].
 
 Why this shape: HoneyBee compares *data* recipes by the score of a VLM fine-tuned on each; on 2 shared CPU cores
-the cheapest model that still has to use the image to answer is a from-scratch decoder that sees image features
+the cheapest model that still has to use the image to answer is a small decoder that sees image features
 as a prefix. A 3-layer strided CNN turns a 48x48 image into 6x6 = 36 feature tokens; a text-only prompt gets a
 learned "no image" prefix instead. Trained with teacher forcing on the CoT + ``\\boxed{answer}`` tokens only.
 """
