@@ -84,7 +84,8 @@ def table(store, tasks: list[str], seed: int = 0) -> str:
     rows = [(name, label(b), label(a)) for name, b, a in FINDINGS]
     rows += [(f"src_mixed {name}", label("src_mixed"), model) for name, model in FLOORS]
     lines = [
-        "| finding | B | A (base) | task | A | B | B − A [95% CI] | p | detectable | seeds | measured |",
+        "| finding | B | A (base) | task | A ± seed sd | B ± seed sd | B − A [95% CI] | p | detectable "
+        "| seeds B/A | measured |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, lb, la in rows:
@@ -95,7 +96,9 @@ def table(store, tasks: list[str], seed: int = 0) -> str:
                 lines.append(f"| {name} | {_short(lb)} | {_short(la)} | {task} | | | | | | | not run |")
                 continue
             lo, hi = r["ci"]
-            verdict = "not detectable" if abs(r["diff"]) < r["mdd"] else ("B better" if r["diff"] > 0 else "B worse")
+            verdict = (
+                "below detectable size" if abs(r["diff"]) < r["mdd"] else ("B better" if r["diff"] > 0 else "B worse")
+            )
             sig = "significant" if r["p"] < 0.05 else "n.s."
             lines.append(
                 f"| {name} | {_short(lb)} | {_short(la)} | {task} | {100 * r['a']:.1f} ± {100 * r['a_sd']:.1f} "
