@@ -2,7 +2,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -56,46 +55,10 @@ def cli():
 
 
 @pytest.fixture
-def plugin_dir(tmp_path):
-    """A folder on PYTHONPATH holding test-only adapters, loadable as ``--model test_adapters:Class``."""
-    d = tmp_path / "plugins"
-    d.mkdir()
-    (d / "test_adapters.py").write_text(
-        textwrap.dedent('''
-        import os, time
-        import numpy as np
-        from pydantic import BaseModel, ConfigDict
-        from harness.adapters import Editor
-
-        class SlowArgs(BaseModel):
-            model_config = ConfigDict(extra="forbid")
-            delay: float = 0.05
-
-        class SlowNoise(Editor):
-            """Seeded noise, slowly: lets a test kill the process mid-run."""
-            Args = SlowArgs
-            def edit(self, images, instructions, seeds):
-                time.sleep(self.args.delay * len(images))
-                return [np.random.default_rng(s).integers(0, 256, size=i.shape, dtype=np.uint8)
-                        for i, s in zip(images, seeds)]
-
-        class TooFew(Editor):
-            def edit(self, images, instructions, seeds):
-                return [i.copy() for i in images[:-1]] if len(images) > 1 else []
-
-        class WrongSize(Editor):
-            def edit(self, images, instructions, seeds):
-                return [np.zeros((8, 8, 3), np.uint8) for _ in images]
-
-        class FailsOnMove(Editor):
-            """Raises for every 'move' instruction: those samples must be counted as failures."""
-            def edit(self, images, instructions, seeds):
-                if any(t.startswith("Move") for t in instructions):
-                    raise RuntimeError("cannot move things")
-                return [i.copy() for i in images]
-    ''')
-    )
-    return d
+def plugin_dir():
+    """The folder of the test-only adapters (``tests/fixtures/adapters``), for ``pythonpath=``: loadable as
+    ``--model bad_adapters:Class``."""
+    return FIXTURES / "adapters"
 
 
 def pytest_addoption(parser):

@@ -67,7 +67,7 @@ def test_a_contract_error_on_one_rank_stops_every_rank(tmp_path, plugin_dir):
         "--task",
         "edit/scenes",
         "--model",
-        "test_adapters:WrongSize",
+        "bad_adapters:WrongSize",
         "--limit",
         "8",
         "-o",

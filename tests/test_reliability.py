@@ -299,7 +299,7 @@ def test_an_adapter_calling_sys_exit_is_an_error(tmp_path):
 
 
 def test_max_failures_turns_failures_into_a_non_zero_exit(cli, plugin_dir, tmp_path):
-    args = ("eval", "--task", "edit/scenes", "--model", "test_adapters:FailsOnMove", "-o", tmp_path, "--no-progress")
+    args = ("eval", "--task", "edit/scenes", "--model", "bad_adapters:FailsOnMove", "-o", tmp_path, "--no-progress")
     ok = cli(*args, pythonpath=plugin_dir, check_rc=0)
     assert ok.stdout.strip().splitlines()[-1].endswith("30 of 240 samples FAILED") or "FAILED" in ok.stdout
     cli(*args, "--max-failures", "0.2", pythonpath=plugin_dir, check_rc=0)

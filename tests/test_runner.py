@@ -86,7 +86,7 @@ def test_resume_after_sigkill_loses_and_duplicates_no_sample(tmp_path, plugin_di
         "--task",
         "edit/scenes",
         "--model",
-        "test_adapters:SlowNoise",
+        "bad_adapters:LoggingNoise",
         "--model_args",
         "delay=0.02",
         "--batch_size",

@@ -40,6 +40,22 @@ def scores_text(scores: dict[str, float], metrics: list[str]) -> str:
     return escape(" · ".join(parts)) if parts else '<span class="muted">no scores</span>'
 
 
+def model_cells(view: SampleView, records: list[dict], sample_id: str, needs_output: bool = True):
+    """(model index, record, finite scores) of each model that has a usable record of this sample, its scores set
+    on ``view``. A failed record (an error, or no output where ``needs_output``) gets its "failed" cell here and
+    is not yielded; the galleries of every kind show failures alike."""
+    for i, recs in enumerate(records):
+        rec = recs.get(sample_id)
+        if rec is None:
+            continue
+        if rec.error is not None or (needs_output and rec.output is None):
+            view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error or "")}</div>'
+            continue
+        scores = clean_scores(rec.scores)
+        view.scores[i] = scores
+        yield i, rec, scores
+
+
 def run_records(store, run: dict | None) -> dict:
     """{sample id: Record} of a run, as a gallery shows it. A judged run (harness/judges/stage.py) stores scores
     under its own key and the output under ``info["generation_key"]``: the output is taken from there, and each

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.report.gallery import SampleView, clean_scores, run_records, scores_text, side_info
+from harness.report.gallery import SampleView, model_cells, run_records, scores_text, side_info
 from harness.report.media import Media, mask_overlay
 
 SHOW = "all"  # every model's output next to each other: editing is judged by eye
@@ -44,15 +44,7 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         )
         inputs = f'<div class="tiles">{"".join(tiles)}<div style="flex:1 1 20em">{text}</div></div>'
         view = SampleView(s.id, task.subsets(s), inputs)
-        for i, recs in enumerate(records):
-            rec = recs.get(s.id)
-            if rec is None:
-                continue
-            if rec.error is not None or rec.output is None:
-                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error or "")}</div>'
-                continue
-            scores = clean_scores(rec.scores)
-            view.scores[i] = scores
+        for i, rec, scores in model_cells(view, records, s.id):
             view.cells[i] = tile(
                 prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics)
             ) + side_info(rec.info, open_=True)  # e.g. the prompt rewrite the edit was conditioned on

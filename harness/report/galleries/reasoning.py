@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from harness.metrics import reasoning
-from harness.report.gallery import SampleView, clean_scores, run_records, scores_text, side_info
+from harness.report.gallery import SampleView, model_cells, run_records, scores_text, side_info
 from harness.report.media import Media
 
 SHOW = "ab"  # full responses are long: two models side by side
@@ -30,16 +30,8 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
             f"<div>gold: <b>{escape(s.answer)}</b></div></div></div>"
         )
         view = SampleView(s.id, task.subsets(s), inputs)
-        for i, recs in enumerate(records):
-            rec = recs.get(s.id)
-            if rec is None:
-                continue
-            if rec.error is not None or rec.output is None:
-                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error or "")}</div>'
-                continue
+        for i, rec, scores in model_cells(view, records, s.id):
             completions = task.decode(rec.output)
-            scores = clean_scores(rec.scores)
-            view.scores[i] = scores
             first = completions[0] if completions else ""
             extracted = reasoning.extract_answer(first)
             right = scores.get("accuracy", 0) > 0

@@ -10,7 +10,7 @@ from html import escape
 
 import numpy as np
 
-from harness.report.gallery import SampleView, clean_scores, run_records, scores_text
+from harness.report.gallery import SampleView, model_cells, run_records, scores_text
 from harness.report.media import Media
 
 SHOW = "ab"  # ten thumbnails per model: two models at a time
@@ -88,15 +88,7 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         inputs = _media_block(unit.sample, media, prefix, "query", audio_used)
         n_rel = sum(1 for g in relevant.values() if g > 0)
         view = SampleView(unit.id, task.subsets(unit), inputs, tags=[f"{n_rel} relevant"])
-        for i, recs in enumerate(records):
-            rec = recs.get(unit.id)
-            if rec is None:
-                continue
-            if rec.error is not None:
-                view.cells[i] = f'<div class="bad">failed</div><div class="text">{escape(rec.error)}</div>'
-                continue
-            scores = clean_scores(rec.scores)
-            view.scores[i] = scores
+        for i, _rec, scores in model_cells(view, records, unit.id, needs_output=False):
             top = ranked[i].get(unit.id, [])
             first = next((k + 1 for k, d in enumerate(top) if relevant.get(d, 0) > 0), None)
             first_text = f"first relevant at rank {first}" if first else f"no relevant item in the top {TOP}"
