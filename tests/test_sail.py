@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from harness_baselines.sail import balance, mining
+from harness_baselines.sail.ablations import SHIPPED
 from harness_baselines.sail.adapter import CHECKPOINTS, SailEmbedder
 from harness_baselines.sail.model import SailModel
 
-ABLATIONS = ["full", "no_audio", "no_hnm", "no_balance", "no_audio_pipeline"]
+ABLATIONS = SHIPPED[0]  # every shipped row has a seed-0 checkpoint
 
 
 def test_best_f1_threshold_separates_positives_from_negatives():
@@ -68,22 +69,39 @@ def test_sources_closer_to_validation_get_more_weight():
     assert weights["near"] > 0.9 and score["near"] > score["far"] and sum(weights.values()) == pytest.approx(1)
 
 
-def test_model_embeds_any_subset_of_modalities_and_ignores_masked_inputs():
-    torch.manual_seed(0)
-    model = SailModel().eval()
-    n = 4
-    x = {
-        "image": torch.randn(n, 3, 32, 32),
+def _inputs(n: int = 4) -> dict:
+    return {
+        "image": torch.randn(n, 4, 3, 32, 32),
+        "frame_mask": torch.tensor([[True, False, False, False]] * n),
         "mel": torch.randn(n, 40, 150),
         "text": torch.randn(n, 384),
+        "instruction": torch.randn(n, 384),
         "has_image": torch.tensor([True, False, True, False]),
         "has_audio": torch.tensor([True, True, False, False]),
         "has_text": torch.tensor([False, True, True, False]),
+        "has_instruction": torch.tensor([True, True, False, False]),
     }
+
+
+@pytest.mark.parametrize("fusion", ["bidirectional", "causal"])
+def test_model_embeds_any_subset_of_modalities_and_ignores_masked_inputs(fusion):
+    torch.manual_seed(0)
+    model = SailModel(fusion=fusion).eval()
+    n = 4
+    x = _inputs(n)
     out = model(x)
     assert out.shape == (n, 128) and torch.allclose(out.norm(dim=1), torch.ones(n))
     y = {**x, "mel": torch.randn(n, 40, 150)}  # audio of rows without has_audio changed: no effect there
     assert torch.allclose(model(y)[2:], out[2:], atol=1e-6)
+    z = {**x, "image": x["image"].clone()}
+    z["image"][:, 1:] = torch.randn(n, 3, 3, 32, 32)  # frames outside frame_mask: no effect anywhere
+    z["instruction"][2:] = torch.randn(2, 384)  # instructions of rows without has_instruction: no effect
+    assert torch.allclose(model(z), out, atol=1e-6)
+    nothing = {**x, **{k: torch.zeros(n, dtype=torch.bool) for k in x if k.startswith("has_")}}
+    assert torch.isfinite(model(nothing)).all()  # BOS alone: still a unit vector
+    parts = model.parts(x)
+    assert torch.allclose(parts["fused"], out, atol=1e-6) and parts["late"].shape == (n, 128)
+    assert parts["present"]["audio"].tolist() == [True, True, False, False]
 
 
 @pytest.mark.parametrize("ablation", ABLATIONS)
@@ -113,10 +131,16 @@ def test_single_change_ablations_hold_the_other_decisions_fixed():
     """no_audio / no_hnm / no_balance reuse the full model's λ* and source weights (selected once, on the audio-on
     initial model); only no_audio_pipeline re-derives them from its own audio-less initial model."""
     full, info = _info("full"), {a: _info(a) for a in ABLATIONS}
-    for row in ("no_audio", "no_hnm", "no_balance"):
-        assert all(info[row][k] == full[k] for k in ("warm_steps", "steps", "batch", "seed", "per_source_batches"))
-    assert info["no_audio"]["lambda"] == info["no_balance"]["lambda"] == full["lambda"]
-    assert info["no_audio"]["source_weights"] == info["no_hnm"]["source_weights"] == full["source_weights"]
+    single = [a for a in ABLATIONS if a not in ("full", "no_audio_pipeline")]
+    for row in single:
+        keys = ("batch", "seed", "per_source_batches") + (() if row == "no_progressive" else ("warm_steps", "steps"))
+        assert all(info[row][k] == full[k] for k in keys)
+        if row not in ("no_hnm",):
+            assert info[row]["lambda"] == full["lambda"], row
+        if row != "no_balance":
+            assert info[row]["source_weights"] == full["source_weights"], row
+    assert info["no_progressive"]["warm_steps"] == 0
+    assert info["no_progressive"]["steps"] == full["warm_steps"] + full["steps"]
     pipeline = info["no_audio_pipeline"]
     assert pipeline["lambda"] != full["lambda"] and pipeline["source_weights"] != full["source_weights"]
 

@@ -17,7 +17,15 @@ SAMPLE_RATE = 16_000
 N_MELS, N_FFT, HOP = 40, 400, 160  # 25 ms windows, 10 ms hop
 FRAMES = 150  # 1.5 s: every spoken word of the suites fits
 IMAGE_SIZE = 32
+MAX_FRAMES = 4  # a video's frames are sampled uniformly down to this many; a still image is one frame
 TEXT_DIM = 384
+# Task instructions by role (paper Fig. 5: queries and targets get different instructions). The eval defaults when a
+# task gives none: every item is a "document" (i2i embeds its items as documents too), q2i texts are "query".
+# Training queries of other kinds have their own (data.py): a class name, a description of speech.
+INSTRUCTIONS = {
+    "query": "Represent this search request for retrieving the items it describes.",
+    "document": "Represent this item, its picture, title and speech, for retrieval.",
+}
 
 
 @functools.lru_cache(maxsize=4)
@@ -33,8 +41,9 @@ def _mel_filters(sample_rate: int) -> torch.Tensor:
 
 
 def log_mel(audio: np.ndarray, sample_rate: int) -> torch.Tensor:
-    """float (samples,) mono -> [N_MELS, FRAMES] log-mel, standardised per clip (loudness is no cue), cropped or
-    zero-padded at the end. Other sample rates are resampled linearly to 16 kHz first."""
+    """float (samples,) mono -> [N_MELS, FRAMES] log-mel, standardised per clip (loudness is no cue), cropped at the
+    end or, when shorter, repeated to fill FRAMES (the paper's repeat-and-pad normalisation of short clips before its
+    CLAP encoder, §3.1). Other sample rates are resampled linearly to 16 kHz first."""
     x = np.asarray(audio, np.float32)
     if sample_rate != SAMPLE_RATE:
         n = int(round(len(x) * SAMPLE_RATE / sample_rate))
@@ -43,9 +52,8 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> torch.Tensor:
     spec = torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT), return_complex=True).abs() ** 2
     mel = torch.log(_mel_filters(SAMPLE_RATE) @ spec + 1e-6)
     mel = (mel - mel.mean()) / (mel.std() + 1e-5)
-    out = torch.zeros(N_MELS, FRAMES)
-    out[:, : min(FRAMES, mel.shape[1])] = mel[:, :FRAMES]
-    return out
+    reps = -(-FRAMES // mel.shape[1])
+    return mel.repeat(1, reps)[:, :FRAMES].contiguous()
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -91,23 +99,41 @@ def text_tower() -> TextTower:
     return TextTower()
 
 
-def batch_inputs(items: list[dict], modalities: frozenset[str]) -> dict[str, torch.Tensor]:
-    """Adapter items -> model inputs: image [n, 3, 32, 32], mel [n, 40, 150], text [n, 384], and bool presence
-    masks has_image / has_audio / has_text [n]. Absent or switched-off modalities are zeros with mask False."""
+def sample_frames(frames: list, k: int = MAX_FRAMES) -> list:
+    """At most ``k`` frames, uniformly spaced over the clip (first and last kept), in time order."""
+    if len(frames) <= k:
+        return list(frames)
+    return [frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, k)]
+
+
+def batch_inputs(
+    items: list[dict], modalities: frozenset[str], instruction: str | None = None
+) -> dict[str, torch.Tensor]:
+    """Adapter items -> model inputs: image [n, MAX_FRAMES, 3, 32, 32] with frame_mask [n, MAX_FRAMES] (an item's
+    'frames', sampled, or its one 'image'), mel [n, 40, 150], text [n, 384], instruction [n, 384] (the item's own
+    'instruction' key, else ``instruction``; frozen text-tower vectors), and bool presence masks has_image /
+    has_audio / has_text / has_instruction [n]. Absent or switched-off inputs are zeros with mask False."""
     n = len(items)
     out = {
-        "image": torch.zeros(n, 3, IMAGE_SIZE, IMAGE_SIZE),
+        "image": torch.zeros(n, MAX_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE),
+        "frame_mask": torch.zeros(n, MAX_FRAMES, dtype=torch.bool),
         "mel": torch.zeros(n, N_MELS, FRAMES),
         "text": torch.zeros(n, TEXT_DIM),
+        "instruction": torch.zeros(n, TEXT_DIM),
     }
-    has = {m: torch.zeros(n, dtype=torch.bool) for m in ("image", "audio", "text")}
-    texts = [(i, it["text"]) for i, it in enumerate(items) if "text" in modalities and it.get("text")]
-    if texts:
-        out["text"][[i for i, _ in texts]] = text_tower()([t for _, t in texts])
-        has["text"][[i for i, _ in texts]] = True
+    has = {m: torch.zeros(n, dtype=torch.bool) for m in ("image", "audio", "text", "instruction")}
+    for key, wanted in (("text", "text" in modalities), ("instruction", True)):
+        texts = [(i, it.get(key, instruction if key == "instruction" else None)) for i, it in enumerate(items)]
+        texts = [(i, t) for i, t in texts if wanted and t]
+        if texts:
+            out[key][[i for i, _ in texts]] = text_tower()([t for _, t in texts])
+            has[key][[i for i, _ in texts]] = True
     for i, it in enumerate(items):
-        if "image" in modalities and it.get("image") is not None:
-            out["image"][i], has["image"][i] = image_tensor(it["image"]), True
+        frames = it.get("frames") or ([it["image"]] if it.get("image") is not None else [])
+        if "image" in modalities and frames:
+            for f, frame in enumerate(sample_frames(frames)):
+                out["image"][i, f], out["frame_mask"][i, f] = image_tensor(frame), True
+            has["image"][i] = True
         if "audio" in modalities and it.get("audio") is not None and len(it["audio"]):
             out["mel"][i], has["audio"][i] = log_mel(it["audio"], int(it.get("sample_rate") or SAMPLE_RATE)), True
     return {**out, **{f"has_{m}": v for m, v in has.items()}}
