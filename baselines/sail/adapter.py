@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.adapters import TRAINING_SEED, Embedder, hash_path, register_adapter
 from harness.errors import HarnessError
@@ -37,7 +37,14 @@ class SailArgs(BaseModel):
     train_seed: int = Field(0, ge=0, json_schema_extra=TRAINING_SEED)
     checkpoint: str = ""  # default: the shipped checkpoint of ``ablation`` and ``train_seed``
     batch: int = Field(64, ge=1)  # internal forward batch
-    dim: Literal[16, 32, 64, 128] = 128  # Matryoshka slice width (losses.MRL_DIMS)
+    dim: int = 128  # Matryoshka slice width: one of losses.MRL_DIMS
+
+    @field_validator("dim")
+    @classmethod
+    def _a_trained_slice(cls, v: int) -> int:
+        if v not in (16, 32, 64, 128):  # losses.MRL_DIMS (not imported: it pulls in torch)
+            raise ValueError(f"{v} is not a trained Matryoshka slice (16, 32, 64 or 128)")
+        return v
 
 
 _file_hash = functools.lru_cache(maxsize=8)(hash_path)  # checkpoints are re-hashed once per process

@@ -58,7 +58,7 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> torch.Tensor:
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) -> float [3, IMAGE_SIZE, IMAGE_SIZE] in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None] / 127.5 - 1
+    x = torch.tensor(np.asarray(image)).permute(2, 0, 1).float()[None] / 127.5 - 1  # a copy: samples are read-only
     if x.shape[-1] != IMAGE_SIZE or x.shape[-2] != IMAGE_SIZE:
         x = torch.nn.functional.interpolate(
             x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True, align_corners=False

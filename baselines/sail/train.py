@@ -271,11 +271,13 @@ def train(
 
 
 def save(model: SailModel, path: Path, info: dict) -> None:
+    """Weights stored as float16 (half the bytes; the adapter computes in float32 from them), written atomically."""
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata={"info": json.dumps(info)})
+    weights = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, str(tmp), metadata={"info": json.dumps(info)})
     tmp.replace(path)
 
 
