@@ -213,7 +213,13 @@ def test_honeybee_scores_flag_responses_graded_whole():
     scores = score_completions(["7"], "7", grader="honeybee")
     assert scores["accuracy"] == 100.0 and scores["extraction_failed"] == 100.0
     scores = score_completions(["\\boxed{8}", "\\boxed{7}", "Answer: 7"], "7", grader="honeybee", mcq=False)
-    assert scores == {"accuracy": 0.0, "extraction_failed": 0.0, "maj@n": 100.0, "pass@n": 100.0, "mean@n": 100.0 * (2 / 3)}
+    assert scores == {
+        "accuracy": 0.0,
+        "extraction_failed": 0.0,
+        "maj@n": 100.0,
+        "pass@n": 100.0,
+        "mean@n": 100.0 * (2 / 3),
+    }
 
 
 def test_unknown_grader_is_refused():
