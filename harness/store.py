@@ -15,6 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.store_schema import (  # noqa: F401  (re-exported: harness.store is where callers import them)
@@ -59,8 +60,18 @@ def owner_alive(pid: int | None, host: str | None, heartbeat: float | None, now:
             return False
         except PermissionError:  # exists, owned by another user
             return True
-        return True
+        return not _is_zombie(pid)
     return heartbeat is not None and (now or time.time()) - heartbeat < STALE_AFTER_S
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process whose parent has not reaped it still answers ``kill(pid, 0)``; in a container without an
+    init that reaps orphans it stays so, and its claims would block every later run on the store."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs (macOS) or gone meanwhile
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _dump_scores(scores: dict | None) -> str | None:

@@ -461,3 +461,18 @@ def test_show_and_leaderboard_work_in_a_read_only_results_folder(tmp_path):
         "--output",
         str(out),
     )
+
+
+def test_a_zombie_owner_is_dead():
+    """A killed run that nobody reaped (a container without an init) must not keep its claims forever."""
+    from harness.store import owner_alive, owner_id
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    host = owner_id()[1]
+    for _ in range(200):  # exited but not waited for: a zombie
+        if open(f"/proc/{child.pid}/stat").read().rpartition(")")[2].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    assert not owner_alive(child.pid, host, None)
+    assert owner_alive(os.getpid(), host, None)
+    child.wait()
