@@ -21,15 +21,23 @@ TINY_GEN = dict(sample_size=16, patch_size=4, num_layers=2, num_attention_heads=
 
 
 def tiny_vlm_parts(hidden_size=16, num_layers=3):
-    """A random-init tiny LLaVA (+ processor) built from configs: 4 hidden states of width ``hidden_size``."""
+    """A random-init tiny LLaVA (+ processor) built from configs: 4 hidden states of width ``hidden_size``, 16
+    image tokens per image (16 x 16 input, patch 4: the tiny generator's 4 x 4 patch grid)."""
     from transformers import LlavaForConditionalGeneration
 
     torch.manual_seed(0)
-    processor = tiny_vlm.build_processor(image_size=16, patch_size=8)
+    processor = tiny_vlm.build_processor(image_size=16, patch_size=4)
     config = tiny_vlm.build_config(
-        len(processor.tokenizer), image_size=16, patch_size=8, hidden_size=hidden_size, num_layers=num_layers
+        len(processor.tokenizer),
+        image_size=16,
+        patch_size=4,
+        vision_hidden_size=16,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
     )
-    return LlavaForConditionalGeneration(config), processor
+    model = LlavaForConditionalGeneration(config)
+    model.generation_config.max_new_tokens = 6
+    return model, processor
 
 
 def tiny_transformer(variant, encoder):
@@ -59,7 +67,9 @@ def checkpoints(tmp_path_factory):
     processor.save_pretrained(root / "vlm")
     encoder = VLMEncoder(model, processor)
     for variant in VARIANTS:
-        tiny_transformer(variant, encoder).save_pretrained(root / variant)
+        transformer = tiny_transformer(variant, encoder)
+        torch.nn.init.normal_(transformer.proj_out.weight, std=0.5)  # untrained, but its output reads the input
+        transformer.save_pretrained(root / variant)
         FlowMatchEulerDiscreteScheduler().save_pretrained(root / variant)
     return root
 
@@ -113,6 +123,7 @@ def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
 
     for start in ("source", "noise"):
         editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), steps=3, start=start)
+        assert UniFusionEditor.Args().start == "noise"  # the paper's method is the default; SDEdit is an option
         images, texts, seeds = [s.source for s in scenes[:3]], [s.instruction for s in scenes[:3]], [7, 8, 9]
         batched = editor.edit(images, texts, seeds)
         alone = [editor.edit([i], [t], [s])[0] for i, t, s in zip(images, texts, seeds)]
@@ -120,6 +131,41 @@ def test_adapter_outputs_do_not_depend_on_batch_size(checkpoints, scenes):
         assert all(np.array_equal(a, b) for a, b in zip(batched, alone))
         one, two = editor.edit(images[:1], texts[:1], [1])[0], editor.edit(images[:1], texts[:1], [2])[0]
         assert not np.array_equal(one, two)
+
+
+def test_grid_ids_tie_each_image_token_to_its_patch_cell(checkpoints, scenes):
+    from harness_baselines.unifusion.adapter import UniFusionEditor
+    from harness_baselines.unifusion.pipeline import grid_ids
+
+    editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), steps=2)
+    editor.ensure_loaded()
+    enc = editor.pipeline.encoder.encode_full([[scenes[0].source, scenes[1].source]], ["put it in"])[0]
+    grid = grid_ids(enc.is_image, enc.reference, 16)
+    assert grid[enc.is_image].tolist() == list(range(32)) and (grid[~enc.is_image] == -1).all()
+    assert (grid_ids(enc.is_image, enc.reference, 9) == -1).all()  # another grid: no token is tied to a cell
+    # The grid embedding reaches the output: the same states without it give another velocity.
+    tr = editor.pipeline.transformer
+    torch.nn.init.normal_(tr.proj_out.weight)
+    x, t = torch.randn(1, 3, 16, 16), torch.tensor([500.0])
+    st, mask = enc.states[None], torch.ones(1, enc.states.shape[1], dtype=torch.bool)
+    with torch.no_grad():
+        assert not torch.allclose(tr(x, t, st, mask, grid[None]), tr(x, t, st, mask, None))
+
+
+def test_adapter_edits_with_several_references_and_reports_the_verifi_rewrite(checkpoints, scenes):
+    from harness_baselines.unifusion.adapter import UniFusionEditor
+
+    vlm = str(checkpoints / "vlm")
+    lap = UniFusionEditor(vlm=vlm, generator=str(checkpoints / "lap"), steps=2)
+    assert lap.max_images is None  # any number of references
+    images, texts = [s.source for s in scenes[:2]], [s.instruction for s in scenes[:2]]
+    refs = [(scenes[2].source,), ()]
+    out = lap.edit(images, texts, [1, 2], references=refs)
+    assert [o.shape for o in out] == [i.shape for i in images] and lap.last_info is None
+    assert not np.array_equal(out[0], lap.edit(images[:1], texts[:1], [1])[0])  # the reference is read
+    verifi = UniFusionEditor(vlm=vlm, generator=str(checkpoints / "verifi"), variant="verifi", steps=2)
+    out = verifi.edit(images, texts, [1, 2], references=refs)
+    assert len(out) == 2 and [list(i) for i in verifi.last_info] == [["rewrite"], ["rewrite"]]
 
 
 def test_fingerprint_hashes_checkpoint_files(checkpoints, tmp_path):

@@ -1,12 +1,19 @@
-"""The UniFusion editing adapter: ``--model unifusion --model_args variant=lap,vlm=PATH,generator=PATH,steps=20``.
+"""The UniFusion editing adapter: ``--model unifusion --model_args variant=lap,regime=edit-ft,steps=20``.
 
 Each conditioning variant is also its own model name (``unifusion-last_layer``, ``unifusion-kv_fusion``,
-``unifusion-injection``, ``unifusion-lap``), so every variant is one leaderboard row. Without ``vlm`` /
-``generator`` the shipped checkpoints under ``baselines/unifusion/checkpoints/`` are used.
+``unifusion-injection``, ``unifusion-lap``, ``unifusion-lap_norefiner``, ``unifusion-verifi``), so every variant
+is one leaderboard row. Without ``vlm`` / ``generator`` the shipped checkpoints under
+``baselines/unifusion/checkpoints/<regime>/<variant>[-seed<s>]`` are used:
 
-Editing is zero-shot: the generator never saw an edit pair; it is conditioned on VLM(source image, instruction)
-and starts either from the noised source (``start=source``, SDEdit with ``strength``) or from pure noise
-(``start=noise``).
+- ``regime=edit-ft`` (default): fine-tuned on single-reference edit pairs (the paper's UniFusion-Edit);
+- ``regime=zero-shot``: trained on text-to-image + reconstructions only, never an edit pair;
+- ``train_seed`` (the training seed, ``harness.adapters.TRAINING_SEED``): runs that differ only in it pool into
+  one leaderboard row with a two-level CI.
+
+The generator is conditioned on VLM(source [+ references], instruction) and, by default, samples from pure noise
+(``start=noise``, the paper's method: the source reaches it only through the VLM). ``start=source`` (SDEdit from
+the noised source pixels, ``strength``) is an option for comparison, not the paper's method. ``unifusion-verifi``
+conditions on the VLM's generated rewrite only, and returns the rewrite text as per-sample side information.
 """
 
 from __future__ import annotations
@@ -17,23 +24,32 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from harness.adapters import Editor, hash_path, register_adapter, weights_id
+from harness.adapters import TRAINING_SEED, Editor, hash_path, register_adapter, weights_id
 from harness.errors import HarnessError
 from harness.resources import package_dir
 
 CHECKPOINTS = package_dir("harness_baselines.unifusion", "checkpoints")  # package data of the wheel
-Variant = Literal["last_layer", "kv_fusion", "injection", "lap"]
+Variant = Literal["last_layer", "kv_fusion", "injection", "lap", "lap_norefiner", "verifi"]
 
 
 class UniFusionArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     variant: Variant = "lap"
+    regime: Literal["edit-ft", "zero-shot"] = "edit-ft"
+    # The training seed of the shipped generator (1 = <variant>, s = <variant>-seed<s>); runs differing only in it
+    # pool into one board row (harness/seeds.py).
+    train_seed: int = Field(1, ge=1, json_schema_extra=TRAINING_SEED)
     vlm: str = ""  # hub id or folder; default: the shipped tiny VLM
     generator: str = ""  # folder (config.json + safetensors + scheduler_config.json); default: shipped, per variant
     steps: int = Field(20, ge=1, le=1000)
-    start: Literal["source", "noise"] = "source"
+    start: Literal["noise", "source"] = "noise"  # source = SDEdit, not the paper's method
     strength: float = Field(0.7, gt=0, le=1)  # SDEdit: sigma the source is noised to (start=source only)
     trust_remote_code: bool = False
+
+
+def shipped_generator(regime: str, variant: str, seed: int) -> Path:
+    """The shipped checkpoint folder (train.checkpoint_dir writes the same layout)."""
+    return CHECKPOINTS / regime / (variant if seed == 1 else f"{variant}-seed{seed}")
 
 
 def load_generator(path: Path, variant: str):
@@ -67,14 +83,16 @@ class UniFusionEditor(Editor):
     """A frozen VLM encodes (source, instruction); the variant's conditioning drives a flow-matching generator."""
 
     Args = UniFusionArgs
+    max_images = None  # the source plus any number of references: each reference's image tokens go to the VLM
 
     def __init__(self, **model_args):
         super().__init__(**model_args)
         a = self.args
-        self.generator_path = Path(a.generator or CHECKPOINTS / a.variant).expanduser()
+        self.generator_path = Path(a.generator or shipped_generator(a.regime, a.variant, a.train_seed)).expanduser()
         self.vlm_path = a.vlm or str(CHECKPOINTS / "vlm")
         if not self.generator_path.is_dir():  # a wrong path fails now, before any run starts
-            raise HarnessError(f"generator {self.generator_path}: checkpoint folder does not exist")
+            hint = "" if a.generator else " (train it: python -m harness_baselines.unifusion.train all)"
+            raise HarnessError(f"generator {self.generator_path}: checkpoint folder does not exist{hint}")
 
     def load(self):
         """diffusers/transformers are imported and the weights read only here (see harness.adapters)."""
@@ -96,11 +114,16 @@ class UniFusionEditor(Editor):
                 f"states, vlm {self.vlm_path} has {encoder.num_hidden_states}"
             )
         encoder = VLMEncoder(encoder.model, encoder.processor, layers=transformer.layer_indices, name=self.vlm_path)
-        self.pipeline = UniFusionPipeline(encoder, transformer, scheduler)
+        source = "rewrite" if a.variant == "verifi" else "prompt"
+        self.pipeline = UniFusionPipeline(encoder, transformer, scheduler, source=source)
 
-    def edit(self, images, instructions, seeds):
+    def edit(self, images, instructions, seeds, references=None):
         a = self.args
-        return self.pipeline(images, instructions, seeds, steps=a.steps, start=a.start, strength=a.strength)
+        inputs = [[image, *refs] for image, refs in zip(images, references)] if references else list(images)
+        outputs = self.pipeline(inputs, instructions, seeds, steps=a.steps, start=a.start, strength=a.strength)
+        rewrites = self.pipeline.last_rewrites
+        self.last_info = [{"rewrite": r} for r in rewrites] if rewrites is not None else None
+        return outputs
 
     def fingerprint(self) -> str:
         """Arguments + the bytes of every checkpoint file (a hub VLM: its id and resolved commit)."""
@@ -138,3 +161,13 @@ class UniFusionInjection(UniFusionEditor):
 @register_adapter("unifusion-lap")
 class UniFusionLAP(UniFusionEditor):
     Args = _fixed_variant("lap")
+
+
+@register_adapter("unifusion-lap_norefiner")
+class UniFusionLAPNoRefiner(UniFusionEditor):
+    Args = _fixed_variant("lap_norefiner")
+
+
+@register_adapter("unifusion-verifi")
+class UniFusionVERIFI(UniFusionEditor):
+    Args = _fixed_variant("verifi")

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-VARIANTS = ("last_layer", "kv_fusion", "injection", "lap")
+VARIANTS = ("last_layer", "kv_fusion", "injection", "lap", "lap_norefiner", "verifi")
+# The LAP family pools every ``lap_stride``-th layer: ``lap_norefiner`` is LAP without its token refiner (the
+# refiner confound of LAP vs last_layer, issue 15 item 6); ``verifi`` is LAP over the hidden states of the tokens
+# the VLM *generates* while rewriting the prompt (VERIFI), instead of the prompt's own tokens.
+LAP_FAMILY = ("lap", "lap_norefiner", "verifi")
 
 
 @dataclass
@@ -49,7 +53,7 @@ def select_layers(variant: str, num_hidden_states: int, num_blocks: int, lap_str
         return [num_hidden_states - 1]
     if variant in ("kv_fusion", "injection"):
         return evenly_mapped(num_hidden_states, num_blocks)
-    if variant == "lap":
+    if variant in LAP_FAMILY:
         return strided(num_hidden_states, lap_stride)
     raise ValueError(f"unknown conditioning variant {variant!r} (known: {', '.join(VARIANTS)})")
 
@@ -102,8 +106,10 @@ def build_conditioning(
         return PerBlockConditioning(vlm_dim, dim, num_blocks, mode="cross")
     if variant == "injection":
         return PerBlockConditioning(vlm_dim, dim, num_blocks, mode="inject")
-    if variant == "lap":
+    if variant in LAP_FAMILY:
         from harness_baselines.unifusion.lap import LayerwiseAttentionPooling
 
-        return LayerwiseAttentionPooling(vlm_dim, dim, num_layers_read, lap_dim=lap_dim, heads=lap_heads)
+        return LayerwiseAttentionPooling(
+            vlm_dim, dim, num_layers_read, lap_dim=lap_dim, heads=lap_heads, refiner=variant != "lap_norefiner"
+        )
     raise ValueError(f"unknown conditioning variant {variant!r} (known: {', '.join(VARIANTS)})")

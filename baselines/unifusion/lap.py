@@ -25,12 +25,22 @@ class LayerwiseAttentionPooling(nn.Module):
     1. per (token, layer): LayerNorm + Linear D_vlm -> lap_dim, plus a learned embedding of the layer index;
     2. two transformer blocks over the K layers of each token (a sequence of length K per token);
     3. a Linear over the flattened K x lap_dim pools to one vector of width ``dim`` per token;
-    4. the refiner: one transformer block over the T tokens (padding masked).
+    4. the refiner: one transformer block over the T tokens (padding masked); ``refiner=False`` leaves it out
+       (the ``lap_norefiner`` variant), so LAP's pooling can be compared with last_layer without it.
     """
 
     mode = "joint"
 
-    def __init__(self, vlm_dim: int, dim: int, num_layers: int, lap_dim: int = 64, heads: int = 4, depth: int = 2):
+    def __init__(
+        self,
+        vlm_dim: int,
+        dim: int,
+        num_layers: int,
+        lap_dim: int = 64,
+        heads: int = 4,
+        depth: int = 2,
+        refiner: bool = True,
+    ):
         super().__init__()
         self.num_layers = num_layers
         self.norm_in = nn.LayerNorm(vlm_dim)
@@ -39,7 +49,7 @@ class LayerwiseAttentionPooling(nn.Module):
         nn.init.normal_(self.layer_embed, std=0.02)
         self.layer_blocks = nn.ModuleList(_block(lap_dim, heads) for _ in range(depth))
         self.pool = nn.Linear(num_layers * lap_dim, dim)
-        self.refiner = _block(dim, heads)
+        self.refiner = _block(dim, heads) if refiner else None
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> Conditioning:
         b, k, t, _ = states.shape
@@ -50,6 +60,8 @@ class LayerwiseAttentionPooling(nn.Module):
         for block in self.layer_blocks:
             x = block(x)
         pooled = self.pool(x.reshape(b, t, -1))  # [B, T, dim]
+        if self.refiner is None:
+            return Conditioning(mask=mask, tokens=pooled)
         # Additive key mask [B, 1, T] as diffusers' attention processors expect (padding never attended to).
         bias = (~mask).to(pooled.dtype)[:, None, :] * -10000.0
         return Conditioning(mask=mask, tokens=self.refiner(pooled, attention_mask=bias))

@@ -1,19 +1,163 @@
-"""Small-scale UniFusion training on 2 CPU cores, deterministic from a seed.
+"""Small-scale UniFusion training on 2 CPU cores, deterministic from seeds. One command retrains everything shipped:
 
-    python -m harness_baselines.unifusion.train vlm --out baselines/unifusion/checkpoints/vlm
-    python -m harness_baselines.unifusion.train generator --variant lap --vlm baselines/unifusion/checkpoints/vlm \\
-        --out baselines/unifusion/checkpoints/lap
+    python -m harness_baselines.unifusion.train all --out baselines/unifusion/checkpoints
 
-(a) ``vlm``: pretrain the tiny LLaVA on scene captions / QA (train_vlm.py), then it is frozen for good.
-(b) ``generator``: train one generator per conditioning variant on text-to-image and reconstruction from
-    (image, caption) pairs only (train_generator.py) -- never on edit pairs.
+(a) the frozen tiny VLM (train_vlm.py), unless ``<out>/vlm`` already holds a trained one (``--retrain_vlm``);
+(b) its features of every training example, once (features.py);
+(c) the generator ladder ``SHIPPED``: every conditioning variant in the ``zero-shot`` regime, each fine-tuned into
+    the ``edit-ft`` regime, and two more edit-ft training seeds of ``lap`` and ``last_layer``.
+A finished generator (its ``training.json`` matches the run) is skipped and a killed one resumes from its last
+saved step, so the command can simply be started again. Checkpoints: ``<out>/<regime>/<variant>`` (training seed
+1) and ``<out>/<regime>/<variant>-seed<s>``.
+
+``--only zero-shot/lap,edit-ft/lap-seed2`` trains a part of the ladder (in ladder order: an edit-ft run needs its
+zero-shot checkpoint). ``train vlm --out DIR`` trains the VLM alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import resource
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from harness_baselines.unifusion.conditioning import VARIANTS
+
+REGIMES = ("zero-shot", "edit-ft")
+SEED_VARIANTS = ("lap", "last_layer")  # the key comparison, trained with 3 seeds in edit-ft
+EXTRA_SEEDS = (2, 3)
+
+
+def checkpoint_dir(root: Path, regime: str, variant: str, seed: int = 1) -> Path:
+    """Where a generator lives (the adapter reads the same place)."""
+    return Path(root) / regime / (variant if seed == 1 else f"{variant}-seed{seed}")
+
+
+@dataclass(frozen=True)
+class Run:
+    variant: str
+    regime: str
+    seed: int = 1
+    init_seed: int | None = None  # edit-ft: the zero-shot seed it starts from
+
+
+def shipped_runs() -> list[Run]:
+    """zero-shot x every variant, edit-ft x every variant, then edit-ft seeds 2 and 3 of lap and last_layer.
+
+    The extra seeds fine-tune from the seed-1 zero-shot checkpoint: their spread is that of the fine-tuning stage
+    (initialisation of the new stage, batch draws, noise), which keeps the ladder inside the CPU budget."""
+    runs = [Run(v, "zero-shot") for v in VARIANTS]
+    runs += [Run(v, "edit-ft", 1, 1) for v in VARIANTS]
+    runs += [Run(v, "edit-ft", s, 1) for v in SEED_VARIANTS for s in EXTRA_SEEDS]
+    return runs
+
+
+def folder_hash(path: Path) -> str:
+    from harness.adapters import hash_path
+
+    return hash_path(path)[:16]
+
+
+def run_name(run: Run) -> str:
+    return f"{run.regime}/{run.variant}" + ("" if run.seed == 1 else f"-seed{run.seed}")
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def train_all(out: Path, work: Path, args) -> dict:
+    import torch
+
+    from harness_baselines.unifusion.encoder import VLMEncoder
+    from harness_baselines.unifusion.features import encode_pool, shared_layers
+    from harness_baselines.unifusion.generator import UniFusionTransformer
+    from harness_baselines.unifusion.train_generator import train_generator
+    from harness_baselines.unifusion.training_data import build_pools
+
+    torch.set_num_threads(args.threads)
+    cpu0, wall0 = cpu_seconds(), time.time()
+    vlm = out / "vlm"
+    if args.retrain_vlm or not (vlm / "training.json").is_file():
+        from harness_baselines.unifusion.train_vlm import train_vlm
+
+        train_vlm(vlm, seed=args.seed, threads=args.threads)
+    vlm_hash = folder_hash(vlm)
+    encoder = VLMEncoder.from_pretrained(str(vlm))
+    probe = UniFusionTransformer(vlm_hidden_size=encoder.hidden_size, vlm_num_hidden_states=encoder.num_hidden_states)
+    layers = shared_layers(encoder.num_hidden_states, probe.config.num_layers, args.lap_stride)
+    encoder = VLMEncoder(encoder.model, encoder.processor, layers=layers, name=str(vlm))
+    pools = build_pools(args.n_scenes, args.n_edits_per_type)
+    cells = probe.patch_embed.pos_embed.shape[1]  # the generator's patch grid (features.encode_pool)
+    feats = {
+        src: {n: encode_pool(encoder, p, src, work, vlm_hash, cells) for n, p in pools.items()}
+        for src in ("prompt", "rewrite")
+    }
+    feature_cpu = cpu_seconds() - cpu0
+    vlm_shape = {"hidden_size": encoder.hidden_size, "num_hidden_states": encoder.num_hidden_states}
+    done = []
+    only = set(args.only.split(",")) if args.only else None
+    for run in shipped_runs():
+        if only is not None and run_name(run) not in only:
+            continue
+        steps = args.zero_shot_steps if run.regime == "zero-shot" else args.edit_ft_steps
+        lr = args.lr if run.regime == "zero-shot" else args.edit_ft_lr
+        target = checkpoint_dir(out, run.regime, run.variant, run.seed)
+        init = None if run.init_seed is None else checkpoint_dir(out, "zero-shot", run.variant, run.init_seed)
+        key = json.dumps(
+            [
+                vlm_hash,
+                run.__dict__,
+                steps,
+                lr,
+                args.batch_size,
+                args.recon_share,
+                args.edit_share,
+                args.n_scenes,
+                args.n_edits_per_type,
+                args.threads,
+                args.lap_stride,
+                folder_hash(init) if init else None,
+            ]
+        )
+        key = hashlib.sha256(key.encode()).hexdigest()[:16]
+        info = target / "training.json"
+        if info.is_file() and json.loads(info.read_text()).get("ladder_key") == key:
+            done.append(json.loads(info.read_text()))
+            continue
+        source = "rewrite" if run.variant == "verifi" else "prompt"
+        summary = train_generator(
+            target,
+            run.variant,
+            run.regime,
+            feats[source],
+            pools,
+            vlm_shape,
+            seed=run.seed,
+            steps=steps,
+            batch_size=args.batch_size,
+            lr=lr,
+            recon_share=args.recon_share,
+            edit_share=args.edit_share,
+            init=init,
+            lap_stride=args.lap_stride,
+            state_path=work / f"state-{run_name(run).replace('/', '-')}-{key}.pt",
+            save_every=args.save_every,
+            extra={"ladder_key": key, "vlm": str(vlm), "vlm_hash": vlm_hash, "feature_source": source},
+        )
+        done.append(summary)
+    ladder = {
+        "runs": [{k: s[k] for k in ("variant", "regime", "seed", "steps", "final_loss", "cpu_seconds")} for s in done],
+        "feature_cpu_seconds_this_process": round(feature_cpu, 1),
+        "cpu_seconds_this_process": round(cpu_seconds() - cpu0, 1),
+        "wall_seconds_this_process": round(time.time() - wall0, 1),
+    }
+    (out / "ladder.json").write_text(json.dumps(ladder, indent=2) + "\n")
+    return ladder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,41 +167,35 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="stage", required=True)
-    vlm = sub.add_parser("vlm", help="pretrain the tiny VLM on rendered scenes")
+    vlm = sub.add_parser("vlm", help="train the tiny VLM on rendered scenes")
     vlm.add_argument("--out", type=Path, required=True)
     vlm.add_argument("--seed", type=int, default=1)
-    vlm.add_argument("--steps", type=int, default=1200)
-    vlm.add_argument("--batch_size", type=int, default=32)
-    vlm.add_argument("--threads", type=int, default=2)
-    gen = sub.add_parser("generator", help="train one conditioning variant's generator")
-    gen.add_argument("--variant", required=True, choices=["last_layer", "kv_fusion", "injection", "lap"])
-    gen.add_argument("--vlm", type=Path, required=True)
-    gen.add_argument("--out", type=Path, required=True)
-    gen.add_argument("--seed", type=int, default=1)
-    gen.add_argument("--steps", type=int, default=2500)
-    gen.add_argument("--batch_size", type=int, default=16)
-    gen.add_argument("--lap_stride", type=int, default=3)
-    gen.add_argument("--threads", type=int, default=2)
+    vlm.add_argument("--threads", type=int, default=1)
+    every = sub.add_parser("all", help="retrain every shipped checkpoint (VLM if missing, features, generators)")
+    every.add_argument("--out", type=Path, required=True)
+    every.add_argument("--work", type=Path, default=Path("/tmp/unifusion-work"), help="features and resume states")
+    every.add_argument("--retrain_vlm", action="store_true")
+    every.add_argument("--seed", type=int, default=1, help="VLM seed (generator seeds: see SHIPPED)")
+    every.add_argument("--zero_shot_steps", type=int, default=1200)
+    every.add_argument("--edit_ft_steps", type=int, default=600)
+    every.add_argument("--batch_size", type=int, default=16)
+    every.add_argument("--lr", type=float, default=1e-3)
+    every.add_argument("--edit_ft_lr", type=float, default=5e-4)
+    every.add_argument("--recon_share", type=float, default=0.03)
+    every.add_argument("--edit_share", type=float, default=0.75)
+    every.add_argument("--n_scenes", type=int, default=2000)
+    every.add_argument("--n_edits_per_type", type=int, default=400)
+    every.add_argument("--lap_stride", type=int, default=3)
+    every.add_argument("--threads", type=int, default=1)
+    every.add_argument("--save_every", type=int, default=100, help="steps between resume states")
+    every.add_argument("--only", default="", help="comma-separated runs, e.g. zero-shot/lap,edit-ft/lap-seed2")
     args = parser.parse_args(argv)
     if args.stage == "vlm":
         from harness_baselines.unifusion.train_vlm import train_vlm
 
-        summary = train_vlm(
-            args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size, threads=args.threads
-        )
+        summary = train_vlm(args.out, seed=args.seed, threads=args.threads)
     else:
-        from harness_baselines.unifusion.train_generator import train_generator
-
-        summary = train_generator(
-            args.out,
-            variant=args.variant,
-            vlm=args.vlm,
-            seed=args.seed,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            lap_stride=args.lap_stride,
-            threads=args.threads,
-        )
+        summary = train_all(args.out, args.work, args)
     print(json.dumps(summary, indent=2))
 
 

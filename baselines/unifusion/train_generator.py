@@ -1,16 +1,18 @@
-"""Stage (b): train one generator (one conditioning variant) with flow matching on the frozen VLM's states.
+"""Stage (b): train one generator (one conditioning variant, one regime, one seed) with flow matching on the frozen
+VLM's precomputed features (features.py).
 
-Two kinds of example, both from (image, caption) pairs of rendered training scenes -- never an edit pair:
-- reconstruction: condition on VLM(scene image, caption), target the scene image;
-- text-to-image:  condition on VLM(uniform gray image, caption), target the scene image (the same input form as
-  the ``edit/t2i-scenes`` task).
-The VLM is frozen, so its states are computed once per example (encoder cache) and training only touches the
-generator. Deterministic from ``seed``. Run through ``python -m harness_baselines.unifusion.train generator ...``.
+Regimes (training_data.py): ``zero-shot`` trains from scratch on text-to-image with a share of reconstructions and
+never sees an edit pair; ``edit-ft`` starts from a zero-shot checkpoint and fine-tunes on single-reference edit
+pairs (the paper's UniFusion-Edit), replaying a share of the zero-shot mixture.
+
+Resumable: every ``save_every`` steps the model, optimiser, schedule, step and every random state go to
+``state_path``; a killed run started again with the same arguments continues
+from there and ends with the same weights as an uninterrupted one. Deterministic from ``seed`` at a fixed thread
+count. Run through ``python -m harness_baselines.unifusion.train``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -19,13 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.data import edit_scenes
-from harness_baselines.unifusion import tiny_vlm
-from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
 from harness_baselines.unifusion.generator import UniFusionTransformer
 from harness_baselines.unifusion.pipeline import to_tensor
-
-GRAY = (128, 128, 128)  # the t2i task's blank source (harness/data/edit_t2i.py)
+from harness_baselines.unifusion.training_data import POOLS, mixture
 
 
 def flow_matching_loss(
@@ -34,85 +32,110 @@ def flow_matching_loss(
     mask: torch.Tensor,
     target: torch.Tensor,
     generator: torch.Generator,
+    grid: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Rectified-flow loss. states [B, K, T, D], mask [B, T], target [B, C, H, W] in [-1, 1].
+    """Rectified-flow loss. states [B, K, T, D], mask [B, T], target [B, C, H, W] in [-1, 1], grid [B, T].
 
     x_t = (1 - t) x_0 + t * noise with t ~ U(0, 1); the model predicts the velocity (noise - x_0) at timestep
     1000 t, matching FlowMatchEulerDiscreteScheduler's sigma = t convention."""
     noise = torch.randn(target.shape, generator=generator)
     t = torch.rand(target.shape[0], generator=generator)
     x_t = (1 - t[:, None, None, None]) * target + t[:, None, None, None] * noise
-    velocity = transformer(x_t, t * 1000, states, mask)
+    velocity = transformer(x_t, t * 1000, states, mask, grid)
     return torch.nn.functional.mse_loss(velocity, noise - target)
 
 
-def training_pairs(seed: int, n_scenes: int, size: int = 64) -> tuple[list[np.ndarray], list[str], list[np.ndarray]]:
-    """-> (VLM input images, texts, target images): per scene one reconstruction and one text-to-image pair."""
-    inputs, texts, targets = [], [], []
-    gray = np.full((size, size, 3), GRAY, dtype=np.uint8)
-    for scene in tiny_vlm.random_scenes(seed, n_scenes, size):
-        image, text = edit_scenes.render(scene, size), edit_scenes.caption(scene, size)
-        inputs += [image, gray]
-        texts += [text, text]
-        targets += [image, image]
-    return inputs, texts, targets
-
-
-def folder_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(p for p in Path(path).rglob("*") if p.is_file()):
-        h.update(f.relative_to(path).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+def draw_batch(rng, probs: dict[str, float], features: dict, targets: dict, layers: list[int], batch_size: int):
+    """-> (states [B, K, T, D], mask [B, T], grid [B, T], target [B, 3, H, W]): each element's pool drawn with
+    ``probs``."""
+    names = [p for p in POOLS if probs.get(p, 0) > 0]
+    p = np.array([probs[n] for n in names])
+    which = rng.choice(len(names), size=batch_size, p=p / p.sum())
+    parts = []
+    for k, name in enumerate(names):
+        n = int((which == k).sum())
+        if n:
+            idx = torch.from_numpy(rng.integers(0, len(features[name]), size=n))
+            parts.append((*features[name].batch(idx, layers), targets[name][idx]))
+    width = max(p[0].shape[2] for p in parts)
+    pad = torch.nn.functional.pad
+    states = torch.cat([pad(s, (0, 0, 0, width - s.shape[2])) for s, _, _, _ in parts])
+    mask = torch.cat([pad(m, (0, width - m.shape[1])) for _, m, _, _ in parts])
+    grid = torch.cat([pad(g, (0, width - g.shape[1]), value=-1) for _, _, g, _ in parts])
+    return states, mask, grid, torch.cat([t for _, _, _, t in parts])
 
 
 def train_generator(
     out: Path,
     variant: str,
-    vlm: Path,
+    regime: str,
+    features: dict,
+    pools: dict,
+    vlm_shape: dict,
     seed: int = 1,
-    steps: int = 2500,
+    steps: int = 1500,
     batch_size: int = 16,
     lr: float = 1e-3,
-    n_scenes: int = 2000,
+    recon_share: float = 0.03,
+    edit_share: float = 0.75,
+    init: Path | None = None,
     lap_stride: int = 3,
-    threads: int = 2,
+    state_path: Path | None = None,
+    save_every: int = 100,
     log_every: int = 100,
+    extra: dict | None = None,
 ) -> dict:
-    """Train and save ``variant``'s generator to ``out`` (config.json + safetensors + scheduler config)."""
+    """Train and save one generator to ``out`` (config.json + safetensors + scheduler config + training.json).
+
+    features: pool name -> Features of this variant's source (prompt or rewrite); pools: pool name -> Pool (its
+    targets); vlm_shape: {"hidden_size", "num_hidden_states"} of the frozen VLM; init: the zero-shot checkpoint an
+    edit-ft run starts from."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     if seed == 0:
         raise ValueError("seed 0 is the eval tasks' seed: train on another seed so eval scenes stay unseen")
-    torch.set_num_threads(threads)
+    if regime == "edit-ft" and init is None:
+        raise ValueError("edit-ft fine-tunes a zero-shot checkpoint: give init")
+    cpu0, wall0 = time.process_time(), time.time()
     torch.manual_seed(seed)
-    start = time.time()
-    # Build the transformer from the VLM's shape, then ask the encoder for exactly the layers it reads.
-    encoder = VLMEncoder.from_pretrained(str(vlm))
-    transformer = UniFusionTransformer(
-        variant=variant,
-        vlm_hidden_size=encoder.hidden_size,
-        vlm_num_hidden_states=encoder.num_hidden_states,
-        lap_stride=lap_stride,
-    )
-    encoder = VLMEncoder(encoder.model, encoder.processor, layers=transformer.layer_indices, name=str(vlm))
-    inputs, texts, targets = training_pairs(seed, n_scenes)
-    states = encoder.encode(inputs, texts, micro_batch=64)  # frozen: encode once
-    target = torch.cat([to_tensor(t, transformer.config.sample_size) for t in targets])
-    encode_seconds = time.time() - start
+    if init is not None:
+        transformer = UniFusionTransformer.from_pretrained(init, low_cpu_mem_usage=False)
+        if transformer.config.variant != variant:
+            raise ValueError(f"init {init} is a {transformer.config.variant!r} generator, not {variant!r}")
+    else:
+        transformer = UniFusionTransformer(
+            variant=variant,
+            vlm_hidden_size=vlm_shape["hidden_size"],
+            vlm_num_hidden_states=vlm_shape["num_hidden_states"],
+            lap_stride=lap_stride,
+        )
+    size = transformer.config.sample_size
+    targets = {n: torch.cat([to_tensor(t, size) for t in pools[n].targets]) for n in features}
+    probs = mixture(regime, recon_share, edit_share)
     opt = torch.optim.AdamW(transformer.parameters(), lr=lr, weight_decay=0.0)
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
     )
     gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1 if regime == "zero-shot" else 2])
+    losses: list[float] = []
+    step0, cpu_before = 0, 0.0
+    state_path = Path(state_path or out.with_name(out.name + ".state.pt"))
+    if state_path.is_file():  # resume where a killed run stopped
+        saved = torch.load(state_path, weights_only=False)
+        transformer.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        gen.set_state(saved["gen"])
+        rng.bit_generator.state = saved["rng"]
+        losses, step0, cpu_before = saved["losses"], saved["step"], saved["cpu"]
+        print(f"{regime}/{variant} seed {seed}: resumed at step {step0}", flush=True)
     transformer.train()
-    losses = []
-    for step in range(steps):
-        idx = rng.integers(0, len(states), size=batch_size)
-        batch_states, batch_mask = pad_states([states[i] for i in idx])
-        loss = flow_matching_loss(transformer, batch_states, batch_mask, target[torch.from_numpy(idx)], gen)
+    layers = transformer.layer_indices
+    for step in range(step0, steps):
+        states, mask, grid, target = draw_batch(rng, probs, features, targets, layers, batch_size)
+        loss = flow_matching_loss(transformer, states, mask, target, gen, grid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
@@ -121,30 +144,41 @@ def train_generator(
         losses.append(loss.item())
         if (step + 1) % log_every == 0:
             print(
-                f"{variant} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
-                f"({time.time() - start:.0f}s)",
+                f"{regime}/{variant} seed {seed} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
+                f"({time.time() - wall0:.0f}s)",
                 flush=True,
             )
+        if (step + 1) % save_every == 0 and step + 1 < steps:
+            saved = {"model": transformer.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
+            saved |= {"gen": gen.get_state(), "rng": rng.bit_generator.state, "losses": losses, "step": step + 1}
+            saved["cpu"] = cpu_before + time.process_time() - cpu0
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(saved, state_path.with_suffix(".tmp"))
+            state_path.with_suffix(".tmp").replace(state_path)
     transformer.eval()
     out.mkdir(parents=True, exist_ok=True)
     transformer.save_pretrained(out)
     FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0).save_pretrained(out)
     summary = {
         "variant": variant,
+        "regime": regime,
         "seed": seed,
+        "init": str(init) if init else None,
         "steps": steps,
         "batch_size": batch_size,
         "lr": lr,
-        "n_scenes": n_scenes,
-        "n_examples": len(states),
-        "layers": transformer.layer_indices,
+        "mixture": probs,
+        "pool_sizes": {n: len(f) for n, f in features.items()},
+        "layers": layers,
         "final_loss": float(np.mean(losses[-log_every:])),
-        "vlm": str(vlm),
-        "vlm_hash": folder_hash(vlm),
-        "encode_seconds": round(encode_seconds, 1),
-        "train_seconds": round(time.time() - start, 1),
-        "threads": threads,
+        # CPU time of this training (user + sys of this process, plus the CPU of the runs it resumed from).
+        "cpu_seconds": round(cpu_before + time.process_time() - cpu0, 1),
+        "wall_seconds_this_process": round(time.time() - wall0, 1),
+        "resumed_at_step": step0,
+        "threads": torch.get_num_threads(),
         "parameters": sum(p.numel() for p in transformer.parameters()),
+        **(extra or {}),
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    state_path.unlink(missing_ok=True)
     return summary
