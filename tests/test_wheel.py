@@ -141,7 +141,7 @@ def test_installed_wheel_runs_the_four_commands_outside_the_checkout(installed):
     assert "unifusion-lap" in reference and "5 computed" in reference
     board = _run([harness, "leaderboard", "edit"], cwd=work)
     written = work / "results" / "leaderboards" / "edit.md"  # --limit runs are not whole-task rows: an empty board
-    assert written.is_file() and written.read_text().startswith("# Zero-shot image editing")
+    assert written.is_file() and written.read_text().startswith("# Image editing (embedded suites)")
     assert not any(installed["site"].rglob("edit.md.*.tmp")) and not (installed["site"] / "results").exists()
     assert f"wrote {Path('results') / 'leaderboards' / 'edit.md'}" in board.stderr.replace("\n", "")
     (result,) = (work / "results" / "edit" / "scenes").glob("unifusion-lap_*.json")

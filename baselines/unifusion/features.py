@@ -51,7 +51,9 @@ class Features:
 def encode_pool(encoder, pool, source: str, work: Path, vlm_hash: str, cells: int, micro_batch: int = 64) -> Features:
     """The features of ``pool`` from ``encoder`` (its ``layers`` say which), cached in ``work``; ``cells``: the
     generator's patch grid size (pipeline.grid_ids)."""
-    key = hashlib.sha256(f"{vlm_hash}\0{pool.digest()}\0{encoder.layers}\0{source}\0{cells}".encode()).hexdigest()[:16]
+    how = "forced" if source == "rewrite" and hasattr(encoder, "rewrite_states") else "generated"
+    key = f"{vlm_hash}\0{pool.digest()}\0{encoder.layers}\0{source}\0{how}\0{cells}"
+    key = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = Path(work) / f"{pool.name}-{source}-{key}.pt"
     if path.is_file():
         saved = torch.load(path)
@@ -64,6 +66,12 @@ def encode_pool(encoder, pool, source: str, work: Path, vlm_hash: str, cells: in
             for e in encoder.encode_full(images, prompts, micro_batch=micro_batch):
                 per_example.append(e.states)
                 grids.append(grid_ids(e.is_image, e.reference, cells))
+        elif source == "rewrite" and hasattr(encoder, "rewrite_states"):
+            # Teacher-forced: the states of the rewrite the VLM is trained to give (the target's canonical
+            # caption) in the same context as rewrite() -- one batched forward instead of a generation.
+            given = pool.rewrites[s : s + micro_batch]
+            texts = (texts or []) + list(given)
+            per_example += encoder.rewrite_states(images, prompts, given, micro_batch=micro_batch)
         elif source == "rewrite":
             rewrites = encoder.rewrite(images, prompts)
             texts = (texts or []) + [r.text for r in rewrites]
@@ -74,7 +82,7 @@ def encode_pool(encoder, pool, source: str, work: Path, vlm_hash: str, cells: in
         print(f"features {pool.name}/{source}: {min(s + micro_batch, len(pool))}/{len(pool)}", flush=True)
     states, mask = pad_states(per_example)
     grid = torch.full(mask.shape, -1, dtype=torch.long)
-    for i, g in enumerate(grids):
+    for i, g in enumerate(grids or [torch.full((int(n),), -1) for n in mask.sum(1)]):
         grid[i, : len(g)] = g
     features = Features(states.half(), mask.sum(1), grid, encoder.layers, texts)
     path.parent.mkdir(parents=True, exist_ok=True)

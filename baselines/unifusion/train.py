@@ -61,6 +61,12 @@ def folder_hash(path: Path) -> str:
     return hash_path(path)[:16]
 
 
+def weights_id(hub_id: str) -> str:
+    from harness.adapters import weights_id as hub_weights_id
+
+    return hub_weights_id(hub_id)
+
+
 def run_name(run: Run) -> str:
     return f"{run.regime}/{run.variant}" + ("" if run.seed == 1 else f"-seed{run.seed}")
 
@@ -81,12 +87,14 @@ def train_all(out: Path, work: Path, args) -> dict:
 
     torch.set_num_threads(args.threads)
     cpu0, wall0 = cpu_seconds(), time.time()
-    vlm = out / "vlm"
-    if args.retrain_vlm or not (vlm / "training.json").is_file():
+    vlm = args.vlm or out / "vlm"  # another VLM (a folder or a cached hub id) is used as it is, never trained
+    if not args.vlm and (args.retrain_vlm or not (vlm / "training.json").is_file()):
         from harness_baselines.unifusion.train_vlm import train_vlm
 
         train_vlm(vlm, seed=args.seed, threads=args.threads)
-    vlm_hash = folder_hash(vlm)
+    vlm_hash = (
+        folder_hash(vlm) if Path(vlm).is_dir() else hashlib.sha256(weights_id(str(vlm)).encode()).hexdigest()[:16]
+    )
     encoder = VLMEncoder.from_pretrained(str(vlm))
     probe = UniFusionTransformer(vlm_hidden_size=encoder.hidden_size, vlm_num_hidden_states=encoder.num_hidden_states)
     layers = shared_layers(encoder.num_hidden_states, probe.config.num_layers, args.lap_stride)
@@ -170,21 +178,26 @@ def main(argv: list[str] | None = None) -> None:
     vlm = sub.add_parser("vlm", help="train the tiny VLM on rendered scenes")
     vlm.add_argument("--out", type=Path, required=True)
     vlm.add_argument("--seed", type=int, default=1)
+    vlm.add_argument("--steps", type=int, default=1000)
+    vlm.add_argument("--batch_size", type=int, default=24)
     vlm.add_argument("--threads", type=int, default=1)
+    vlm.add_argument("--eval_every", type=int, default=0, help="print a small held-out report every N steps")
+    vlm.add_argument("--stop_after", type=int, default=None, help="stop after N steps (resume: run again)")
     every = sub.add_parser("all", help="retrain every shipped checkpoint (VLM if missing, features, generators)")
     every.add_argument("--out", type=Path, required=True)
     every.add_argument("--work", type=Path, default=Path("/tmp/unifusion-work"), help="features and resume states")
     every.add_argument("--retrain_vlm", action="store_true")
+    every.add_argument("--vlm", default="", help="train the generators for this VLM (folder or cached hub id)")
     every.add_argument("--seed", type=int, default=1, help="VLM seed (generator seeds: see SHIPPED)")
-    every.add_argument("--zero_shot_steps", type=int, default=1200)
-    every.add_argument("--edit_ft_steps", type=int, default=600)
-    every.add_argument("--batch_size", type=int, default=16)
+    every.add_argument("--zero_shot_steps", type=int, default=500)
+    every.add_argument("--edit_ft_steps", type=int, default=250)
+    every.add_argument("--batch_size", type=int, default=8)
     every.add_argument("--lr", type=float, default=1e-3)
     every.add_argument("--edit_ft_lr", type=float, default=5e-4)
-    every.add_argument("--recon_share", type=float, default=0.03)
+    every.add_argument("--recon_share", type=float, default=0.5, help="paper: ~0.03; see README")
     every.add_argument("--edit_share", type=float, default=0.75)
-    every.add_argument("--n_scenes", type=int, default=2000)
-    every.add_argument("--n_edits_per_type", type=int, default=400)
+    every.add_argument("--n_scenes", type=int, default=1000)
+    every.add_argument("--n_edits_per_type", type=int, default=200)
     every.add_argument("--lap_stride", type=int, default=3)
     every.add_argument("--threads", type=int, default=1)
     every.add_argument("--save_every", type=int, default=100, help="steps between resume states")
@@ -193,7 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.stage == "vlm":
         from harness_baselines.unifusion.train_vlm import train_vlm
 
-        summary = train_vlm(args.out, seed=args.seed, threads=args.threads)
+        extra = {"eval_every": args.eval_every} if args.eval_every else {}
+        extra |= {"stop_after": args.stop_after} if args.stop_after is not None else {}
+        summary = train_vlm(
+            args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size, threads=args.threads, **extra
+        )
     else:
         summary = train_all(args.out, args.work, args)
     print(json.dumps(summary, indent=2))

@@ -35,6 +35,7 @@ class Pool:
     images: list[np.ndarray]
     texts: list[str]
     targets: list[np.ndarray]
+    rewrites: list[str]  # the canonical caption of each target: the rewrite VERIFI's VLM is trained to generate
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -56,12 +57,19 @@ def build_pools(n_scenes: int = 2000, n_edits_per_type: int = 400, size: int = 6
     scenes = tiny_vlm.random_scenes(DATA_SEED, n_scenes, size)
     images = [edit_scenes.render(s, size) for s in scenes]
     captions = [edit_scenes.caption(s, size) for s in scenes]
+    canonical = [tiny_vlm.canonical_caption(s, size) for s in scenes]
     gray = np.full((size, size, 3), GRAY, dtype=np.uint8)
     edits = edit_scenes.generate(seed=DATA_SEED, n_per_type=n_edits_per_type, size=size)
     return {
-        "t2i": Pool("t2i", [gray] * len(scenes), captions, images),
-        "recon": Pool("recon", images, captions, images),
-        "edit": Pool("edit", [s.source for s in edits], [s.instruction for s in edits], [s.target for s in edits]),
+        "t2i": Pool("t2i", [gray] * len(scenes), captions, images, canonical),
+        "recon": Pool("recon", images, captions, images, canonical),
+        "edit": Pool(
+            "edit",
+            [s.source for s in edits],
+            [s.instruction for s in edits],
+            [s.target for s in edits],
+            [tiny_vlm.canonical_caption(s.meta["target_scene"], size) for s in edits],
+        ),
     }
 
 
