@@ -56,9 +56,21 @@ def shipped_runs() -> list[Run]:
 
 
 def folder_hash(path: Path) -> str:
-    from harness.adapters import hash_path
+    """sha256 of a checkpoint folder's files except ``training.json`` (metadata: notes and reports may be added
+    to it without making every run that depends on the weights stale)."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(path).rglob("*") if p.is_file() and p.name != "training.json"):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
-    return hash_path(path)[:16]
+
+def run_key(vlm_hash: str, run: Run, args, init: Path | None) -> str:
+    """What a finished run's ``training.json`` must match to be skipped: the VLM, the run, every setting."""
+    steps = args.zero_shot_steps if run.regime == "zero-shot" else args.edit_ft_steps
+    lr = args.lr if run.regime == "zero-shot" else args.edit_ft_lr
+    settings = [args.batch_size, args.recon_share, args.edit_share, args.n_scenes, args.n_edits_per_type]
+    blob = [vlm_hash, run.__dict__, steps, lr, *settings, args.threads, args.lap_stride]
+    return hashlib.sha256(json.dumps([*blob, folder_hash(init) if init else None]).encode()).hexdigest()[:16]
 
 
 def weights_id(hub_id: str) -> str:
@@ -116,23 +128,7 @@ def train_all(out: Path, work: Path, args) -> dict:
         lr = args.lr if run.regime == "zero-shot" else args.edit_ft_lr
         target = checkpoint_dir(out, run.regime, run.variant, run.seed)
         init = None if run.init_seed is None else checkpoint_dir(out, "zero-shot", run.variant, run.init_seed)
-        key = json.dumps(
-            [
-                vlm_hash,
-                run.__dict__,
-                steps,
-                lr,
-                args.batch_size,
-                args.recon_share,
-                args.edit_share,
-                args.n_scenes,
-                args.n_edits_per_type,
-                args.threads,
-                args.lap_stride,
-                folder_hash(init) if init else None,
-            ]
-        )
-        key = hashlib.sha256(key.encode()).hexdigest()[:16]
+        key = run_key(vlm_hash, run, args, init)
         info = target / "training.json"
         if info.is_file() and json.loads(info.read_text()).get("ladder_key") == key:
             done.append(json.loads(info.read_text()))
