@@ -7,6 +7,7 @@ import pytest
 from harness.adapters import adapter_class
 from harness.errors import HarnessError
 from harness_baselines.honeybee.build import build, prompt_text
+from harness_baselines.honeybee.decoding import DECODER_VERSION
 from harness_baselines.honeybee.recipe import Recipe
 from harness_baselines.honeybee.train import train
 
@@ -44,7 +45,7 @@ def test_training_is_deterministic_from_the_seed(trained, tmp_path):
 def test_proxy_adapter_generates_and_fingerprints_the_checkpoint(trained):
     recipe, cache, summary = trained
     proxy = adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache))
-    assert proxy.fingerprint() == summary["sha256"][:16]
+    assert proxy.fingerprint() == f"{summary['sha256'][:16]}-d{DECODER_VERSION}"
     image = np.full((96, 96, 3), 200, np.uint8)
     prompts = [
         {"text": prompt_text("How many red circles are there in the image?", None), "images": [image]},
@@ -97,7 +98,7 @@ def test_a_second_training_seed_is_its_own_checkpoint_and_adapter_row(trained):
     assert other["checkpoint"].endswith("smoke-seed1.safetensors") and other["sha256"] != summary["sha256"]
     assert train(recipe, cache, log=None, train_seed=1).get("cached")  # up to date per seed
     proxy = adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache), train_seed="1")
-    assert proxy.fingerprint() == other["sha256"][:16]
+    assert proxy.fingerprint() == f"{other['sha256'][:16]}-d{DECODER_VERSION}"
     assert proxy.training_seed() == {"arg": "train_seed", "value": 1}
     assert adapter_class("honeybee-proxy")(recipe="smoke", cache_dir=str(cache)).training_seed()["value"] == 0
     with pytest.raises(HarnessError, match="harness recipe train smoke --seeds 3"):

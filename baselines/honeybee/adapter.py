@@ -1,7 +1,8 @@
 """``honeybee-proxy``: the proxy VLM trained on a recipe, as a Reasoner (``--model_args recipe=NAME``).
 
 Torch is imported when the adapter is built, not when this module is imported, so ``harness list models`` stays
-fast. The fingerprint is the checkpoint's sha256: retraining a recipe invalidates its cached eval records.
+fast. The fingerprint is the checkpoint's sha256 plus the decoder's version: retraining a recipe, or a change of
+what the decoder samples, invalidates its cached eval records.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class HoneyBeeProxy(Reasoner):
         self.model, self.vocab = load_model(self.path)
 
     def fingerprint(self) -> str:
-        return self._hash[:16]
+        from harness_baselines.honeybee.decoding import DECODER_VERSION
+
+        return f"{self._hash[:16]}-d{DECODER_VERSION}"
 
     def describe(self) -> dict:
         """The training set behind the checkpoint (its build manifest), for score-vs-data-size plots."""

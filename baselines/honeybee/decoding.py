@@ -16,6 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SEED_MOD = 2**63
+# Part of the proxy adapter's fingerprint: bump it whenever a change here alters what a given checkpoint, prompt and
+# seed decode to, so cached eval records of the old decoder are recomputed instead of reused. 2 = one generator per
+# completion and shared-caption decoding (2026-12-01).
+DECODER_VERSION = 2
 
 
 @dataclass
