@@ -58,6 +58,9 @@ def _popen(out, *extra, model="bad_adapters:LoggingNoise", model_args="delay=0.0
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A run at a terminal gets Ctrl-C; pytest started as a shell's background job (`cmd &`) would hand its
+        # children SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
