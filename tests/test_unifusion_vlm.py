@@ -4,6 +4,7 @@ cache, and deterministic resumable training."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import torch
 
 from harness.data import edit_scenes
 from harness_baselines.unifusion import tiny_vlm, train_vlm
+from harness_baselines.unifusion.adapter import CHECKPOINTS
 from harness_baselines.unifusion.encoder import VLMEncoder
 
 
@@ -30,6 +32,31 @@ def random_vlm(image_size=16, hidden_size=16, num_layers=3):
 
 def scene_images(n, size=16):
     return [edit_scenes.render(s, size) for s in tiny_vlm.random_scenes(5, n, size)]
+
+
+def test_shipped_vlm_held_out_probe_accuracy_matches_its_training_report():
+    """Exact-answer accuracy of the shipped checkpoint on held-out scenes (seed 1001, never trained on): the first
+    64 scenes agree with the 512-scene report in training.json (the 0.9 target is missed: see the README)."""
+    encoder = VLMEncoder.from_pretrained(str(CHECKPOINTS / "vlm"))
+    assert encoder.num_hidden_states == 10 and encoder.hidden_size == 128
+    report = train_vlm.heldout_report(encoder.model, encoder.processor, n_scenes=64, n_edits_per_type=1)
+    shipped = json.loads((CHECKPOINTS / "vlm" / "training.json").read_text())["heldout"]
+    for k in (f"probe_{p}" for p in tiny_vlm.PROBES):
+        assert shipped[k]["n"] >= 400
+        assert abs(report[k]["accuracy"] - shipped[k]["accuracy"]) <= 0.2, (k, report[k], shipped[k])
+
+
+def test_shipped_vlm_rewrites_held_out_edits_deterministically():
+    encoder = VLMEncoder.from_pretrained(str(CHECKPOINTS / "vlm"), layers=[0, 3, 6, 9])
+    samples = edit_scenes.generate(seed=train_vlm.HELDOUT_SEED, n_per_type=1, size=64)
+    rewrites = encoder.rewrite([s.source for s in samples], [s.instruction for s in samples])
+    again = VLMEncoder(encoder.model, encoder.processor, layers=[0, 3, 6, 9]).rewrite(
+        [s.source for s in samples], [s.instruction for s in samples]
+    )
+    for r, a in zip(rewrites, again):
+        assert r.text and r.token_ids == a.token_ids and torch.equal(r.states, a.states)
+        assert r.states.shape == (4, len(r.token_ids), 128)
+        assert tiny_vlm.IMAGE_TOKEN not in r.text
 
 
 def test_two_references_are_encoded_in_order_with_token_types():
