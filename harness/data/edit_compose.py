@@ -31,9 +31,8 @@ from harness.data.edit_scenes import (
     _name,
     _random_object,
     anchor,
-    caption,
     random_scene,
-    render,
+    scene_sample,
 )
 from harness.data.samples import EditSample
 from harness.errors import DataError
@@ -150,28 +149,18 @@ def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSa
             if composed is None:
                 continue
             reference_scene, target_scene, text, info = composed
-            source, target = render(scene, size), render(target_scene, size)
-            mask = np.any(source != target, axis=-1)
-            if not mask.any():
-                continue
-            samples.append(
-                EditSample(
-                    id=f"compose-{kind}-{i:03d}",
-                    source=source,
-                    instruction=text,
-                    target=target,
-                    mask=mask,
-                    edit_type=kind,
-                    caption=caption(target_scene, size),
-                    references=(render(reference_scene, size),),
-                    meta={
-                        "size": size,
-                        "source_scene": scene,
-                        "reference_scene": reference_scene,
-                        "target_scene": target_scene,
-                        "edit": info,
-                    },
-                )
+            sample = scene_sample(
+                f"compose-{kind}-{i:03d}",
+                kind,
+                text,
+                scene,
+                target_scene,
+                info,
+                size,
+                references={"reference_scene": reference_scene},
             )
+            if sample is None:
+                continue
+            samples.append(sample)
             i += 1
     return samples

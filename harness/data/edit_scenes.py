@@ -226,21 +226,39 @@ def generate(seed: int = 0, n_per_type: int = 30, size: int = 64) -> list[EditSa
             if edited is None:
                 continue
             target_scene, text, info = edited
-            source, target = render(scene, size), render(target_scene, size)
-            mask = np.any(source != target, axis=-1)
-            if not mask.any():
+            sample = scene_sample(f"scenes-{kind}-{i:03d}", kind, text, scene, target_scene, info, size)
+            if sample is None:
                 continue
-            samples.append(
-                EditSample(
-                    id=f"scenes-{kind}-{i:03d}",
-                    source=source,
-                    instruction=text,
-                    target=target,
-                    mask=mask,
-                    edit_type=kind,
-                    caption=caption(target_scene, size),
-                    meta={"size": size, "source_scene": scene, "target_scene": target_scene, "edit": info},
-                )
-            )
+            samples.append(sample)
             i += 1
     return samples
+
+
+def scene_sample(
+    sample_id: str,
+    kind: str,
+    text: str,
+    scene: dict,
+    target_scene: dict,
+    info: dict,
+    size: int,
+    references: dict | None = None,
+) -> EditSample | None:
+    """The sample that edits ``scene`` into ``target_scene`` with exact target and mask, or None when the edit
+    changes no pixel. ``references`` ({meta key: scene}) are rendered as the further input images, in order."""
+    source, target = render(scene, size), render(target_scene, size)
+    mask = np.any(source != target, axis=-1)
+    if not mask.any():
+        return None
+    references = references or {}
+    return EditSample(
+        id=sample_id,
+        source=source,
+        instruction=text,
+        target=target,
+        mask=mask,
+        edit_type=kind,
+        caption=caption(target_scene, size),
+        references=tuple(render(r, size) for r in references.values()),
+        meta={"size": size, "source_scene": scene, **references, "target_scene": target_scene, "edit": info},
+    )
