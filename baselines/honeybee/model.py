@@ -155,3 +155,27 @@ def generate(
         logits = _blocks(model, x, caches, lengths, valid)[:, 0]
         lengths = lengths + (~done).long()
     return [row[:k] for row, k in zip(generated.tolist(), count.tolist())]
+
+
+def teacher_forcing(examples: list[tuple[list[int], int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(token ids, first labelled index) per row -> padded tokens [B, T] and labels [B, T] (-100 = no loss), where
+    position t predicts token t + 1, so only tokens from each row's start index on are learned."""
+    width = max(len(ids) for ids, _ in examples)
+    tokens = torch.full((len(examples), width), pad, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    for k, (ids, start) in enumerate(examples):
+        tokens[k, : len(ids)] = torch.tensor(ids)
+        labels[k, start - 1 : len(ids) - 1] = torch.tensor(ids[start:])
+    return tokens, labels
+
+
+def train_step(model, opt, sched, images, has_image, tokens, labels) -> float:
+    """One optimiser step on the cross-entropy of the labelled tokens, gradients clipped to norm 1; the loss."""
+    logits = model(images, has_image, tokens)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    return float(loss.detach())

@@ -129,7 +129,7 @@ def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_imag
     import torch
     from safetensors.torch import save_file
 
-    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM
+    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM, teacher_forcing, train_step
 
     t0, c0 = time.time(), time.process_time()
     torch.set_num_threads(1)
@@ -160,23 +160,11 @@ def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_imag
         while len(seqs) < batch_size:  # text-only rows: arithmetic, loss on every token
             seqs.append([vocab.sep] + vocab.encode(arithmetic(rng)) + [vocab.eos])
             starts.append(1)
-        width = max(map(len, seqs))
-        tokens = torch.full((batch_size, width), vocab.pad, dtype=torch.long)
-        labels = torch.full((batch_size, width), -100, dtype=torch.long)
-        for k, (ids, s) in enumerate(zip(seqs, starts)):
-            tokens[k, : len(ids)] = torch.tensor(ids)
-            labels[k, s - 1 : len(ids) - 1] = torch.tensor(ids[s:])
+        tokens, labels = teacher_forcing(list(zip(seqs, starts)), vocab.pad)
         imgs = torch.zeros(batch_size, *images.shape[1:])
         imgs[: len(picks)] = torch.from_numpy(images[picks]).float() / 127.5 - 1
         has = torch.arange(batch_size) < len(picks)
-        logits = model(imgs, has, tokens)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 100 == 0 or step == steps - 1):
             log(f"pretrain step {step + 1}/{steps} loss {np.mean(losses[-100:]):.3f}")
     meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": {"base": True}})}

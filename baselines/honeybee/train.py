@@ -68,7 +68,14 @@ def train(
     import torch
     from safetensors.torch import save_file
 
-    from harness_baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig, ProxyVLM, image_tensor
+    from harness_baselines.honeybee.model import (
+        N_IMAGE_TOKENS,
+        ProxyConfig,
+        ProxyVLM,
+        image_tensor,
+        teacher_forcing,
+        train_step,
+    )
 
     t0 = time.time()
     data = dataset_dir(cache, recipe.name)
@@ -107,22 +114,9 @@ def train(
     losses = []
     for step in range(steps):
         batch = [next(rows) for _ in range(recipe.train.batch_size)]
-        encoded = [encode_example(vocab, r["prompt"], r["cot"], room) for r in batch]
-        width = max(len(ids) for ids, _ in encoded)
-        tokens = torch.full((len(batch), width), vocab.pad, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        for k, (ids, start) in enumerate(encoded):
-            tokens[k, : len(ids)] = torch.tensor(ids)
-            labels[k, start - 1 : len(ids) - 1] = torch.tensor(ids[start:])  # position t predicts token t+1
+        tokens, labels = teacher_forcing([encode_example(vocab, r["prompt"], r["cot"], room) for r in batch], vocab.pad)
         imgs, has = image_tensor([_image(data, r["image"], images) for r in batch])
-        logits = model(imgs, has, tokens)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 50 == 0 or step == steps - 1):
             log(f"step {step + 1}/{steps} loss {np.mean(losses[-50:]):.3f}")
     # One metadata key: safetensors writes a multi-key metadata map in hash order, which would make the file's
