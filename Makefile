@@ -46,6 +46,11 @@ demo: install
 	$(BIN)/harness eval --task edit --model identity
 	$(BIN)/harness eval --task edit --model oracle
 	$(BIN)/harness eval --task edit --model noise
+	@# two-reference editing (group edit-multi), never trained on: the paper's zero-shot claim
+	$(BIN)/harness eval --task edit/compose --model unifusion-lap
+	$(BIN)/harness eval --task edit/compose --model identity
+	$(BIN)/harness eval --task edit/compose --model oracle --model_args task=edit-multi
+	$(BIN)/harness eval --task edit/compose --model noise
 	$(BIN)/harness leaderboard edit --to results/leaderboard-edit.md
 
 # Lint and format checks first (ruff, configured in pyproject.toml), then the whole suite.
