@@ -44,7 +44,8 @@ figure.tile { margin: 0; }
 .models { display: flex; flex-wrap: wrap; gap: .8em; }
 .model-cell { border-left: 3px solid #ccd; padding-left: .6em; min-width: 0; flex: 1 1 30em; }
 .model-cell[hidden] { display: none; }
-.models.compact .model-cell { flex: 0 0 auto; }
+.models.compact .model-cell { flex: 0 0 auto; max-width: 100%; }
+.side-info { max-width: 32em; overflow-wrap: anywhere; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; font-family: monospace; font-size: .85em;
   background: #f8f8f8; padding: .4em; max-height: 24em; overflow-y: auto; }
 .ok { color: #1d7a2e; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; }
