@@ -27,11 +27,6 @@ def sample_seed(run_seed: int, sample_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{run_seed}:{sample_id}".encode()).digest()[:8], "little") >> 1
 
 
-def _batches(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _plan(task: Task, todo: list, batch_size: int, world: World) -> list[list]:
     """This rank's batches, in order: the to-do units grouped by ``task.batch_key`` (a batch never mixes keys,
     e.g. queries and documents), each group sharded by position across ranks and cut into batches. Every rank
