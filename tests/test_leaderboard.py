@@ -151,7 +151,7 @@ def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
     header, *rows = out.read_text().splitlines()
     assert header == "model,edit/scenes success,edit/scenes success [edit_type=move]"
     oracle = next(r for r in rows if r.startswith("oracle,"))
-    assert oracle.endswith("1.0000 ± 0.0000 (n=30) ▲")  # paired on the subset's samples (membership is stored)
+    assert oracle.endswith("1.000 ± 0.000 (n=30) ▲")  # paired on the subset's samples (membership is stored)
 
 
 def test_html_plots_scores_against_a_model_fact(store, tmp_path):
@@ -198,3 +198,17 @@ def test_plots_are_horizontal_bars_with_capped_values_as_an_annotated_break(stor
     # oracle, identity and the tagged copy keep the region exactly: 100 dB, each drawn as a break, noise is not
     assert keep.count("(cap)") == 3
     assert "noise" in keep and "lower is better" in svgs["edit/scenes l1_edit plot"]
+
+
+def test_a_cell_is_rounded_to_the_precision_of_its_interval():
+    from harness.leaderboard import cell_text, ci_decimals
+
+    def cell(value, low, high, **extra):
+        return {"value": value, "ci_low": low, "ci_high": high, "n": 100, "mark": "", **extra}
+
+    assert cell_text(cell(16.9, 14.6, 19.2)) == "16.9 ± 2.3 (n=100)"
+    assert cell_text(cell(0.56204, 0.5308, 0.5932)) == "0.562 ± 0.031 (n=100)"
+    assert cell_text(cell(41.37, 28.0, 54.0)) == "41 ± 13 (n=100)"
+    seeds = {"means": [0.5, 0.6, 0.55], "sd": 0.05}
+    assert cell_text(cell(0.55, 0.5, 0.6, seeds=seeds)) == "0.550 ± 0.050 (n=100, 3 seeds sd=0.050)"
+    assert [ci_decimals(h) for h in (0.0, float("nan"), 0.0004, 0.99, 1.0, 250.0)] == [3, 3, 5, 2, 1, 0]

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from html import escape
 
-from harness.leaderboard import Table, column_groups, display_label, legend, short_header
+from harness.leaderboard import Table, column_groups, display_label, estimate_parts, legend, short_header
 from harness.metrics import METRICS
 from harness.report import plots
 from harness.report.assets import page
@@ -57,11 +57,9 @@ def _cell_html(cell) -> str:
     """Like ``cell_text`` (mean ± CI half-width, n, mark), with n set small so a column stays narrow."""
     if cell is None:
         return "–"
-    half = (cell["ci_high"] - cell["ci_low"]) / 2
+    value, half, spread = estimate_parts(cell)
     mark = f' <span class="mark">{escape(cell["mark"])}</span>' if cell["mark"] else ""
-    seeds = cell.get("seeds")
-    spread = f", {len(seeds['means'])} seeds sd={seeds['sd']:.4f}" if seeds else ""  # pooled training seeds
-    return f'{cell["value"]:.4f} ± {half:.4f} <span class="n">n={cell["n"]}{escape(spread)}</span>{mark}'
+    return f'{value} ± {half} <span class="n">n={cell["n"]}{escape(spread)}</span>{mark}'
 
 
 def _plots(table: Table, tasks) -> str:
