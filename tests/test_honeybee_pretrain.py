@@ -13,6 +13,7 @@ from harness_baselines.honeybee.pretrain import (
     BASE_CHECKPOINT,
     DESCRIBE_PROMPT,
     PRETRAIN_SOURCE,
+    Rehearsal,
     arithmetic,
     describe,
     pretrain,
@@ -87,3 +88,21 @@ def test_recipes_fine_tune_the_committed_base_and_record_it(tmp_path):
     )
     assert "base" not in _metadata(tmp_path / "checkpoints" / "tiny_scratch.safetensors")["plan"]
     assert base["first_loss"] != scratch["first_loss"]  # same data and seed: only the starting weights differ
+
+
+def test_rehearsal_replays_the_pretraining_mix_deterministically(tmp_path):
+    rehearsal = Rehearsal(tmp_path, n_images=8)
+    rows = rehearsal.rows(random.Random(0), 8)
+    # half images -> description, a quarter words -> description, a quarter arithmetic (loss from token 1)
+    assert [image is not None for _, _, image in rows] == [True, False, True, False] * 2
+    vocab = rehearsal.vocab
+    for ids, start, image in rows:
+        target = vocab.decode(ids[start:-1])
+        assert ids[-1] == vocab.eos and ids[start - 1] == vocab.sep
+        if image is not None:
+            assert image.shape[-1] == 3 and target in {vocab.decode(vocab.encode(t)) for t in rehearsal.texts}
+    assert rows[3][1] == 1 and "=" in vocab.decode(rows[3][0])
+    cached = Rehearsal(tmp_path, n_images=8)  # read back from the cache file
+    again = cached.rows(random.Random(0), 8)
+    assert [(i, s) for i, s, _ in again] == [(i, s) for i, s, _ in rows]
+    assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(rows, again) if a is not None)

@@ -27,6 +27,7 @@ from harness.metrics.reasoning import extract_answer, grade, grade_extracted, ma
 from harness.spec import ReasoningOptions
 from harness_baselines.honeybee import interventions as iv
 from harness_baselines.honeybee.dataset import DatasetWriter
+from harness_baselines.honeybee.pretrain import describe as image_description
 from harness_baselines.honeybee.recipe import Recipe, load_recipe
 from harness_baselines.honeybee.sources import SOURCES, Question, describe, make_question, synthesize
 from harness_baselines.honeybee.teacher import write_cot
@@ -189,8 +190,9 @@ def build(recipe: Recipe, cache: Path, store_path: Path | None = None) -> tuple[
                     if long_cot and len(cot.split()) < long_cot.min_words:
                         counts["6_dropped_short_cot"] += 1
                         continue
-                    if caption and qq.caption and qq.image is not None:  # a text-only row states it already
-                        cot = f"{CAPTION_START} {qq.caption} {END_CAPTION} {cot}"
+                    if caption and qq.image is not None:  # a text-only row states it already
+                        # in the base's description wording (pretrain.describe): what the base learned to read
+                        cot = f"{CAPTION_START} {image_description(qq)} {END_CAPTION} {cot}"
                     hist[qq.difficulty] += 1
                     row = {
                         "id": f"{name}-{i}-q{qq.variant}-c{c}",

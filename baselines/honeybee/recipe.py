@@ -164,6 +164,9 @@ class Train(BaseModel):
     # "base": fine-tune the committed pretrained base (pretrain.py), HoneyBee's setting (it fine-tunes PLM);
     # "scratch": a randomly initialised proxy (the recipe must then teach perception too).
     init: Literal["base", "scratch"] = "base"
+    # Rows of the base's pretraining task replayed in every batch, as a share of batch_size, on top of the recipe's
+    # own rows (pretrain.Rehearsal): part of the proxy's training procedure, the same for every recipe.
+    rehearsal: float = Field(0.25, ge=0, le=1)
 
     def steps_for(self, rows: int) -> int:
         """Optimizer steps for a dataset of ``rows`` rows under this budget."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness_baselines.honeybee.pretrain import describe
 from harness_baselines.honeybee.sources import Question
 
 LETTERS = "ABCDEFGH"
@@ -25,7 +26,10 @@ def write_cot(q: Question, rng: np.random.Generator, error_rate: float, long_sha
     value = _value(q)
     if wrong:
         value = _wrong(q, value, rng)
-    steps = _STEPS.get(q.qtype, _generic)(q.facts, value, long)
+    # Reading steps use the base's own description wording (pretrain.describe): a CoT then starts from what the
+    # pretrained base can already read, instead of teaching perception anew in other words.
+    facts = {**q.facts, "seen": describe(q)}
+    steps = _STEPS.get(q.qtype, _generic)(facts, value, long)
     if q.choices:
         letter = LETTERS[q.choices.index(value)]
         steps.append(f"{value} is option ({letter}).")
@@ -58,9 +62,8 @@ def _wrong(q: Question, value: str, rng: np.random.Generator) -> str:
 def _counting(f, value, long):
     color, shape = f["target"].split()
     if long:
-        seen = list(f["objects"])
-        steps = [f"i look for {color} {shape}s.", f"the shapes are: {', '.join(seen)}."]
-        hits = [str(k + 1) for k in range(len([o for o in seen if o == f["target"]]))]
+        steps = [f"i look for {color} {shape}s.", f["seen"]]
+        hits = [str(k + 1) for k in range(len([o for o in f["objects"] if o == f["target"]]))]
         if hits:
             steps.append(f"counting the {color} {shape}s: {', '.join(hits)}.")
         return steps + [f"there are {value} {color} {shape}s."]
@@ -70,7 +73,7 @@ def _counting(f, value, long):
 def _digits(f, value, long):
     d = f["digits"]
     op = " + " if f["operation"] == "sum" else " * "
-    steps = [f"the digits are {', '.join(map(str, d))}."]
+    steps = [f["seen"]]
     if long:
         steps.append(f"the question asks for the {f['operation']} of the digits.")
     return steps + [f"{op.join(map(str, d))} = {value}."]
@@ -145,14 +148,14 @@ def _triangle_sum(f, value, long):
 
 
 def _counting_total(f, value, long):
-    return ([f"the shapes are: {', '.join(f['objects'])}."] if long else []) + [f"there are {value} shapes in all."]
+    return ([f["seen"]] if long else []) + [f"there are {value} shapes in all."]
 
 
 def _counting_shape(f, value, long):
     shape = f["target"].split()[1]
-    return (
-        [f"the shapes are: {', '.join(f['objects'])}.", f"i count every {shape}, whatever its colour."] if long else []
-    ) + [f"there are {value} {shape}s."]
+    return ([f["seen"], f"i count every {shape}, whatever its colour."] if long else []) + [
+        f"there are {value} {shape}s."
+    ]
 
 
 def _bar_range(f, value, long):

@@ -19,7 +19,7 @@ import numpy as np
 
 from harness.adapters import hash_path
 from harness_baselines.honeybee.dataset import dataset_dir, iter_rows, load_image, manifest
-from harness_baselines.honeybee.pretrain import BASE_CHECKPOINT
+from harness_baselines.honeybee.pretrain import BASE_CHECKPOINT, Rehearsal
 from harness_baselines.honeybee.recipe import Recipe
 from harness_baselines.honeybee.vocab import Vocab, build_vocab
 
@@ -109,13 +109,22 @@ def train(
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.train.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
     rows = _shuffled_rows(data, random.Random(seed))
+    n_rehearsal = round(recipe.train.rehearsal * recipe.train.batch_size)
+    rehearsal = Rehearsal(cache) if n_rehearsal else None
+    rehearsal_rng = random.Random(seed + 7)
     images: dict[str, np.ndarray] = {}
     room = cfg.max_len - N_IMAGE_TOKENS
     losses = []
     for step in range(steps):
         batch = [next(rows) for _ in range(recipe.train.batch_size)]
-        tokens, labels = teacher_forcing([encode_example(vocab, r["prompt"], r["cot"], room) for r in batch], vocab.pad)
-        imgs, has = image_tensor([_image(data, r["image"], images) for r in batch])
+        examples = [encode_example(vocab, r["prompt"], r["cot"], room) for r in batch]
+        pictures = [_image(data, r["image"], images) for r in batch]
+        if rehearsal is not None:
+            for ids, start, picture in rehearsal.rows(rehearsal_rng, n_rehearsal):
+                examples.append((ids, start))
+                pictures.append(picture)
+        tokens, labels = teacher_forcing(examples, vocab.pad)
+        imgs, has = image_tensor(pictures)
         losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 50 == 0 or step == steps - 1):
             log(f"step {step + 1}/{steps} loss {np.mean(losses[-50:]):.3f}")
