@@ -311,3 +311,128 @@ def test_xss_probe_in_a_label_and_a_task_description_stays_inert(site, page):
     assert "<script>window.__pwned=1</script>" in page.inner_text("body")  # shown as text
     page.goto((site / "probe.html").as_uri())
     assert PROBE in page.inner_text("h1")
+
+
+QUICK_BOARD = """name: quick
+title: 'Answers, second store'
+tasks: [reasoning/embedded-quick]
+metrics: [accuracy]
+reference: constant
+"""
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _media_refs(root: Path, pages) -> set[str]:
+    import re
+
+    return {m for p in pages for m in re.findall(r"media/[0-9a-f]{20}\.\w+", (root / p).read_text())}
+
+
+@pytest.fixture(scope="module")
+def updated(site, tmp_path_factory):
+    """The site after `harness report --update` of two of its boards and one new board from another store that
+    has only a `constant` run: answers loses its random-choice row, probe loses every row (and so its gallery and
+    the thumbnails only it showed), quick is added."""
+    d = tmp_path_factory.mktemp("update")
+    shutil.copytree(site, d / "site")
+    (d / "quick.yaml").write_text(QUICK_BOARD)
+    evaluate("reasoning/embedded-quick", "constant", output=d / "r", progress=False, batch_size=32)
+    proc = run_cli(
+        "report",
+        site.parent / "answers.yaml",
+        site.parent / "probe.yaml",
+        d / "quick.yaml",
+        "--update",
+        "-o",
+        d / "r",
+        "--to",
+        d / "site",
+        "--include",
+        site.parent / "tasks",
+        check_rc=0,
+    )
+    return d / "site", proc
+
+
+def test_update_rewrites_the_named_boards_and_keeps_the_others(site, updated):
+    new, proc = updated
+    before, after = _files(site), _files(new)
+    boards = ("answers", "probe", "quick")
+    replaced = {"index.html", *(f"{b}.html" for b in boards)}
+    kept = [
+        r for r in before if r not in replaced and not r.startswith(("media/", *(f"galleries/{b}/" for b in boards)))
+    ]
+    assert kept and all(after.get(rel) == before[rel] for rel in kept)  # other boards' pages: byte-identical
+    assert "random-choice" in before["answers.html"].decode() and "random-choice" not in after["answers.html"].decode()
+    assert "galleries/answers/reasoning-embedded-quick.html" in after
+    assert "galleries/quick/reasoning-embedded-quick.html" in after
+    assert not any(rel.startswith("galleries/probe/") for rel in after)  # no run: no gallery
+    # the thumbnails only the old probe gallery showed are gone; every reference of every page resolves
+    probe_only = _media_refs(site, ["galleries/probe/edit-probe.html"]) - _media_refs(
+        site, [r for r in before if r.endswith(".html") and not r.startswith("galleries/probe/")]
+    )
+    assert probe_only and not probe_only & set(after)
+    assert _media_refs(new, [r for r in after if r.endswith(".html")]) <= set(after)
+    assert f"removed {len(probe_only)} media files" in " ".join(proc.stderr.split())
+    assert not [p for p in new.parent.iterdir() if p.name.startswith(".")]  # no temp folder left
+
+
+def test_updated_index_links_every_board_in_its_order_and_pages_work(updated, page):
+    import re
+
+    new, _ = updated
+    index = (new / "index.html").read_text()
+    boards = re.findall(r'<td class="model"><a href="([^"]+)\.html">', index)
+    assert boards == [*BOARDS, "probe", "answers", "quick"]  # the old order, then the new board
+    assert set(boards) == {p.stem for p in new.glob("*.html")} - {"index"}
+    assert "galleries/edit/edit-scenes.html" in index and "galleries/quick/reasoning-embedded-quick.html" in index
+    assert "galleries/probe/" not in index
+    page.goto((new / "index.html").as_uri())
+    for name in boards:  # every index link opens its board page in Chromium, which fits and logs no error
+        page.click(f'td.model a[href="{name}.html"]')
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"/{name}.html")
+        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1] == 1400, (name, width)
+        assert page.errors == [], (name, page.errors)
+        page.go_back()
+    page.goto((new / "quick.html").as_uri())
+    page.locator("#board-0 tbody td a").first.click()  # a cell of the new board leads to its gallery
+    page.wait_for_load_state("load")
+    assert page.url.split("#")[0].endswith("galleries/quick/reasoning-embedded-quick.html")
+    assert len(_visible(page)) == 100 and page.evaluate(DECODE_ALL) == [] and page.errors == []
+
+
+def test_update_of_a_site_written_before_board_records_keeps_its_index_rows(site, tmp_path):
+    """A committed site's pages may predate the board record in their head: the index row is read from the page."""
+    import re
+
+    old = tmp_path / "site"
+    shutil.copytree(site, old)
+    for p in old.glob("*.html"):  # strip the records, as pages written by an older harness
+        p.write_text(re.sub(r'<meta name="harness-board" content="[^"]*">', "", p.read_text()))
+    (tmp_path / "quick.yaml").write_text(QUICK_BOARD)
+    index_rows = lambda root: re.findall(r"<tr><td class=\"model\">.*?</tr>", (root / "index.html").read_text())
+    run_cli("report", tmp_path / "quick.yaml", "--update", "-o", site.parent / "r", "--to", old, check_rc=0)
+    assert index_rows(old)[:-1] == index_rows(site)  # same rows, rows counted and galleries found on the pages
+    assert index_rows(old)[-1].startswith('<tr><td class="model"><a href="quick.html">')
+    assert "<li>" in (old / "index.html").read_text().split('class="notes"')[1]  # the notes of the old index
+
+
+def test_update_bad_input_is_one_line_and_changes_nothing(site, tmp_path):
+    from conftest import one_line_error
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    before = _files(copy)
+    one_line_error(run_cli("report", "nosuchboard", "--update", "--to", copy), "nosuchboard")
+    one_line_error(run_cli("report", "--update", "--to", copy), "--update", "name the boards")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "index.html").write_text("<p>my own page</p>")
+    one_line_error(run_cli("report", "edit", "--update", "--to", tmp_path / "plain"), "plain", "not a site")
+    one_line_error(run_cli("report", "edit", "--update", "--to", tmp_path / "absent"), "absent", "no report site")
+    assert _files(copy) == before and (tmp_path / "plain" / "index.html").read_text() == "<p>my own page</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "site"]  # no temp folder, nothing created

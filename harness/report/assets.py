@@ -134,11 +134,12 @@ def json_script(element_id: str, value) -> str:
     return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
 
 
-def page(title: str, body: str, nav: str = "") -> str:
-    """A complete HTML page; ``title`` is plain text (escaped here), ``body``/``nav`` are markup built escaped."""
+def page(title: str, body: str, nav: str = "", head: str = "") -> str:
+    """A complete HTML page; ``title`` is plain text (escaped here), ``body``/``nav``/``head`` (extra head
+    elements, e.g. a site's <meta> records) are markup built escaped."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}</style></head>
+<title>{escape(title)}</title>{head}<style>{STYLE}</style></head>
 <body>
 {nav}
 <h1>{escape(title)}</h1>

@@ -109,8 +109,11 @@ def _failures(table: Table, store) -> str:
     return "".join(drill)
 
 
-def render_board(table: Table, store, tasks, link: LinkFn | None = None, nav: str = "", galleries: str = "") -> str:
-    """The board page. ``link`` turns cells into gallery links; ``galleries`` is markup listing them."""
+def render_board(
+    table: Table, store, tasks, link: LinkFn | None = None, nav: str = "", galleries: str = "", head: str = ""
+) -> str:
+    """The board page. ``link`` turns cells into gallery links; ``galleries`` is markup listing them; ``head``:
+    extra head elements (a site's record of the board, harness.report.siteindex)."""
     board = table.board
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
     hint = " Click a header to sort; click a cell to see the samples behind it." if link else " Click a header to sort."
@@ -120,4 +123,4 @@ def render_board(table: Table, store, tasks, link: LinkFn | None = None, nav: st
         f"<h2>Plots</h2>{_plots(table, tasks) if table.rows else '<p>No rows.</p>'}"
         f"<h2>Failed samples per run</h2>{_failures(table, store)}"
     )
-    return page(board.title or board.name, body, nav)
+    return page(board.title or board.name, body, nav, head)

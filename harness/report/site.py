@@ -3,7 +3,9 @@ plots) and, per board and task, a gallery of the samples behind its cells (``gal
 with thumbnails and audio under ``media/``. Every page works offline from the file system.
 
 The site is built in a temporary folder next to the destination and swapped in at the end, so an error never
-leaves a half-written site behind."""
+leaves a half-written site behind. ``update=True`` starts that folder from a copy of the existing site and
+replaces only the named boards' pages (their runs may live in another store than the other boards'); the index
+is then written from every board page the site holds (harness.report.siteindex)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,21 @@ from urllib.parse import urlencode
 
 from harness import leaderboard as lb
 from harness.errors import HarnessError
-from harness.report.assets import page
 from harness.report.board import render_board
 from harness.report.galleries import gallery_module
 from harness.report.gallery import GalleryModels, render_gallery
 from harness.report.media import Media
+from harness.report.siteindex import (
+    BoardEntry,
+    check_site,
+    copy_site,
+    gallery_listing,
+    index_order,
+    legacy_notes,
+    read_site,
+    remove_unreferenced_media,
+    render_index,
+)
 
 
 @dataclass
@@ -28,6 +40,8 @@ class SiteSummary:
     root: Path
     pages: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    boards: list[str] = field(default_factory=list)  # every board the index lists
+    removed_media: int = 0  # media files of replaced pages that no page references any more
 
     @property
     def bytes(self) -> int:
@@ -139,15 +153,28 @@ def _cell_link(table: lb.Table, galleries: dict[str, Path]):
     return link
 
 
-def write_site(names: list[str], store, tasks, dest: Path) -> SiteSummary:
-    """Build every board in ``names`` (leaderboard names or YAML paths) with its galleries into ``dest``."""
+def write_site(names: list[str], store, tasks, dest: Path, update: bool = False) -> SiteSummary:
+    """Build every board in ``names`` (leaderboard names or YAML paths) with its galleries into ``dest``: a new
+    site replacing ``dest`` whole, or with ``update`` only those boards' pages inside the site at ``dest``."""
     boards = [lb.load_definition(n, tasks) for n in names]
     dest = Path(dest)
+    if update:
+        check_site(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
     try:
+        if update:
+            copy_site(dest, tmp, {b.name for b in boards})
+            order, old_notes = index_order(dest), legacy_notes(dest)
+        else:
+            order, old_notes = [], []
         summary = _write(boards, store, tasks, tmp)
+        entries = read_site(tmp, order + [b.name for b in boards], old_notes)
+        (tmp / "index.html").write_text(render_index(entries), encoding="utf-8")
+        summary.pages.insert(0, tmp / "index.html")
+        summary.boards = [e.name for e in entries]
+        summary.removed_media = remove_unreferenced_media(tmp)
         if dest.exists():
             old = dest.with_name(f".{dest.name}-old")
             shutil.rmtree(old, ignore_errors=True)
@@ -165,36 +192,27 @@ def write_site(names: list[str], store, tasks, dest: Path) -> SiteSummary:
 
 
 def _write(boards, store, tasks, out: Path) -> SiteSummary:
+    """Each board's page and galleries (media under ``out/media``); the index is written from the site after."""
     summary = SiteSummary(out)
     media = Media(out)
     loaded = _Tasks(tasks)
-    index_rows = []
     for board in boards:
         table = lb.build(board, store, tasks)
         galleries: dict[str, Path] = {}
+        notes: list[str] = []
         for task_name in dict.fromkeys(t for t, _, _ in table.columns):
             if table.rows:
-                rel = _gallery(table, store, task_name, loaded, media, out, summary.notes)
+                rel = _gallery(table, store, task_name, loaded, media, out, notes)
                 if rel is not None:
                     galleries[task_name] = rel
                     summary.pages.append(out / rel)
-        listing = "".join(f'<li><a href="{escape(p.as_posix())}">{escape(t)}</a></li>' for t, p in galleries.items())
+        summary.notes += notes
+        entry = BoardEntry(
+            board.name, board.title, len(table.rows), {t: p.as_posix() for t, p in galleries.items()}, notes
+        )
+        listing = gallery_listing(entry.galleries)
         gallery_html = f"<p>Sample galleries:</p><ul>{listing}</ul>" if galleries else ""
-        html = render_board(table, store, tasks, _cell_link(table, galleries), _nav(""), gallery_html)
+        html = render_board(table, store, tasks, _cell_link(table, galleries), _nav(""), gallery_html, entry.meta())
         (out / f"{board.name}.html").write_text(html, encoding="utf-8")
         summary.pages.append(out / f"{board.name}.html")
-        index_rows.append(
-            f'<tr><td class="model"><a href="{escape(board.name)}.html">{escape(board.name)}</a></td>'
-            f"<td>{escape(board.title)}</td><td>{len(table.rows)}</td>"
-            f"<td>{'<ul>' + listing + '</ul>' if listing else ''}</td></tr>"
-        )
-    notes = "".join(f"<li>{escape(n)}</li>" for n in summary.notes)
-    body = (
-        '<div class="scroll"><table><thead><tr><th class="model">board</th><th>what</th><th>rows</th>'
-        f"<th>galleries</th></tr></thead><tbody>{''.join(index_rows)}</tbody></table></div>"
-        + (f'<ul class="notes">{notes}</ul>' if notes else "")
-        + "<p>Generated by <code>harness report</code> from the results store; do not edit by hand.</p>"
-    )
-    (out / "index.html").write_text(page("Leaderboards", body), encoding="utf-8")
-    summary.pages.insert(0, out / "index.html")
     return summary
