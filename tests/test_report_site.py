@@ -422,17 +422,20 @@ def test_update_of_a_site_written_before_board_records_keeps_its_index_rows(site
     assert "<li>" in (old / "index.html").read_text().split('class="notes"')[1]  # the notes of the old index
 
 
-def test_update_bad_input_is_one_line_and_changes_nothing(site, tmp_path):
+def test_update_bad_input_is_one_line_and_changes_nothing(tmp_path):
     from conftest import one_line_error
 
-    copy = tmp_path / "site"
-    shutil.copytree(site, copy)
+    (tmp_path / "quick.yaml").write_text(QUICK_BOARD)
+    evaluate("reasoning/embedded-quick", "constant", output=tmp_path / "r", progress=False, batch_size=32)
+    copy, store = tmp_path / "site", ("-o", tmp_path / "r")
+    run_cli("report", tmp_path / "quick.yaml", *store, "--to", copy, check_rc=0)
     before = _files(copy)
-    one_line_error(run_cli("report", "nosuchboard", "--update", "--to", copy), "nosuchboard")
-    one_line_error(run_cli("report", "--update", "--to", copy), "--update", "name the boards")
+    one_line_error(run_cli("report", "nosuchboard", "--update", *store, "--to", copy), "nosuchboard")
+    one_line_error(run_cli("report", "--update", *store, "--to", copy), "--update", "name the boards")
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "index.html").write_text("<p>my own page</p>")
-    one_line_error(run_cli("report", "edit", "--update", "--to", tmp_path / "plain"), "plain", "not a site")
-    one_line_error(run_cli("report", "edit", "--update", "--to", tmp_path / "absent"), "absent", "no report site")
+    bad = tmp_path / "quick.yaml"
+    one_line_error(run_cli("report", bad, "--update", *store, "--to", tmp_path / "plain"), "plain", "not a site")
+    one_line_error(run_cli("report", bad, "--update", *store, "--to", tmp_path / "absent"), "absent", "no report site")
     assert _files(copy) == before and (tmp_path / "plain" / "index.html").read_text() == "<p>my own page</p>"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "site"]  # no temp folder, nothing created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "quick.yaml", "r", "site"]  # no temp folder
