@@ -140,3 +140,18 @@ def test_vlm_training_resumed_after_a_stop_gives_the_same_checkpoint(tmp_path):
     assert a == (tmp_path / "split" / "model.safetensors").read_bytes()
     with pytest.raises(ValueError, match="reserved"):
         train_vlm.train_vlm(tmp_path / "x", seed=train_vlm.HELDOUT_SEED, **small)
+
+
+def test_vlm_continuation_starts_from_saved_weights_with_its_own_schedule(tmp_path):
+    """``init``: a second stage continues a saved VLM (probe questions only here); the same call twice gives the
+    same bytes, and the stage's report records where it started and what it drew."""
+    small = dict(steps=2, batch_size=2, n_scenes=12, n_edits_per_type=1, n_pairs_per_type=1, threads=1)
+    train_vlm.train_vlm(tmp_path / "base", heldout_scenes=8, **small)
+    stage = dict(small, seed=2, init=tmp_path / "base", schedule=("short",), heldout_scenes=8)
+    a = train_vlm.train_vlm(tmp_path / "a", **stage)
+    train_vlm.train_vlm(tmp_path / "b", **stage)
+    assert a["init"] == str(tmp_path / "base") and a["schedule"] == ["short"]
+    weights = [(tmp_path / n / "model.safetensors").read_bytes() for n in ("base", "a", "b")]
+    assert weights[1] == weights[2] and weights[1] != weights[0]
+    with pytest.raises(ValueError, match="schedule"):
+        train_vlm.train_vlm(tmp_path / "x", **(stage | {"schedule": ("probes",)}))

@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     vlm.add_argument("--threads", type=int, default=1)
     vlm.add_argument("--eval_every", type=int, default=0, help="print a small held-out report every N steps")
     vlm.add_argument("--stop_after", type=int, default=None, help="stop after N steps (resume: run again)")
+    vlm.add_argument("--lr", type=float, default=2e-3)
+    vlm.add_argument("--init", type=Path, default=None, help="continue from this saved tiny VLM's weights")
+    vlm.add_argument("--schedule", default="", help="batch kinds cycled over steps, e.g. short (probes only)")
     every = sub.add_parser("all", help="retrain every shipped checkpoint (VLM if missing, features, generators)")
     every.add_argument("--out", type=Path, required=True)
     every.add_argument("--work", type=Path, default=Path("/tmp/unifusion-work"), help="features and resume states")
@@ -204,8 +207,16 @@ def main(argv: list[str] | None = None) -> None:
 
         extra = {"eval_every": args.eval_every} if args.eval_every else {}
         extra |= {"stop_after": args.stop_after} if args.stop_after is not None else {}
+        extra |= {"init": args.init} if args.init else {}
+        extra |= {"schedule": tuple(args.schedule.split(","))} if args.schedule else {}
         summary = train_vlm(
-            args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size, threads=args.threads, **extra
+            args.out,
+            seed=args.seed,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            threads=args.threads,
+            **extra,
         )
     else:
         summary = train_all(args.out, args.work, args)

@@ -288,20 +288,31 @@ def train_vlm(
     eval_every: int = 0,
     stop_after: int | None = None,
     heldout_scenes: int = 512,
+    init: Path | None = None,
+    schedule: tuple[str, ...] = SCHEDULE,
 ) -> dict | None:
     """Train and save the tiny VLM to ``out`` (safetensors + configs + processor + training.json).
 
     ``stop_after``: save the resume state after that many steps of this call and return None (time-slicing on
-    a contended machine; the next call continues). ``heldout_scenes``: size of the held-out report."""
+    a contended machine; the next call continues). ``heldout_scenes``: size of the held-out report.
+    ``init``: start from the weights of a saved tiny VLM (a continuation stage: new optimiser, warm-up and cosine
+    schedule, fresh auxiliary heads; the batch stream is ``default_rng([seed, step])`` of this stage's steps, so
+    use another ``seed`` than the stage before). ``schedule``: the batch kinds cycled over steps (``SCHEDULE``;
+    ``("short",)`` trains on the probes and other one-word questions only)."""
     from transformers import LlavaForConditionalGeneration
 
     if seed in (0, HELDOUT_SEED):
         raise ValueError(f"seed {seed} is reserved (0: the eval tasks, {HELDOUT_SEED}: the held-out report)")
+    if not schedule or set(schedule) - set(SCHEDULE):
+        raise ValueError(f"schedule {schedule!r}: batch kinds are {sorted(set(SCHEDULE))}")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     start, cpu0 = time.time(), cpu_seconds()
     processor = tiny_vlm.build_processor(image_size=SIZE)
-    model = LlavaForConditionalGeneration(tiny_vlm.build_config(len(processor.tokenizer), image_size=SIZE))
+    if init is None:
+        model = LlavaForConditionalGeneration(tiny_vlm.build_config(len(processor.tokenizer), image_size=SIZE))
+    else:
+        model = LlavaForConditionalGeneration.from_pretrained(init)
     patch = processor.patch_size
     width = model.config.text_config.hidden_size
     heads = torch.nn.ModuleDict(
@@ -311,7 +322,8 @@ def train_vlm(
             "focus": torch.nn.Linear(width, 1),
         }
     )
-    init_positions(model, SIZE // patch)
+    if init is None:
+        init_positions(model, SIZE // patch)
     pools = Pools(processor, seed, n_scenes, n_edits_per_type, n_pairs_per_type)
     n_img = (SIZE // patch) ** 2
     params = list(model.parameters()) + list(heads.parameters())
@@ -337,7 +349,7 @@ def train_vlm(
     last = steps if stop_after is None else min(steps, first + stop_after)
     for step in range(first, last):
         rng = np.random.default_rng([seed, step])
-        batch = collate(processor, pools.pixels, draw(pools, rng, batch_size, SCHEDULE[step % 8]), n_img)
+        batch = collate(processor, pools.pixels, draw(pools, rng, batch_size, schedule[step % len(schedule)]), n_img)
         lm, pixel = losses(model, heads, batch, patch, pools.labels)
         opt.zero_grad(set_to_none=True)
         (lm + pixel_weight * pixel).backward()
@@ -385,6 +397,8 @@ def train_vlm(
         "n_edits": len(pools.edits),
         "n_pairs": len(pools.pairs),
         "pixel_weight": pixel_weight,
+        "init": str(init) if init else None,
+        "schedule": list(schedule),
         "final_lm_loss": float(np.mean(history["lm"][-log_every:])),
         "final_pixel_loss": float(np.mean(history["pixel"][-log_every:])),
         "heldout": report,
