@@ -83,6 +83,11 @@ def run_name(run: Run) -> str:
     return f"{run.regime}/{run.variant}" + ("" if run.seed == 1 else f"-seed{run.seed}")
 
 
+def feature_source(variant: str) -> str:
+    """Which frozen-VLM features a variant trains on (features.py): VERIFI the rewrite's, the others the prompt's."""
+    return "rewrite" if variant == "verifi" else "prompt"
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -113,17 +118,16 @@ def train_all(out: Path, work: Path, args) -> dict:
     encoder = VLMEncoder(encoder.model, encoder.processor, layers=layers, name=str(vlm))
     pools = build_pools(args.n_scenes, args.n_edits_per_type)
     cells = probe.patch_embed.pos_embed.shape[1]  # the generator's patch grid (features.encode_pool)
-    feats = {
-        src: {n: encode_pool(encoder, p, src, work, vlm_hash, cells) for n, p in pools.items()}
-        for src in ("prompt", "rewrite")
-    }
+    only = set(args.only.split(",")) if args.only else None
+    runs = [run for run in shipped_runs() if only is None or run_name(run) in only]
+    # Only the feature sources the selected runs read (VERIFI reads the rewrite's states, every other variant
+    # the prompt's): a part of the ladder does not pay for the other source.
+    sources = sorted({feature_source(run.variant) for run in runs})
+    feats = {src: {n: encode_pool(encoder, p, src, work, vlm_hash, cells) for n, p in pools.items()} for src in sources}
     feature_cpu = cpu_seconds() - cpu0
     vlm_shape = {"hidden_size": encoder.hidden_size, "num_hidden_states": encoder.num_hidden_states}
     done = []
-    only = set(args.only.split(",")) if args.only else None
-    for run in shipped_runs():
-        if only is not None and run_name(run) not in only:
-            continue
+    for run in runs:
         steps = args.zero_shot_steps if run.regime == "zero-shot" else args.edit_ft_steps
         lr = args.lr if run.regime == "zero-shot" else args.edit_ft_lr
         target = checkpoint_dir(out, run.regime, run.variant, run.seed)
@@ -133,7 +137,7 @@ def train_all(out: Path, work: Path, args) -> dict:
         if info.is_file() and json.loads(info.read_text()).get("ladder_key") == key:
             done.append(json.loads(info.read_text()))
             continue
-        source = "rewrite" if run.variant == "verifi" else "prompt"
+        source = feature_source(run.variant)
         summary = train_generator(
             target,
             run.variant,
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     vlm.add_argument("--eval_every", type=int, default=0, help="print a small held-out report every N steps")
     vlm.add_argument("--stop_after", type=int, default=None, help="stop after N steps (resume: run again)")
     vlm.add_argument("--lr", type=float, default=2e-3)
+    vlm.add_argument("--heldout_scenes", type=int, default=512, help="size of the held-out report (seed 1001)")
     vlm.add_argument("--init", type=Path, default=None, help="continue from this saved tiny VLM's weights")
     vlm.add_argument("--schedule", default="", help="batch kinds cycled over steps, e.g. short (probes only)")
     every = sub.add_parser("all", help="retrain every shipped checkpoint (VLM if missing, features, generators)")
@@ -216,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             batch_size=args.batch_size,
             lr=args.lr,
             threads=args.threads,
+            heldout_scenes=args.heldout_scenes,
             **extra,
         )
     else:
