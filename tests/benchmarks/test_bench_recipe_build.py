@@ -3,8 +3,9 @@
 Each size builds in its own process (peak RSS is that process's ru_maxrss). The per-row cost is the build's
 streaming time; the fixed cost of loading the decontamination index (the eval suites are rendered to check their
 content hashes) is timed apart and reported as ``index_seconds``. Skipped unless ``--run-large`` (1M rows take
-over an hour on 2 shared cores); run e.g. ``pytest tests/benchmarks/test_bench_recipe_build.py --run-large
---benchmark-enable -k 10000``. Measured figures are in baselines/honeybee/README.md."""
+~380 CPU seconds, 37 min wall on 2 cores shared with training jobs); run one size with e.g. ``pytest
+tests/benchmarks/test_bench_recipe_build.py --run-large --benchmark-enable -k "streams and [10000]"`` (a bare
+``-k 10000`` also selects 100000 and 1000000). Measured figures are in baselines/honeybee/README.md."""
 
 import json
 import subprocess
@@ -73,3 +74,33 @@ def test_bench_recipe_build_streams(benchmark, cache, rows):
     )
     assert out["rows"] == rows  # answer_filter off: every CoT is a row
     assert out["peak_rss_mb"] <= 1024
+
+
+def _distinct_sets(rows: int) -> tuple[float, list[int]]:
+    """The one per-row cost of the build that grows with its size: 4 hashes per row into the distinct-row sets
+    (build.py). Returns (microseconds of CPU per row, the sets' sizes)."""
+    import resource
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    sets = [set() for _ in range(4)]
+    t = cpu()
+    for i in range(rows):
+        question, image, cot = f"question {i} text", f"images/{i % 256:02x}/{i}.png", f"cot {i} some words"
+        sets[0].add(hash((question, image, cot)))
+        sets[1].add(hash((question, image)))
+        sets[2].add(hash(question))
+        sets[3].add(hash(cot))
+    return (cpu() - t) / rows * 1e6, [len(s) for s in sets]
+
+
+@pytest.mark.large  # ~5 CPU seconds: not part of the default run
+@pytest.mark.benchmark(group="distinct-sets")
+@pytest.mark.parametrize("rows", [100_000, 1_000_000])  # 100k: the anchor the 1M size is read against
+def test_bench_distinct_row_sets_per_row(benchmark, rows):
+    per_row_us, sizes = benchmark.pedantic(_distinct_sets, args=(rows,), rounds=1, iterations=1)
+    benchmark.extra_info.update(rows=rows, per_row_cpu_us=per_row_us)
+    print(f"\n{rows} rows: distinct-row sets {per_row_us:.2f} us/row CPU")
+    assert sizes == [rows] * 4  # every row distinct: the sets hold what a 1M build's sets hold
