@@ -301,6 +301,17 @@ def test_reasoning_gallery_shows_responses_and_filters_by_verdict(site, page, tm
     _shot(page, tmp_path, request, "gallery-reasoning.png")
 
 
+def test_long_row_labels_wrap_whole_and_the_legend_shows_code(site, page):
+    """A recipe row's label (its recipe name is the point of the row) wraps inside the model column, never cut."""
+    page.goto((site / "recipes.html").as_uri())
+    cells = page.eval_on_selector_all(
+        "#board-0 td.model", "els => els.map(e => [e.dataset.value, e.innerText, e.scrollWidth <= e.clientWidth])"
+    )
+    long = [c for c in cells if len(c[0]) > 60]  # the proxies' labels carry their cache folder
+    assert long and all(fits and text.startswith(label) for label, text, fits in cells), cells
+    assert page.locator("p code").first.inner_text().startswith("harness leaderboard")
+
+
 def test_xss_probe_in_a_label_and_a_task_description_stays_inert(site, page):
     for rel in ("probe.html", "galleries/probe/edit-probe.html", "index.html"):
         page.goto((site / rel).as_uri())

@@ -19,7 +19,7 @@ th, td { border-bottom: 1px solid #e3e3e3; border-right: 1px solid #eee; padding
 th { background: #f3f3f3; cursor: pointer; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th.model, td.model { position: sticky; left: 0; background: #fff; z-index: 1; text-align: left;
-  max-width: 26em; overflow: hidden; text-overflow: ellipsis; }
+  min-width: 10em; max-width: 26em; white-space: normal; overflow-wrap: anywhere; }
 th.model { background: #f3f3f3; z-index: 2; }
 tr.reference td { background: #fff7e6; } tr.reference td.model { background: #fff7e6; font-weight: 600; }
 td .mark { font-weight: bold; } td a { text-decoration: none; color: inherit; }

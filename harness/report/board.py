@@ -6,6 +6,7 @@ task, opened on that row (against the reference) and subset. Every string from t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from html import escape
 
@@ -109,6 +110,11 @@ def _failures(table: Table, store) -> str:
     return "".join(drill)
 
 
+def _code_spans(text: str) -> str:
+    """`x` spans of an (already escaped) legend as <code>: the legend is shared with the markdown board."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def render_board(
     table: Table, store, tasks, link: LinkFn | None = None, nav: str = "", galleries: str = "", head: str = ""
 ) -> str:
@@ -118,7 +124,7 @@ def render_board(
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
     hint = " Click a header to sort; click a cell to see the samples behind it." if link else " Click a header to sort."
     body = (
-        f"<p>{escape(legend(table))}{hint}</p>{galleries}{_tables(table, link)}"
+        f"<p>{_code_spans(escape(legend(table)))}{hint}</p>{galleries}{_tables(table, link)}"
         f'<ul class="notes">{notes}</ul>'
         f"<h2>Plots</h2>{_plots(table, tasks) if table.rows else '<p>No rows.</p>'}"
         f"<h2>Failed samples per run</h2>{_failures(table, store)}"
