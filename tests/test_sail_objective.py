@@ -38,7 +38,7 @@ def test_cosent_is_zero_only_when_every_higher_grade_scores_far_above_and_grows_
     assert losses.cosent(torch.tensor([[0.3, 0.2]]), torch.tensor([[1, 1]])).item() == 0  # nothing to order
 
 
-def test_matryoshka_nce_is_the_mean_over_renormalised_slices():
+def test_matryoshka_nce_is_the_sum_over_renormalised_slices():
     torch.manual_seed(0)
     ea, ep, eh = (normalize(torch.randn(n, 128), dim=-1) for n in (6, 6, 3))
     la, lp, lh = torch.arange(6), torch.arange(6), torch.tensor([10, 11, 12])
@@ -48,7 +48,7 @@ def test_matryoshka_nce_is_the_mean_over_renormalised_slices():
         for d in losses.MRL_DIMS
     ]
     got = losses.nce_mrl(ea, ep, eh, la, lp, lh, scale, losses.MRL_DIMS)
-    assert got.item() == pytest.approx(torch.stack(slices).mean().item(), rel=1e-6)
+    assert got.item() == pytest.approx(torch.stack(slices).sum().item(), rel=1e-6)  # L_nce-mrl: a sum (§3.3.2)
     assert losses.nce_mrl(ea, ep, eh, la, lp, lh, scale, None).item() == pytest.approx(slices[-1].item(), rel=1e-6)
 
 

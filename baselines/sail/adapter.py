@@ -37,13 +37,13 @@ class SailArgs(BaseModel):
     train_seed: int = Field(0, ge=0, json_schema_extra=TRAINING_SEED)
     checkpoint: str = ""  # default: the shipped checkpoint of ``ablation`` and ``train_seed``
     batch: int = Field(64, ge=1)  # internal forward batch
-    dim: int = 128  # Matryoshka slice width: one of losses.MRL_DIMS
+    dim: int = 128  # Matryoshka prefix width: 16, 64, 128 are trained (losses.MRL_DIMS), 32 lies between two
 
     @field_validator("dim")
     @classmethod
     def _a_trained_slice(cls, v: int) -> int:
-        if v not in (16, 32, 64, 128):  # losses.MRL_DIMS (not imported: it pulls in torch)
-            raise ValueError(f"{v} is not a trained Matryoshka slice (16, 32, 64 or 128)")
+        if v not in (16, 32, 64, 128):  # losses.MRL_DIMS and 32 (not imported: it pulls in torch)
+            raise ValueError(f"{v} is not a Matryoshka slice of this model (16, 32, 64 or 128)")
         return v
 
 

@@ -1,20 +1,18 @@
-"""The SAIL training objective, each term switchable (arXiv 2510.12709 §3.3-§4; the composition as issue #19 reads the
-paper):  L = L_nce-mrl + λ·L_cosent + α·L_micl + β·L_lf.
+"""The SAIL training objective, each term switchable (arXiv 2510.12709 §3.1.2, §3.3.2, read from the paper's text):
+L = L_nce-mrl + λ·L_cosent + α·L_micl + β·L_lf (eq. 6).
 
-- L_nce-mrl: contrastive loss over the positive, one mined hard negative per pair and the in-batch negatives (the
-  paper's L_contrast, §3.3.2), averaged over Matryoshka slices of the embedding (its first 16, 32, 64, 128
-  dimensions, each renormalised; Kusupati et al. 2022), so a truncated embedding still retrieves (adapter ``dim=``).
-  Symmetric here (anchor -> targets and positive -> anchors); entries sharing the anchor's label are masked
-  (they are false negatives by construction).
-- L_cosent: CoSENT (Su 2022) on graded pairs: log(1 + Σ_{g_ij > g_kl} exp(s·(cos_kl − cos_ij))), s = 20, over every
-  query × target cell of a q2i batch with the suites' grades (own group 2, audio twin 1, else 0): a ranking loss
-  that puts the twin above unrelated items but below the own group, which InfoNCE's binary labels cannot say.
-- L_micl: each modality alone (its tokens before fusion, same readout) contrasted with the fused embeddings of
-  the other side, so every encoder carries the item's identity on its own (our reading of the per-modality term).
-- L_lf: the late fusion of those single-modality embeddings by a learned gate, contrasted with the fused
-  embeddings of the other side (our reading of the late-fusion term).
+- L_nce-mrl: eq. 2 with §3.1.2's hard negatives: each query's positive against one mined hard negative per pair
+  and the in-batch targets, query -> target only, learnable temperature; summed over Matryoshka slices (the paper
+  sums L_nce over its 128-, 768- and 1536-d prefixes, 1/12, 1/2 and all of the embedding; here 16, 64, 128, each
+  renormalised). Ours masks in-batch targets that share the query's label (false negatives by construction here;
+  the paper does not say).
+- L_cosent: eq. 3, log(1 + Σ_{sim(i,j) > sim(k,l)} exp((cos_kl − cos_ij)/τ)), over every query × target cell of a
+  q2i batch with the suites' grades (own group 2, audio twin 1, else 0); 1/τ = 20 fixed here. The paper applies
+  it to its scored q2i data ("Score-q2i") and text-oriented sets.
+- L_micl: eq. 4, L(n_v, n_v⁺) + L(n_t, n_t⁺): the visual and the textual embeddings (each modality's tokens
+  alone, model.py) contrasted within their modality, query against in-batch targets of the same modality.
+- L_lf: the NCE form over the late-fused embeddings n̂ = g ⊙ v + (1 − g) ⊙ n (eq. 5), query against targets.
 The NCE temperature is learned per source, initialised per source (``TEMPERATURE_INIT``), or shared.
-The exact equations of the paper were not reachable offline; the forms above are the standard ones.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch.nn.functional import cross_entropy, normalize
 
-MRL_DIMS = (16, 32, 64, 128)
+MRL_DIMS = (16, 64, 128)  # the paper's 128/768/1536 of 1536 at toy scale
 COSENT_SCALE = 20.0
 # Initial τ per source (chosen here by the kind of data: clean retrieval pairs sharp, classification-like and noisy
 # sources softer); the paper initialises the temperature per task and dataset, values not given here.
@@ -31,7 +29,7 @@ SHARED_TEMPERATURE = 0.07
 
 
 def info_nce(
-    ea: torch.Tensor, ep: torch.Tensor, eh: torch.Tensor, la, lp, lh, scale: torch.Tensor, both: bool = True
+    ea: torch.Tensor, ep: torch.Tensor, eh: torch.Tensor, la, lp, lh, scale: torch.Tensor, both: bool = False
 ) -> torch.Tensor:
     """Anchors ea [B, d] against positives ep [B, d] and hard negatives eh [H, d] (labels la, lp, lh): cross-entropy
     of each anchor's positive among all positives and hard negatives; entries with the anchor's label other than its
@@ -49,7 +47,7 @@ def info_nce(
 
 
 def nce_mrl(ea, ep, eh, la, lp, lh, scale, dims: tuple[int, ...] | None) -> torch.Tensor:
-    """Mean of ``info_nce`` over the Matryoshka slices ``dims`` (None: the full embedding only)."""
+    """Sum of ``info_nce`` over the Matryoshka slices ``dims`` (None: the full embedding only), as L_nce-mrl."""
     dims = dims or (ea.shape[1],)
     return torch.stack(
         [
@@ -64,7 +62,7 @@ def nce_mrl(ea, ep, eh, la, lp, lh, scale, dims: tuple[int, ...] | None) -> torc
             )
             for d in dims
         ]
-    ).mean()
+    ).sum()
 
 
 def cosent(sim: torch.Tensor, grade: torch.Tensor, scale: float = COSENT_SCALE) -> torch.Tensor:
@@ -79,31 +77,28 @@ def cosent(sim: torch.Tensor, grade: torch.Tensor, scale: float = COSENT_SCALE) 
 
 
 def single_modality(parts_a: dict, parts_p: dict, la, lp, scale) -> torch.Tensor:
-    """L_micl: each present modality of the anchors against the fused positives, and of the positives against the
-    fused anchors (rows where that modality is absent are dropped); mean over the (side, modality) terms."""
+    """L_micl (eq. 4): for the visual and the textual embeddings, each query that has the modality against the
+    in-batch targets that have it; the sum of the two terms (a term without two such pairs is left out)."""
     terms = []
-    for mine, other, lm, lo in ((parts_a, parts_p, la, lp), (parts_p, parts_a, lp, la)):
-        for m, emb in mine["single"].items():
-            keep = mine["present"][m]
-            if keep.sum() >= 2:
-                terms.append(_one_way(emb[keep], other["fused"], lm[keep], lo, keep, scale))
-    return torch.stack(terms).mean() if terms else parts_a["fused"].sum() * 0
+    for m in ("image", "text"):
+        rows = parts_a["present"][m] & parts_p["present"][m]
+        if rows.sum() >= 2:
+            idx = torch.nonzero(rows).squeeze(1)
+            s = scale[idx] if scale.ndim else scale  # [B, 1] per-row temperatures follow the kept rows
+            terms.append(_one_way(parts_a["single"][m][idx], parts_p["single"][m][idx], la[idx], lp[idx], s))
+    return torch.stack(terms).sum() if terms else parts_a["fused"].sum() * 0
 
 
 def late_fusion(parts_a: dict, parts_p: dict, la, lp, scale) -> torch.Tensor:
-    """L_lf: the gated late fusion of each side against the fused embeddings of the other side."""
-    keep = torch.ones(len(la), dtype=torch.bool)
-    return (
-        _one_way(parts_a["late"], parts_p["fused"], la, lp, keep, scale)
-        + _one_way(parts_p["late"], parts_a["fused"], lp, la, keep, scale)
-    ) / 2
+    """L_lf: the late-fused query embeddings against the late-fused targets (NCE form)."""
+    return _one_way(parts_a["late"], parts_p["late"], la, lp, scale)
 
 
-def _one_way(e: torch.Tensor, targets: torch.Tensor, le, lt, rows: torch.Tensor, scale) -> torch.Tensor:
-    """Rows ``rows`` of the batch (embeddings e, labels le) each against all targets; row i's positive is target i."""
-    idx = torch.nonzero(rows).squeeze(1)
+def _one_way(e: torch.Tensor, targets: torch.Tensor, le, lt, scale) -> torch.Tensor:
+    """Row i of e (labels le) against all targets (labels lt): its positive is target i, other targets sharing its
+    label are masked; ``scale``: a scalar or [n, 1] per-row inverse temperatures."""
+    n = len(e)
     same = le[:, None] == lt[None]
-    same[torch.arange(len(idx)), idx] = False
-    scale = scale[idx] if scale.ndim else scale  # [B, 1] per-row temperatures follow the kept rows
+    same[torch.arange(n), torch.arange(n)] = False
     logits = (scale * e @ targets.T).masked_fill(same, -1e4)
-    return cross_entropy(logits, idx)
+    return cross_entropy(logits, torch.arange(n))

@@ -1,19 +1,23 @@
 """The SAIL omni-modal embedder (arXiv 2510.12709 §3, Fig. 4, at toy scale): per-modality encoders -> tokens ->
-fusion transformer -> tanh + mean pooling -> projected unit vector.
+fusion transformer -> tanh + mean pooling -> unit vector.
 
     frames [n, F<=4, 3, 32, 32] --CNN--> 16 patch tokens per frame (+ patch and frame positions)
          --Visual Perceiver: LATENTS learnable latent queries concatenated with the patch tokens of every frame,
            one transformer block, the latents kept--> LATENTS visual tokens
     mel   [n, 40, 150] --CLAP-style audio tower (conv over time, mean over time, MLP)--> 1 audio token
     text / instruction [n, 384] (frozen MiniLM sentence vectors, features.py) --shared MLP--> 1 token each
-    [BOS] instruction text visual... audio  + modality-type embeddings
+    [BOS] instruction audio visual... text  + modality-type embeddings (the paper's order: system prompt, then
+         {audios} {images} {texts}, Fig. 5; T = [T_a; T_v; T_t], §3.2.5)
          --fusion transformer, bidirectional (default) or causal; absent inputs masked out-->
-         mean over the present tokens -> dense + tanh -> linear -> [n, dim], L2-normalised
+         per token: linear -> tanh; mean over the present tokens -> [n, dim], L2-normalised
+         (the paper's z = Meanpool(tanh(F(T))), §3.2.5; the linear maps our width to the embedding size, where the
+         paper's embedding is the LLM's hidden size)
 
 The BOS token is always present, so an input without any modality still has a token to pool and, under causal
-attention, every position has one visible key. ``parts`` also returns a per-modality embedding of each modality's
-tokens alone (before fusion, through the same readout) and their late fusion by a learned gate: the training
-objective's L_micl and L_lf terms use them (losses.py); retrieval uses the fused embedding only.
+attention, every position has one visible key. ``parts`` also returns the modality-specific embeddings of the
+visual and textual tokens alone (before fusion, same readout), which L_micl contrasts within each modality, and
+the gated late fusion of the visual embedding with the fused one, n̂ = g ⊙ v + (1 − g) ⊙ n, g = σ(W[v, n] + b)
+(§3.3.2, eq. 5), which L_lf contrasts (losses.py); retrieval uses the fused embedding only.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from torch import nn
 
 from harness_baselines.sail.features import MAX_FRAMES, N_MELS, TEXT_DIM
 
-LATENTS = 8  # the paper uses 16 latent queries; one 32x32 frame has only 16 patches here
-MODALITIES = ("instruction", "text", "image", "audio")
+LATENTS = 16  # the paper's N_q = 16 learnable latent queries (§3.2.3)
+MODALITIES = ("instruction", "audio", "image", "text")  # token order after BOS (§3.2.5)
 FUSIONS = ("bidirectional", "causal")
 
 
@@ -58,13 +62,15 @@ class SailModel(nn.Module):
         self.modality = nn.Parameter(torch.randn(1 + len(MODALITIES), width) * 0.02)  # bos, then MODALITIES
         self.fusion = nn.TransformerEncoder(_block(width, heads), layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)
-        self.pool = nn.Linear(width, width)
         self.project = nn.Linear(width, dim)
-        self.gate = nn.Linear(width, 1)  # late-fusion gate: one logit per modality from its pooled tokens
+        self.gate = nn.Linear(2 * dim, dim)  # late fusion: g = σ(W[v, n] + b), one gate per dimension (eq. 5)
 
-    def readout(self, h: torch.Tensor) -> torch.Tensor:
-        """Pooled hidden [n, width] -> [n, dim] unit vectors (dense + tanh, as a BERT pooler, then projection)."""
-        return nn.functional.normalize(self.project(torch.tanh(self.pool(self.norm(h)))), dim=-1)
+    def readout(self, h: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """Hidden states [n, T, width], present [n, T] -> [n, dim] unit vectors: tanh of each token's projection,
+        mean over the present tokens (an all-absent row pools all its tokens, so it stays finite)."""
+        t = torch.tanh(self.project(self.norm(h)))
+        w = (present | ~present.any(1, keepdim=True))[..., None].to(t.dtype)
+        return nn.functional.normalize((t * w).sum(1) / w.sum(1), dim=-1)
 
     def visual_tokens(self, image: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """[n, F, 3, 32, 32], [n, F] -> [n, LATENTS, width]; only present frames go through the CNN."""
@@ -103,13 +109,12 @@ class SailModel(nn.Module):
         return torch.cat(seq, 1), torch.cat(present, 1), where
 
     def fuse(self, tokens: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """-> [n, dim]: fusion transformer, mean over present tokens, readout."""
+        """-> [n, dim]: fusion transformer, then the readout over the present tokens."""
         mask = None
         if self.fusion_mode == "causal":  # each token sees BOS and the tokens before it (an LLM's attention)
             mask = torch.ones(tokens.shape[1], tokens.shape[1], dtype=torch.bool).triu(1)  # True = not attended
         out = self.fusion(tokens, mask=mask, src_key_padding_mask=~present, is_causal=mask is not None)
-        w = present[..., None].to(out.dtype)
-        return self.readout(torch.where(present[..., None], out, 0).sum(1) / w.sum(1))
+        return self.readout(out, present)
 
     def forward(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """x: features.batch_inputs(...) dict; returns [n, dim] unit vectors."""
@@ -117,14 +122,14 @@ class SailModel(nn.Module):
         return self.fuse(tokens, present)
 
     def parts(self, x: dict[str, torch.Tensor]) -> dict:
-        """-> {"fused": [n, dim], "single": {modality: [n, dim]} (its tokens alone, mean-pooled, same readout),
-        "present": {modality: [n] bool}, "late": [n, dim] (gated late fusion of the present single embeddings)}."""
+        """-> {"fused": [n, dim], "single": {"image"|"text": [n, dim]} (that modality's tokens alone, before fusion,
+        same readout), "present": {modality: [n] bool}, "late": [n, dim] (the visual embedding gated into the fused
+        one; the fused embedding itself where there is no image)}."""
         tokens, present, where = self.tokens(x)
-        single, logits, has = {}, [], {}
-        for m in ("text", "image", "audio"):
-            pooled = tokens[:, where[m]].mean(1)
-            single[m], has[m] = self.readout(pooled), x[f"has_{m}"]
-            logits.append(self.gate(pooled).squeeze(-1).masked_fill(~has[m], -1e4))
-        g = torch.softmax(torch.stack(logits, 1), 1)  # [n, 3] over the present modalities
-        late = nn.functional.normalize((g[..., None] * torch.stack(list(single.values()), 1)).sum(1), dim=-1)
-        return {"fused": self.fuse(tokens, present), "single": single, "present": has, "late": late}
+        fused = self.fuse(tokens, present)
+        single = {m: self.readout(tokens[:, where[m]], present[:, where[m]]) for m in ("image", "text")}
+        has = {m: x[f"has_{m}"] for m in ("text", "image", "audio")}
+        v = single["image"]
+        g = torch.sigmoid(self.gate(torch.cat([v, fused], 1))) * has["image"][:, None]
+        late = nn.functional.normalize(g * v + (1 - g) * fused, dim=-1)
+        return {"fused": fused, "single": single, "present": has, "late": late}
