@@ -19,12 +19,14 @@ def test_every_row_changes_exactly_the_switches_it_names():
         changed = {k for k in FULL if cfg[k] != FULL[k]}
         assert changed == set(CHANGES[name]), name
     assert all(
-        set(CHANGES[r]) == {r.removeprefix("no_")} or r in ("causal", "no_audio_pipeline", "shared_temperature")
+        set(CHANGES[r]) == {r.removeprefix("no_")}
+        or r in ("causal", "no_audio_pipeline", "shared_temperature", "unified_instruction")
         for r in CHANGES
         if r != "full"
     )
     # the ladder rungs the issue asks for are shipped with three training seeds
-    for rung in ("no_instructions", "no_cosent", "no_progressive", "causal", "no_audio", "no_hnm", "no_balance"):
+    rungs = ("no_instructions", "unified_instruction", "no_cosent", "no_progressive", "causal", "no_audio", "no_hnm")
+    for rung in rungs + ("no_balance",):
         assert all(rung in SHIPPED[s] for s in (0, 1, 2))
 
 
@@ -118,7 +120,8 @@ def test_switching_a_term_off_changes_the_loss_of_the_same_batch():
 
     full = loss("full")
     assert (concept[a] >= 0).all() and (concept[p] >= 0).all()  # q2i pairs are graded
-    for row in ("no_cosent", "no_mrl", "no_micl", "no_lf", "shared_temperature", "no_instructions", "causal"):
+    rows = ("no_cosent", "no_mrl", "no_micl", "no_lf", "shared_temperature", "no_instructions", "unified_instruction")
+    for row in rows + ("causal",):
         assert loss(row) != pytest.approx(full, rel=1e-6), row
 
 
@@ -127,7 +130,15 @@ def test_ladder_rows_train_from_one_call_and_record_their_switches(tmp_path):
 
     from harness_baselines.sail.train import train
 
-    rows = ["full", "no_cosent", "no_progressive", "causal", "no_instructions", "no_audio_pipeline"]
+    rows = [
+        "full",
+        "no_cosent",
+        "no_progressive",
+        "causal",
+        "no_instructions",
+        "unified_instruction",
+        "no_audio_pipeline",
+    ]
     report = train(rows, warm_steps=2, steps=2, batch=8, out=tmp_path)
     for row in rows:
         with safe_open(str(tmp_path / f"sail-{row}.safetensors"), "pt") as f:

@@ -2,7 +2,8 @@
 adapter's argument check stays cheap).
 
 Switches of ``FULL``: audio (the model sees speech, train and test), hnm (mined hard negatives), balance (OT source
-weights), instructions (task instruction token), cosent / mrl / micl / lf (objective terms, losses.py),
+weights), instructions (task instruction token: True = task- and role-specific, "unified" = one for everything,
+False = none), cosent / mrl / micl / lf (objective terms, losses.py),
 dataset_temperature (one NCE temperature per source, initialised per source), progressive (two stages: a warm-up
 on uniform sources, then the selected mix; off: the second stage alone from scratch, for as many steps as both),
 fusion (bidirectional or causal attention), select (whose initial model fixes λ*, hard negatives and source
@@ -34,6 +35,7 @@ CHANGES = {
     "no_audio_pipeline": {"audio": False, "select": "own"},  # the whole pipeline without audio
     # the rungs of the paper's ablation ladder (Fig. 9/10) a tiny model can express
     "no_instructions": {"instructions": False},
+    "unified_instruction": {"instructions": "unified"},  # the paper's rung: one instruction vs task-specific ones
     "no_cosent": {"cosent": False},
     "no_progressive": {"progressive": False},
     "causal": {"fusion": "causal"},
@@ -48,6 +50,7 @@ ABLATIONS = {name: {**FULL, **change} for name, change in CHANGES.items()}
 # seed-aware CIs). The other rows train on request (--ablation NAME); they are not shipped, to keep the one-command
 # retrain inside its CPU budget.
 _SINGLE = ["full", "no_audio", "no_hnm", "no_balance", "no_instructions", "no_cosent", "no_progressive", "causal"]
+_SINGLE += ["unified_instruction"]
 SHIPPED = {0: _SINGLE, 1: _SINGLE, 2: _SINGLE}
 
 

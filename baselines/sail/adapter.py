@@ -94,6 +94,8 @@ class SailEmbedder(Embedder):
             modalities = modalities - {"audio"}
         if self.info.get("instructions") is False:
             instruction = None
+        elif self.info.get("instructions") == "unified":  # the row trained with one instruction for everything
+            instruction = INSTRUCTIONS["unified"]
         else:
             instruction = instruction or INSTRUCTIONS["query" if role == "query" else "document"]
         out = []

@@ -25,6 +25,9 @@ TEXT_DIM = 384
 INSTRUCTIONS = {
     "query": "Represent this search request for retrieving the items it describes.",
     "document": "Represent this item, its picture, title and speech, for retrieval.",
+    # one instruction for every task and role: the paper's "unified instruction format" before its task-specific
+    # ones (§4.4.5; its wording is not given), the unified_instruction row
+    "unified": "Represent this input for retrieval.",
 }
 
 
@@ -137,3 +140,9 @@ def batch_inputs(
         if "audio" in modalities and it.get("audio") is not None and len(it["audio"]):
             out["mel"][i], has["audio"][i] = log_mel(it["audio"], int(it.get("sample_rate") or SAMPLE_RATE)), True
     return {**out, **{f"has_{m}": v for m, v in has.items()}}
+
+
+@functools.lru_cache(maxsize=1)
+def unified_instruction() -> torch.Tensor:
+    """[TEXT_DIM] text-tower vector of INSTRUCTIONS["unified"] (the unified_instruction row, train and test)."""
+    return text_tower()([INSTRUCTIONS["unified"]])[0]

@@ -27,7 +27,7 @@ import torch
 from harness.resources import package_dir
 from harness_baselines.sail import balance, data, losses, mining
 from harness_baselines.sail.ablations import ABLATIONS, FULL, SHIPPED, checkpoint_name
-from harness_baselines.sail.features import batch_inputs
+from harness_baselines.sail.features import batch_inputs, unified_instruction
 from harness_baselines.sail.model import SailModel
 
 CHECKPOINTS = package_dir("harness_baselines.sail", "checkpoints")  # package data of the wheel
@@ -68,6 +68,9 @@ def _select(feats: dict, idx: np.ndarray, cfg: dict, gen: torch.Generator | None
         x["has_audio"] = torch.zeros_like(x["has_audio"])
     if not cfg["instructions"]:
         x["has_instruction"] = torch.zeros_like(x["has_instruction"])
+    elif cfg["instructions"] == "unified":  # one instruction for every source, query and target
+        x["instruction"] = unified_instruction().expand(len(idx), -1)
+        x["has_instruction"] = torch.ones_like(x["has_instruction"])
     if gen is not None:
         drop_i, drop_a = (torch.rand(len(idx), generator=gen) < 0.2 for _ in range(2))
         x["has_image"] = x["has_image"] & ~(drop_i & (x["has_audio"] | x["has_text"]))
