@@ -253,3 +253,21 @@ def test_synthesized_questions_and_cots_vary_and_stay_in_the_proxy_vocabulary(tm
     vocab = Vocab(build_vocab())
     unknown = {t for r in rows for t in tokenize(r["prompt"] + " " + r["cot"]) if vocab.index.get(t) is None}
     assert not unknown and UNK not in unknown
+
+
+def test_reading_steps_and_captions_use_the_base_description_words(tmp_path):
+    from harness_baselines.honeybee.pretrain import describe
+    from harness_baselines.honeybee.sources import SOURCES, make_question
+    from harness_baselines.honeybee.teacher import write_cot
+
+    rng = np.random.default_rng(0)
+    for i in range(30):  # every category: a long CoT reads the picture as the base describes it
+        q = make_question(SOURCES["mixed"], i, with_images=False)
+        cot = write_cot(q, rng, error_rate=0.0, long_share=1.0)
+        assert describe(q) in cot, (q.qtype, cot)
+    rows, _, _ = _build(tmp_path, interventions=[{"name": "caption"}])
+    captions = [r["cot"].split(" <end_caption>")[0].removeprefix("caption: ") for r in rows]
+    assert all(
+        c.startswith(("there are", "the digits", "the chart", "the short hour", "the shaded", "the labelled"))
+        for c in captions
+    )
