@@ -50,6 +50,7 @@ ABLATIONS = {name: {**FULL, **change} for name, change in CHANGES.items()}
 # seed-aware CIs). The other rows train on request (--ablation NAME); they are not shipped, to keep the one-command
 # retrain inside its CPU budget.
 _SINGLE = ["full", "no_audio", "no_hnm", "no_balance", "no_instructions", "no_cosent", "no_progressive", "causal"]
+_SINGLE += ["unified_instruction"]
 SHIPPED = {0: _SINGLE, 1: _SINGLE, 2: _SINGLE}
 
 
