@@ -46,7 +46,7 @@ def _mel_filters(sample_rate: int) -> torch.Tensor:
 def log_mel(audio: np.ndarray, sample_rate: int) -> torch.Tensor:
     """float (samples,) mono -> [N_MELS, FRAMES] log-mel, standardised per clip (loudness is no cue), cropped at the
     end or, when shorter, repeated to fill FRAMES (the paper's repeat-and-pad normalisation of short clips before its
-    CLAP encoder, §3.1). Other sample rates are resampled linearly to 16 kHz first."""
+    CLAP encoder, §3.2.4). Other sample rates are resampled linearly to 16 kHz first."""
     x = np.asarray(audio, np.float32)
     if sample_rate != SAMPLE_RATE:
         n = int(round(len(x) * SAMPLE_RATE / sample_rate))

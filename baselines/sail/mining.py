@@ -1,4 +1,4 @@
-"""Dynamic hard-negative mining (SAIL, arXiv 2510.12709 §3.3.2): a similarity threshold per dataset, then negatives
+"""Dynamic hard-negative mining (SAIL, arXiv 2510.12709 §3.1.2): a similarity threshold per dataset, then negatives
 just below it.
 
 For each source (the paper's "dataset"), λ* is the threshold maximising F1 of "similarity > λ ⇒ positive" under the
