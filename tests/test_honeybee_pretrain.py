@@ -2,11 +2,13 @@
 pretraining is deterministic, and recipes fine-tune from it, keeping the base's rows for every token by name."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import one_line_error, run_cli
 from harness.errors import HarnessError
 from harness_baselines.honeybee.build import build
 from harness_baselines.honeybee.pretrain import (
@@ -106,3 +108,67 @@ def test_rehearsal_replays_the_pretraining_mix_deterministically(tmp_path):
     again = cached.rows(random.Random(0), 8)
     assert [(i, s) for i, s, _ in again] == [(i, s) for i, s, _ in rows]
     assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(rows, again) if a is not None)
+
+
+def _boxed(cot: str) -> str:
+    return cot.rsplit("\\boxed{", 1)[1].rstrip("}")
+
+
+def test_generic_questions_are_answered_right_in_known_tokens():
+    from harness_baselines.honeybee.build import LETTERS, PROMPT_SUFFIX
+    from harness_baselines.honeybee.pretrain_qa import image_qa, text_qa
+
+    vocab, rng = Vocab(build_vocab()), random.Random(3)
+    for _ in range(300):
+        prompt, cot = text_qa(rng)
+        assert vocab.unk not in vocab.encode(f"{prompt} {cot}"), (prompt, cot)
+        lines = prompt.split("\n")
+        assert lines[-1] == PROMPT_SUFFIX
+        options = [line.split(") ", 1)[1] for line in lines[1:-1]]
+        answer = _boxed(cot)
+        value = options[LETTERS.index(answer)] if options else answer
+        question = lines[0]
+        if question.startswith("what is "):
+            assert int(value) == eval(question[len("what is ") : -1])  # the arithmetic is right
+        else:
+            assert int(value) == max(map(int, options))
+    text = describe(make_question(PRETRAIN_SOURCE, 0, with_images=False))
+    prompt, cot = image_qa(rng, "the digits from left to right are 3, 8, 1.", "An image shows the digits")
+    assert cot.startswith("the digits from left to right are 3, 8, 1.") and _boxed(cot) == "8"
+    assert prompt.startswith("An image shows the digits what is the largest number in the image?")
+    assert vocab.unk not in vocab.encode(" ".join(image_qa(rng, text)))
+
+
+def test_an_answers_base_of_another_size_is_deterministic_and_recipes_inherit_it(tmp_path):
+    from harness_baselines.honeybee.train import _metadata, file_hash
+
+    kw = dict(steps=3, n_images=8, log=None, layers=3, d=64, mix="answers")
+    a = pretrain(tmp_path, tmp_path / "a.safetensors", **kw)
+    pretrain(tmp_path, tmp_path / "b.safetensors", **kw)
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+    assert a["config"]["layers"] == 3 and a["config"]["d"] == 64
+    assert _metadata(tmp_path / "a.safetensors")["plan"] == {"base": True, "mix": "answers"}
+    recipe = Recipe.model_validate(
+        {"name": "tiny", "sources": [{"name": "mixed", "size": 8}], "train": {"steps": 2, "batch_size": 4}}
+    )
+    build(recipe, tmp_path)
+    summary = train(recipe, tmp_path, log=None, base=tmp_path / "a.safetensors")
+    model, _ = load_model(tmp_path / "checkpoints" / "tiny.safetensors")
+    assert len(model.blocks.layers) == 3 and model.cfg.d == 64  # the base's architecture
+    assert _metadata(Path(summary["checkpoint"]))["plan"]["base"] == file_hash(tmp_path / "a.safetensors")[:16]
+    # rehearsal replays the base's own mix: answered questions (a \boxed{} target) among its rows
+    rows = Rehearsal(tmp_path, n_images=8, mix="answers").rows(random.Random(0), 8)
+    vocab = Vocab(build_vocab())
+    assert sum(vocab.decode(ids[start:]).count("\\boxed{") for ids, start, _ in rows) == 4
+
+
+def test_the_committed_mix_is_unchanged_and_bad_options_are_one_line_errors(tmp_path):
+    pretrain(tmp_path, tmp_path / "a.safetensors", steps=1, n_images=4, log=None)
+    from harness_baselines.honeybee.train import _metadata
+
+    assert _metadata(tmp_path / "a.safetensors")["plan"] == {"base": True}  # the committed base's plan
+    one_line_error(run_cli("recipe", "pretrain", "--mix", "bogus", "-o", tmp_path / "x.safetensors"), "--mix 'bogus'")
+    one_line_error(
+        run_cli("recipe", "train", "src_mixed", "--cache-dir", tmp_path, "--base", tmp_path / "none.safetensors"),
+        "none.safetensors",
+    )

@@ -26,6 +26,12 @@ CacheOpt = typer.Option(
     "--cache-dir",
     help="Datasets and checkpoints (default: ~/.cache/harness/honeybee, $XDG_CACHE_HOME respected).",
 )
+BaseOpt = typer.Option(
+    None,
+    "--base",
+    help="Pretrained base to fine-tune (default: the committed checkpoints/proxy-base.safetensors; "
+    "another from `harness recipe pretrain -o FILE`).",
+)
 OutputOpt = typer.Option(Path("results"), "--output", "-o", help="Results folder (JSON files + SQLite store).")
 EVAL_TASKS = "reasoning"
 EVAL_BATCH = 128  # the proxy decodes a batch in one K/V-cached pass: larger batches are much cheaper per question
@@ -93,6 +99,14 @@ def pretrain(
         None, "--output", "-o", help="Where to write the base checkpoint (default: the committed one)."
     ),
     steps: int = typer.Option(3000, "--steps", min=1, help="Optimizer steps (the committed base: the default)."),
+    images: int = typer.Option(12000, "--images", min=1, help="Decontaminated pretraining images."),
+    layers: int = typer.Option(2, "--layers", min=1, help="Decoder layers (recipes fine-tuning the base inherit it)."),
+    d: int = typer.Option(96, "--d", min=8, help="Decoder width (a multiple of the 4 attention heads)."),
+    mix: str = typer.Option(
+        "describe",
+        "--mix",
+        help="describe (the committed base) or answers (+ generic questions answered in \\boxed{}, pretrain_qa.py).",
+    ),
 ) -> None:
     """Pretrain the proxy's base model (perception descriptions + arithmetic; pretrain.py), which every recipe
     fine-tunes (train.init: base). Deterministic: rebuilds the committed checkpoint bit for bit."""
@@ -103,10 +117,15 @@ def pretrain(
         _cache(cache_dir),
         Path(output) if output else BASE_CHECKPOINT,
         steps=steps,
+        n_images=images,
         log=lambda m: print(m, file=sys.stderr),
+        layers=layers,
+        d=d,
+        mix=mix,
     )
     print(
-        f"base: loss {summary['final_loss']:.3f} after {summary['steps']} steps · {summary['seconds']}s wall, "
+        f"base ({layers} layers, d = {d}, mix {mix}): loss {summary['final_loss']:.3f} after {summary['steps']} "
+        f"steps · {summary['seconds']}s wall, "
         f"{summary['cpu_seconds']}s CPU · {summary['checkpoint']}"
     )
 
@@ -124,6 +143,7 @@ def train(
         help="Train with training seeds 0..N-1 (3 for the shipped board): each seed is "
         "its own checkpoint, pooled on leaderboards.",
     ),
+    base: Path = BaseOpt,
 ) -> None:
     """Train the proxy VLM on each recipe's newest build; writes <cache>/checkpoints/NAME.safetensors (seed 0) and
     NAME-seedK.safetensors."""
@@ -137,7 +157,7 @@ def train(
             def log(message, tag=tag):
                 print(f"{tag}: {message}", file=sys.stderr)
 
-            summary = train_recipe(recipe, cache, steps, log=log, force=force, train_seed=train_seed)
+            summary = train_recipe(recipe, cache, steps, log=log, force=force, train_seed=train_seed, base=base)
             if summary.get("cached"):
                 print(f"{tag}: checkpoint up to date ({summary['sha256'][:16]}), not retrained")
                 continue
@@ -187,6 +207,7 @@ def run(
     cache_dir: Path = CacheOpt,
     output: Path = OutputOpt,
     seeds: int = typer.Option(3, "--seeds", min=1, help="Training seeds per recipe (3 for the shipped board)."),
+    base: Path = BaseOpt,
 ) -> None:
     """build, train and eval each recipe in turn (curation recipes last: they rank the others' results), every
     training seed. Resumable: an up-to-date build, checkpoint or eval is reused, so a rerun after an interruption
@@ -197,7 +218,7 @@ def run(
     order = [r.name for r in _recipes(names)] if names == ["all"] else names
     for name in order:
         build([name], cache_dir, output)
-        train([name], cache_dir, None, False, seeds)
+        train([name], cache_dir, None, False, seeds, base)
         eval_([name], cache_dir, output, EVAL_TASKS, EVAL_BATCH, seeds)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(

@@ -124,6 +124,21 @@ def pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[st
     return np.stack(images), texts, words
 
 
+def cached_pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[str], list[str]]:
+    """``pretrain_images`` rendered once per cache folder (rendering and hashing ~17k images costs minutes; the
+    result depends only on ``n``, so pretraining variants and rehearsal share it)."""
+    path = cache / "rehearsal" / f"pretrain-{n}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return z["images"], [str(t) for t in z["texts"]], [str(w) for w in z["words"]]
+    images, texts, words = pretrain_images(n, cache, log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, images=images, texts=np.array(texts), words=np.array(words))
+    os.replace(tmp, path)
+    return images, texts, words
+
+
 REHEARSAL_IMAGES = 2000  # the first pretraining images, replayed while fine-tuning
 
 
@@ -137,18 +152,9 @@ class Rehearsal:
     description, a quarter words -> description, a quarter arithmetic), so recipe comparisons stay fair. The first
     REHEARSAL_IMAGES pretraining images are rendered once and cached under ``cache``."""
 
-    def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES):
-        self.vocab = Vocab(build_vocab())
-        path = cache / "rehearsal" / f"pretrain-{n_images}.npz"
-        if path.is_file():
-            with np.load(path) as z:
-                images, texts, words = z["images"], list(z["texts"]), list(z["words"])
-        else:
-            images, texts, words = pretrain_images(n_images, cache, log=None)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp.npz")
-            np.savez_compressed(tmp, images=images, texts=np.array(texts), words=np.array(words))
-            os.replace(tmp, path)
+    def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe"):
+        self.vocab, self.mix = Vocab(build_vocab()), mix
+        images, texts, words = cached_pretrain_images(n_images, cache, log=None)
         self.images = images.transpose(0, 2, 3, 1)  # (n, px, px, 3), the layout image_tensor reads
         self.texts, self.words = [str(t) for t in texts], [str(w) for w in words]
 
@@ -158,7 +164,9 @@ class Rehearsal:
         prompt = v.encode(DESCRIBE_PROMPT) + [v.sep]
         for j in range(k):
             kind = j % 4  # 0, 2: image -> description; 1: words -> description; 3: arithmetic
-            if kind in (0, 2):
+            if self.mix == "answers" and kind in (2, 3):  # a base pretrained with answers replays them too
+                out.append(self._answer_row(rng, kind == 2))
+            elif kind in (0, 2):
                 i = rng.randrange(len(self.texts))
                 out.append((prompt + v.encode(self.texts[i]) + [v.eos], len(prompt), self.images[i]))
             elif kind == 1:
@@ -169,9 +177,43 @@ class Rehearsal:
                 out.append(([v.sep] + v.encode(arithmetic(rng)) + [v.eos], 1, None))
         return out
 
+    def _answer_row(self, rng: random.Random, with_image: bool) -> tuple[list[int], int, np.ndarray | None]:
+        """``mix: answers``: an image -> "the largest number" answered, or a generic text question answered."""
+        from harness_baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig
+        from harness_baselines.honeybee.pretrain_qa import image_qa, text_qa
+        from harness_baselines.honeybee.train import encode_example
 
-def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_images: int = 12000, log=print) -> dict:
-    """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds."""
+        room = ProxyConfig(vocab_size=len(self.vocab)).max_len - N_IMAGE_TOKENS
+        if with_image:
+            i = rng.randrange(len(self.texts))
+            return (*encode_example(self.vocab, *image_qa(rng, self.texts[i]), room), self.images[i])
+        return (*encode_example(self.vocab, *text_qa(rng), room), None)
+
+
+MIXES = ("describe", "answers")
+
+
+def pretrain(
+    cache: Path,
+    out: Path = BASE_CHECKPOINT,
+    steps: int = 3000,
+    n_images: int = 12000,
+    log=print,
+    layers: int = 2,
+    d: int = 96,
+    mix: str = "describe",
+) -> dict:
+    """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds.
+
+    ``layers``/``d``: the decoder's size (recipes fine-tuning this base inherit it). ``mix``: ``describe`` (the
+    committed base: descriptions, reading, arithmetic statements) or ``answers``, which gives a quarter of each
+    batch to generic question answering ending in ``\\boxed{}`` (pretrain_qa.py: arithmetic questions, one and two
+    steps, open and multiple choice; "the largest number in the image") — the instruction-following a VLM like PLM
+    brings to its fine-tuning."""
+    if mix not in MIXES:
+        from harness.errors import HarnessError
+
+        raise HarnessError(f"--mix {mix!r}: expected one of {', '.join(MIXES)}")
     import torch
     from safetensors.torch import save_file
 
@@ -182,30 +224,23 @@ def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_imag
     torch.manual_seed(0)
     rng = random.Random(0)
     vocab = Vocab(build_vocab())
-    images, texts, words = pretrain_images(n_images, cache, log)
+    images, texts, words = cached_pretrain_images(n_images, cache, log)
     described = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] + vocab.encode(t) + [vocab.eos] for t in texts]
     read = [
         vocab.encode(f"{w} {DESCRIBE_PROMPT}") + [vocab.sep] + vocab.encode(t) + [vocab.eos]
         for w, t in zip(words, texts)
     ]
-    cfg = ProxyConfig(vocab_size=len(vocab))
+    cfg = ProxyConfig(vocab_size=len(vocab), d=d, layers=layers)
     model = ProxyVLM(cfg)
     lr, batch_size = 2e-3, 32
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
-    start = len(vocab.encode(DESCRIBE_PROMPT)) + 1  # loss on the description only
     losses = []
     for step in range(steps):
-        picks = [rng.randrange(len(described)) for _ in range(batch_size // 2)]  # image rows
-        seqs = [described[j] for j in picks]
-        starts = [start] * len(seqs)
-        for _ in range(batch_size // 4):  # text-only rows: the description read from words
-            ids = read[rng.randrange(len(read))]
-            seqs.append(ids)
-            starts.append(ids.index(vocab.sep) + 1)
-        while len(seqs) < batch_size:  # text-only rows: arithmetic, loss on every token
-            seqs.append([vocab.sep] + vocab.encode(arithmetic(rng)) + [vocab.eos])
-            starts.append(1)
+        if mix == "answers":
+            picks, seqs, starts = _answers_batch(rng, vocab, described, read, texts, words, batch_size)
+        else:
+            picks, seqs, starts = _describe_batch(rng, vocab, described, read, batch_size)
         tokens, labels = teacher_forcing(list(zip(seqs, starts)), vocab.pad)
         imgs = torch.zeros(batch_size, *images.shape[1:])
         imgs[: len(picks)] = torch.from_numpy(images[picks]).float() / 127.5 - 1
@@ -213,7 +248,8 @@ def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_imag
         losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 100 == 0 or step == steps - 1):
             log(f"pretrain step {step + 1}/{steps} loss {np.mean(losses[-100:]):.3f}")
-    meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": {"base": True}})}
+    plan = {"base": True, **({"mix": mix} if mix != "describe" else {})}  # the committed base's plan unchanged
+    meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": plan})}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     save_file({k: v.detach().half().contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
@@ -221,7 +257,60 @@ def pretrain(cache: Path, out: Path = BASE_CHECKPOINT, steps: int = 3000, n_imag
     return {
         "checkpoint": str(out),
         "steps": steps,
+        "config": cfg.to_dict(),
+        "mix": mix,
         "final_loss": float(np.mean(losses[-100:])),
         "seconds": round(time.time() - t0, 1),
         "cpu_seconds": round(time.process_time() - c0, 1),
     }
+
+
+def _describe_batch(rng, vocab, described, read, batch_size):
+    """The committed base's batch: half image -> description, a quarter words -> description, a quarter
+    arithmetic statements (loss on every token). -> (image picks, sequences, first labelled index of each)."""
+    picks = [rng.randrange(len(described)) for _ in range(batch_size // 2)]  # image rows
+    seqs = [described[j] for j in picks]
+    starts = [len(vocab.encode(DESCRIBE_PROMPT)) + 1] * len(seqs)
+    for _ in range(batch_size // 4):  # text-only rows: the description read from words
+        ids = read[rng.randrange(len(read))]
+        seqs.append(ids)
+        starts.append(ids.index(vocab.sep) + 1)
+    while len(seqs) < batch_size:  # text-only rows: arithmetic, loss on every token
+        seqs.append([vocab.sep] + vocab.encode(arithmetic(rng)) + [vocab.eos])
+        starts.append(1)
+    return picks, seqs, starts
+
+
+def _answers_batch(rng, vocab, described, read, texts, words, batch_size):
+    """``--mix answers``: per 32 rows, 12 image -> description, 4 image -> "the largest number" answered, 4 words
+    -> description, 2 words -> the same question answered, 4 arithmetic statements, 6 generic text questions
+    answered (pretrain_qa.py). Image rows come first (the caller fills their pictures from ``picks``)."""
+    from harness_baselines.honeybee.model import N_IMAGE_TOKENS, ProxyConfig
+    from harness_baselines.honeybee.pretrain_qa import image_qa, text_qa
+    from harness_baselines.honeybee.train import encode_example
+
+    room = ProxyConfig(vocab_size=len(vocab)).max_len - N_IMAGE_TOKENS
+    unit = batch_size // 16  # 2 for the default 32
+    n_describe, n_qa = 6 * unit, 2 * unit
+    picks = [rng.randrange(len(described)) for _ in range(n_describe + n_qa)]
+    seqs = [described[j] for j in picks[:n_describe]]
+    starts = [len(vocab.encode(DESCRIBE_PROMPT)) + 1] * n_describe
+    answered = [encode_example(vocab, *image_qa(rng, texts[j]), room) for j in picks[n_describe:]]
+    for _ in range(2 * unit):
+        ids = read[rng.randrange(len(read))]
+        seqs.append(ids)
+        starts.append(ids.index(vocab.sep) + 1)
+    for _ in range(unit):
+        j = rng.randrange(len(texts))
+        answered.append(encode_example(vocab, *image_qa(rng, texts[j], words[j]), room))
+    for _ in range(2 * unit):
+        seqs.append([vocab.sep] + vocab.encode(arithmetic(rng)) + [vocab.eos])
+        starts.append(1)
+    while len(seqs) + len(answered) < batch_size:
+        answered.append(encode_example(vocab, *text_qa(rng), room))
+    # image rows first: the described pictures, then the answered ones, then every text-only row
+    image_rows = seqs[:n_describe] + [ids for ids, _ in answered[:n_qa]]
+    image_starts = starts[:n_describe] + [k for _, k in answered[:n_qa]]
+    rest = seqs[n_describe:] + [ids for ids, _ in answered[n_qa:]]
+    rest_starts = starts[n_describe:] + [k for _, k in answered[n_qa:]]
+    return picks, image_rows + rest, image_starts + rest_starts

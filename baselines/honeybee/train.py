@@ -58,13 +58,20 @@ def encode_example(vocab: Vocab, prompt: str, cot: str, room: int) -> tuple[list
 
 
 def train(
-    recipe: Recipe, cache: Path, steps: int | None = None, log=print, force: bool = False, train_seed: int = 0
+    recipe: Recipe,
+    cache: Path,
+    steps: int | None = None,
+    log=print,
+    force: bool = False,
+    train_seed: int = 0,
+    base: Path | None = None,
 ) -> dict:
     """Train on the newest build of ``recipe``; returns a summary (losses, seconds, checkpoint path and hash).
     A checkpoint trained from the same recipe, dataset hash, steps and training seed is reused unless ``force``.
 
     ``train_seed`` (the training-seed axis, harness/seeds.py): another initialisation and data order on the same
-    dataset; 0 is the recipe's own seed, as before seeds were an axis."""
+    dataset; 0 is the recipe's own seed, as before seeds were an axis. ``base``: the pretrained base to fine-tune
+    (default: the committed one); the proxy takes its architecture, and rehearsal its pretraining mix."""
     import torch
     from safetensors.torch import save_file
 
@@ -78,6 +85,8 @@ def train(
     )
 
     t0 = time.time()
+    base = Path(base) if base else BASE_CHECKPOINT
+    base_meta = base_metadata(base) if recipe.train.init == "base" else {}
     data = dataset_dir(cache, recipe.name)
     steps = steps or recipe.train.steps_for(manifest(data)["rows"])  # the recipe's budget: steps or epochs
     path = checkpoint_path(cache, recipe.name, train_seed)
@@ -86,7 +95,7 @@ def train(
         "dataset_hash": manifest(data)["content_hash"],
         "steps": steps,
         **({"train_seed": train_seed} if train_seed else {}),
-        **({"base": file_hash(BASE_CHECKPOINT)[:16]} if recipe.train.init == "base" else {}),
+        **({"base": file_hash(base)[:16]} if recipe.train.init == "base" else {}),
     }
     seed = recipe.seed if train_seed == 0 else recipe.seed + 1_000_003 * train_seed  # distinct per training seed
     if not force and path.is_file() and _metadata(path).get("plan") == plan:  # same data, same budget: done
@@ -102,15 +111,17 @@ def train(
     torch.set_num_threads(1)  # the machine is shared; one thread also makes runs bit-reproducible
     torch.manual_seed(seed)
     vocab = Vocab(build_vocab())
-    cfg = ProxyConfig(vocab_size=len(vocab))
+    # the base's architecture (pretrain --layers/--d), the default one from scratch
+    cfg = ProxyConfig(**{**base_meta.get("config", {}), "vocab_size": len(vocab)})
     model = ProxyVLM(cfg)
     if recipe.train.init == "base":  # fine-tune the pretrained base (pretrain.py), as HoneyBee fine-tunes PLM
-        init_from_base(model, vocab)
+        init_from_base(model, vocab, base)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.train.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
     rows = _shuffled_rows(data, random.Random(seed))
     n_rehearsal = round(recipe.train.rehearsal * recipe.train.batch_size)
-    rehearsal = Rehearsal(cache) if n_rehearsal else None
+    mix = base_meta.get("plan", {}).get("mix", "describe")
+    rehearsal = Rehearsal(cache, mix=mix) if n_rehearsal else None
     rehearsal_rng = random.Random(seed + 7)
     images: dict[str, np.ndarray] = {}
     room = cfg.max_len - N_IMAGE_TOKENS
@@ -153,9 +164,7 @@ def init_from_base(model, vocab: Vocab, path: Path = BASE_CHECKPOINT) -> None:
 
     from harness.errors import HarnessError
 
-    if not path.is_file():
-        raise HarnessError(f"{path}: no base checkpoint (run `harness recipe pretrain`, or set train.init: scratch)")
-    meta = _metadata(path)
+    meta = base_metadata(path)
     if {k: v for k, v in meta["config"].items() if k != "vocab_size"} != {
         k: v for k, v in model.cfg.to_dict().items() if k != "vocab_size"
     }:
@@ -168,6 +177,15 @@ def init_from_base(model, vocab: Vocab, path: Path = BASE_CHECKPOINT) -> None:
         own[key][new] = base.pop(key)[old]
     own.update(base)
     model.load_state_dict(own)
+
+
+def base_metadata(path: Path) -> dict:
+    """The base checkpoint's metadata (config, vocabulary, plan); a missing base is a one-line error."""
+    from harness.errors import HarnessError
+
+    if not path.is_file():
+        raise HarnessError(f"{path}: no base checkpoint (run `harness recipe pretrain`, or set train.init: scratch)")
+    return _metadata(path)
 
 
 def _image(data: Path, rel: str | None, cache: dict) -> np.ndarray | None:

@@ -1,22 +1,26 @@
-"""What the committed base can do before any recipe: arithmetic statements and image descriptions, greedy.
+"""What a base can do before fine-tuning: arithmetic statements, generic questions, image descriptions, greedy.
 
-    python baselines/honeybee/probe/base_skills.py
+    python baselines/honeybee/probe/base_skills.py [BASE.safetensors]   # default: the committed base
 
 Prints the share of 60 arithmetic statements (30 single-digit sums, 30 products, seed 5) the base completes right,
-and its description of a few held-out probe images (seed 7) beside the scene's facts.
+the share of 60 generic questions in the eval layout (pretrain_qa.text_qa, seed 5) it answers right in
+``\\boxed{}``, and its description of a few held-out probe images (seed 7) beside the scene's facts.
 """
 
 import random
+import sys
+from pathlib import Path
 
 import torch
 
 from harness.data.reasoning_embedded import generate as embedded
 from harness_baselines.honeybee.model import generate, image_tensor
 from harness_baselines.honeybee.pretrain import BASE_CHECKPOINT, DESCRIBE_PROMPT
+from harness_baselines.honeybee.pretrain_qa import text_qa
 from harness_baselines.honeybee.train import load_model
 
 torch.set_num_threads(1)
-model, vocab = load_model(BASE_CHECKPOINT)
+model, vocab = load_model(Path(sys.argv[1]) if len(sys.argv) > 1 else BASE_CHECKPOINT)
 model = model.float()
 rng = random.Random(5)
 sums = []
@@ -29,6 +33,12 @@ images, has = image_tensor([None] * len(sums))
 out = generate(model, images, has, [[vocab.sep] + vocab.encode(p) for p, _ in sums], vocab.eos, vocab.pad, 4)
 right = sum(bool(o) and vocab.decode(o).split()[0] == str(r) for o, (_, r) in zip(out, sums))
 print(f"arithmetic: {right}/{len(sums)} right")
+rng = random.Random(5)
+questions = [text_qa(rng) for _ in range(60)]
+out = generate(model, images, has, [vocab.encode(p) + [vocab.sep] for p, _ in questions], vocab.eos, vocab.pad, 60)
+boxed = [vocab.decode(o).rsplit("\\boxed{", 1)[-1].split()[0] if "\\boxed{" in vocab.decode(o) else None for o in out]
+right = sum(b == cot.rsplit("\\boxed{", 1)[1].rstrip("}") for b, (_, cot) in zip(boxed, questions))
+print(f"generic questions: {right}/{len(questions)} right in \\boxed{{}}, {sum(b is not None for b in boxed)} boxed")
 samples = embedded(seed=7, n_per_type=8, unique_text=True, with_images=True)
 images, has = image_tensor([s.images[0] for s in samples])
 prompts = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] for _ in samples]
