@@ -6,7 +6,7 @@ import torch
 
 from harness_baselines.unifusion import binding, tiny_vlm
 from harness_baselines.unifusion.adapter import CHECKPOINTS
-from harness_baselines.unifusion.train_vlm import SIZE, collate, model_inputs
+from harness_baselines.unifusion.vlm_data import SIZE, collate, model_inputs
 
 
 def shipped():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from harness.data import edit_scenes
-from harness_baselines.unifusion import tiny_vlm, train_vlm
+from harness_baselines.unifusion import tiny_vlm, train_vlm, vlm_data, vlm_report
 from harness_baselines.unifusion.adapter import CHECKPOINTS
 from harness_baselines.unifusion.encoder import VLMEncoder
 
@@ -39,7 +39,7 @@ def test_shipped_vlm_held_out_probe_accuracy_matches_its_training_report():
     64 scenes agree with the 512-scene report in training.json (the 0.9 target is missed: see the README)."""
     encoder = VLMEncoder.from_pretrained(str(CHECKPOINTS / "vlm"))
     assert encoder.num_hidden_states == 10 and encoder.hidden_size == 128
-    report = train_vlm.heldout_report(encoder.model, encoder.processor, n_scenes=64, n_edits_per_type=1)
+    report = vlm_report.heldout_report(encoder.model, encoder.processor, n_scenes=64, n_edits_per_type=1)
     shipped = json.loads((CHECKPOINTS / "vlm" / "training.json").read_text())["heldout"]
     for k in (f"probe_{p}" for p in tiny_vlm.PROBES):
         assert shipped[k]["n"] >= 400
@@ -48,7 +48,7 @@ def test_shipped_vlm_held_out_probe_accuracy_matches_its_training_report():
 
 def test_shipped_vlm_rewrites_held_out_edits_deterministically():
     encoder = VLMEncoder.from_pretrained(str(CHECKPOINTS / "vlm"), layers=[0, 3, 6, 9])
-    samples = edit_scenes.generate(seed=train_vlm.HELDOUT_SEED, n_per_type=1, size=64)
+    samples = edit_scenes.generate(seed=vlm_data.HELDOUT_SEED, n_per_type=1, size=64)
     rewrites = encoder.rewrite([s.source for s in samples], [s.instruction for s in samples])
     again = VLMEncoder(encoder.model, encoder.processor, layers=[0, 3, 6, 9]).rewrite(
         [s.source for s in samples], [s.instruction for s in samples]
@@ -139,7 +139,7 @@ def test_vlm_training_resumed_after_a_stop_gives_the_same_checkpoint(tmp_path):
     a = (tmp_path / "whole" / "model.safetensors").read_bytes()
     assert a == (tmp_path / "split" / "model.safetensors").read_bytes()
     with pytest.raises(ValueError, match="reserved"):
-        train_vlm.train_vlm(tmp_path / "x", seed=train_vlm.HELDOUT_SEED, **small)
+        train_vlm.train_vlm(tmp_path / "x", seed=vlm_data.HELDOUT_SEED, **small)
 
 
 def test_vlm_continuation_starts_from_saved_weights_with_its_own_schedule(tmp_path):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -143,31 +143,10 @@ def _fixed_variant(variant: str) -> type[BaseModel]:
     return create_model(f"UniFusionArgs_{variant}", __base__=UniFusionArgs, variant=(Literal[variant], variant))  # type: ignore[valid-type]
 
 
-@register_adapter("unifusion-last_layer")
-class UniFusionLastLayer(UniFusionEditor):
-    Args = _fixed_variant("last_layer")
+def _register_variant(variant: str) -> type[UniFusionEditor]:
+    """``unifusion-<variant>``: the editor with ``variant`` fixed, one leaderboard row per conditioning."""
+    cls = type(f"UniFusion_{variant}", (UniFusionEditor,), {"Args": _fixed_variant(variant), "__module__": __name__})
+    return register_adapter(f"unifusion-{variant}")(cls)
 
 
-@register_adapter("unifusion-kv_fusion")
-class UniFusionKVFusion(UniFusionEditor):
-    Args = _fixed_variant("kv_fusion")
-
-
-@register_adapter("unifusion-injection")
-class UniFusionInjection(UniFusionEditor):
-    Args = _fixed_variant("injection")
-
-
-@register_adapter("unifusion-lap")
-class UniFusionLAP(UniFusionEditor):
-    Args = _fixed_variant("lap")
-
-
-@register_adapter("unifusion-lap_norefiner")
-class UniFusionLAPNoRefiner(UniFusionEditor):
-    Args = _fixed_variant("lap_norefiner")
-
-
-@register_adapter("unifusion-verifi")
-class UniFusionVERIFI(UniFusionEditor):
-    Args = _fixed_variant("verifi")
+VARIANT_EDITORS = {variant: _register_variant(variant) for variant in get_args(Variant)}

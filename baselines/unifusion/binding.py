@@ -2,7 +2,7 @@
 
 For each probe kind (``tiny_vlm.PROBES``) and each hidden state, a ridge classifier (one-hot targets, argmax) reads
 the answer from the state of the last prompt token (the position that predicts the answer's first word), fitted on
-training scenes (seed 1) and scored on held-out scenes (``train_vlm.HELDOUT_SEED``); beside it, the VLM's own
+training scenes (seed 1) and scored on held-out scenes (``vlm_data.HELDOUT_SEED``); beside it, the VLM's own
 exact-answer accuracy on the same held-out questions. Reading it:
 
 - the answer decodable at no layer, while the image tokens' state 0 holds every patch's colour, shape and region
@@ -26,12 +26,13 @@ import torch
 
 from harness.data import edit_scenes
 from harness_baselines.unifusion import tiny_vlm
-from harness_baselines.unifusion.train_vlm import HELDOUT_SEED, SIZE, collate, exact_match, model_inputs
 from harness_baselines.unifusion.training_data import DATA_SEED
+from harness_baselines.unifusion.vlm_data import HELDOUT_SEED, SIZE, collate, model_inputs
+from harness_baselines.unifusion.vlm_report import exact_match
 
 
 class _Scenes:
-    """The minimum of ``train_vlm.Pools`` that ``exact_match`` needs: processor pixels of rendered scenes."""
+    """The minimum of ``vlm_data.Pools`` that ``exact_match`` needs: processor pixels of rendered scenes."""
 
     def __init__(self, processor, scenes: list[dict]):
         images = [edit_scenes.render(s, SIZE) for s in scenes]
@@ -40,7 +41,7 @@ class _Scenes:
 
 def probe_questions(processor, seed: int, n_scenes: int):
     """-> (scenes, {kind: [([scene index], question, answer), ...]}): one question per kind per scene where the
-    answer is unique (as ``train_vlm.heldout_examples``)."""
+    answer is unique (as ``vlm_report.heldout_examples``)."""
     scenes = tiny_vlm.random_scenes(seed, n_scenes, SIZE)
     sets: dict[str, list] = {k: [] for k in tiny_vlm.PROBES}
     for i, scene in enumerate(scenes):

@@ -3,7 +3,7 @@
 The generator sees the source only through the VLM's hidden states (the paper's design), so the keep-region PSNR
 it can reach is bounded by how well those states determine the pixels. This measures that bound cheaply, without
 training a generator: a ridge-regression readout from the image tokens' states of one hidden state back to their
-8x8x3 patch pixels, fitted on training scenes (seed 1) and scored on held-out scenes (``train_vlm.HELDOUT_SEED``),
+8x8x3 patch pixels, fitted on training scenes (seed 1) and scored on held-out scenes (``vlm_data.HELDOUT_SEED``),
 as whole-image PSNR (a reconstruction: every pixel is "keep region").
 
 Readouts (``--readouts``): ``token`` -- each patch from its own token (what a per-cell linear head reads);
@@ -33,8 +33,8 @@ import torch
 
 from harness.data import edit_scenes
 from harness_baselines.unifusion import tiny_vlm
-from harness_baselines.unifusion.train_vlm import HELDOUT_SEED, SIZE
 from harness_baselines.unifusion.training_data import DATA_SEED
+from harness_baselines.unifusion.vlm_data import HELDOUT_SEED, SIZE
 
 
 def image_token_states(encoder, images: list[np.ndarray], texts: list[str], grid: int = 8):

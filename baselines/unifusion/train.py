@@ -99,7 +99,7 @@ def train_all(out: Path, work: Path, args) -> dict:
     from harness_baselines.unifusion.encoder import VLMEncoder
     from harness_baselines.unifusion.features import encode_pool, shared_layers
     from harness_baselines.unifusion.generator import UniFusionTransformer
-    from harness_baselines.unifusion.train_generator import train_generator
+    from harness_baselines.unifusion.train_generator import Recipe, train_generator
     from harness_baselines.unifusion.training_data import build_pools
 
     torch.set_num_threads(args.threads)
@@ -138,6 +138,7 @@ def train_all(out: Path, work: Path, args) -> dict:
             done.append(json.loads(info.read_text()))
             continue
         source = feature_source(run.variant)
+        recipe = Recipe(steps, args.batch_size, lr, args.recon_share, args.edit_share, args.lap_stride)
         summary = train_generator(
             target,
             run.variant,
@@ -145,14 +146,9 @@ def train_all(out: Path, work: Path, args) -> dict:
             feats[source],
             pools,
             vlm_shape,
+            recipe,
             seed=run.seed,
-            steps=steps,
-            batch_size=args.batch_size,
-            lr=lr,
-            recon_share=args.recon_share,
-            edit_share=args.edit_share,
             init=init,
-            lap_stride=args.lap_stride,
             state_path=work / f"state-{run_name(run).replace('/', '-')}-{key}.pt",
             save_every=args.save_every,
             extra={"ladder_key": key, "vlm": str(vlm), "vlm_hash": vlm_hash, "feature_source": source},

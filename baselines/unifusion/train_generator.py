@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,19 @@ def draw_batch(rng, probs: dict[str, float], features: dict, targets: dict, laye
     return states, mask, grid, torch.cat([t for _, _, _, t in parts])
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """The optimisation settings of one generator run (``train.py`` fills them from its command line, where the
+    ladder's defaults live)."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    recon_share: float  # share of reconstructions in the zero-shot mixture (training_data.mixture)
+    edit_share: float  # share of edit pairs in an edit-ft batch
+    lap_stride: int = 3  # which VLM states LAP reads (a new generator's config; an init keeps its own)
+
+
 def train_generator(
     out: Path,
     variant: str,
@@ -72,14 +86,9 @@ def train_generator(
     features: dict,
     pools: dict,
     vlm_shape: dict,
+    recipe: Recipe,
     seed: int = 1,
-    steps: int = 1500,
-    batch_size: int = 16,
-    lr: float = 1e-3,
-    recon_share: float = 0.03,
-    edit_share: float = 0.75,
     init: Path | None = None,
-    lap_stride: int = 3,
     state_path: Path | None = None,
     save_every: int = 100,
     log_every: int = 100,
@@ -107,12 +116,13 @@ def train_generator(
             variant=variant,
             vlm_hidden_size=vlm_shape["hidden_size"],
             vlm_num_hidden_states=vlm_shape["num_hidden_states"],
-            lap_stride=lap_stride,
+            lap_stride=recipe.lap_stride,
         )
     size = transformer.config.sample_size
     targets = {n: torch.cat([to_tensor(t, size) for t in pools[n].targets]) for n in features}
-    probs = mixture(regime, recon_share, edit_share)
-    opt = torch.optim.AdamW(transformer.parameters(), lr=lr, weight_decay=0.0)
+    probs = mixture(regime, recipe.recon_share, recipe.edit_share)
+    steps = recipe.steps
+    opt = torch.optim.AdamW(transformer.parameters(), lr=recipe.lr, weight_decay=0.0)
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
@@ -134,7 +144,7 @@ def train_generator(
     transformer.train()
     layers = transformer.layer_indices
     for step in range(step0, steps):
-        states, mask, grid, target = draw_batch(rng, probs, features, targets, layers, batch_size)
+        states, mask, grid, target = draw_batch(rng, probs, features, targets, layers, recipe.batch_size)
         loss = flow_matching_loss(transformer, states, mask, target, gen, grid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -165,8 +175,8 @@ def train_generator(
         "seed": seed,
         "init": str(init) if init else None,
         "steps": steps,
-        "batch_size": batch_size,
-        "lr": lr,
+        "batch_size": recipe.batch_size,
+        "lr": recipe.lr,
         "mixture": probs,
         "pool_sizes": {n: len(f) for n, f in features.items()},
         "layers": layers,
