@@ -98,7 +98,7 @@ def pretrain(
     output: Path = typer.Option(
         None, "--output", "-o", help="Where to write the base checkpoint (default: the committed one)."
     ),
-    steps: int = typer.Option(3000, "--steps", min=1, help="Optimizer steps (the committed base: the default)."),
+    steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps (the committed base: the default)."),
     images: int = typer.Option(12000, "--images", min=1, help="Decontaminated pretraining images."),
     layers: int = typer.Option(2, "--layers", min=1, help="Decoder layers (recipes fine-tuning the base inherit it)."),
     d: int = typer.Option(96, "--d", min=8, help="Decoder width (a multiple of the 4 attention heads)."),

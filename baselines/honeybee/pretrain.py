@@ -196,7 +196,7 @@ MIXES = ("describe", "answers")
 def pretrain(
     cache: Path,
     out: Path = BASE_CHECKPOINT,
-    steps: int = 3000,
+    steps: int = 2000,
     n_images: int = 12000,
     log=print,
     layers: int = 2,
