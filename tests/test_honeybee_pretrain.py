@@ -169,6 +169,10 @@ def test_the_committed_mix_is_unchanged_and_bad_options_are_one_line_errors(tmp_
     assert _metadata(tmp_path / "a.safetensors")["plan"] == {"base": True}  # the committed base's plan
     one_line_error(run_cli("recipe", "pretrain", "--mix", "bogus", "-o", tmp_path / "x.safetensors"), "--mix 'bogus'")
     one_line_error(
+        run_cli("recipe", "pretrain", "--d", "90", "-o", tmp_path / "x.safetensors"), "--d 90", "4 attention"
+    )
+    assert not (tmp_path / "x.safetensors").exists()
+    one_line_error(
         run_cli("recipe", "train", "src_mixed", "--cache-dir", tmp_path, "--base", tmp_path / "none.safetensors"),
         "none.safetensors",
     )

@@ -149,7 +149,9 @@ class Rehearsal:
     perception the base learned (profiled: the base reads digits and bars almost perfectly; 300 CoT steps later the
     proxy does not). Replaying descriptions keeps it, as rehearsal keeps a pretrained model's skills. It is part of
     the proxy's training procedure, identical for every recipe (the same rows in the same mix: half images ->
-    description, a quarter words -> description, a quarter arithmetic), so recipe comparisons stay fair. The first
+    description, a quarter words -> description, a quarter arithmetic; a base pretrained with ``mix="answers"``
+    replays answered questions in one image and the arithmetic quarter instead, pretrain_qa.py), so recipe
+    comparisons stay fair. The first
     REHEARSAL_IMAGES pretraining images are rendered once and cached under ``cache``."""
 
     def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe"):
@@ -210,14 +212,17 @@ def pretrain(
     batch to generic question answering ending in ``\\boxed{}`` (pretrain_qa.py: arithmetic questions, one and two
     steps, open and multiple choice; "the largest number in the image") — the instruction-following a VLM like PLM
     brings to its fine-tuning."""
-    if mix not in MIXES:
-        from harness.errors import HarnessError
-
-        raise HarnessError(f"--mix {mix!r}: expected one of {', '.join(MIXES)}")
     import torch
     from safetensors.torch import save_file
 
+    from harness.errors import HarnessError
     from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM, teacher_forcing, train_step
+
+    if mix not in MIXES:
+        raise HarnessError(f"--mix {mix!r}: expected one of {', '.join(MIXES)}")
+    heads = ProxyConfig(vocab_size=1).heads
+    if d % heads:
+        raise HarnessError(f"--d {d}: the decoder width must be a multiple of its {heads} attention heads")
 
     t0, c0 = time.time(), time.process_time()
     torch.set_num_threads(1)
