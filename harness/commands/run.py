@@ -10,15 +10,20 @@ from harness.commands.common import DataDirOpt, IncludeOpt, OutputOpt
 from harness.errors import HarnessError
 
 
+def both_spellings(name: str, default=None, **kwargs):
+    """An option named ``--a_b`` (lm-evaluation-harness's spelling, which scripts copy) and ``--a-b``."""
+    return typer.Option(default, f"--{name}", f"--{name.replace('_', '-')}", **kwargs)
+
+
 def eval_(
     task: str = typer.Option(..., "--task", "-t", help="Task or group name(s), comma-separated."),
     model: str | None = typer.Option(
         None, "--model", "-m", help="Registered model name, or module:Class (default: the tasks' default_model)."
     ),
-    model_args: str = typer.Option("", "--model_args", "--model-args", help="key=value,... for the adapter."),
+    model_args: str = both_spellings("model_args", "", help="key=value,... for the adapter."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples of each task."),
     seed: int = typer.Option(0, "--seed", help="Run seed: stochastic models and bootstrap CIs."),
-    batch_size: int = typer.Option(8, "--batch_size", "--batch-size", min=1),
+    batch_size: int = both_spellings("batch_size", 8, min=1),
     output: Path = OutputOpt,
     include: list[Path] = IncludeOpt,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -32,47 +37,31 @@ def eval_(
     judge: str | None = typer.Option(
         None,
         "--judge",
-        help="Judge for tasks with a judge protocol "
-        "(openai-chat, hf-vlm, ...); without it such tasks are only generated.",
+        help="Judge for tasks with a judge protocol (openai-chat, hf-vlm, ...); without it such tasks are only "
+        "generated.",
     ),
-    judge_args: str = typer.Option("", "--judge_args", "--judge-args", help="key=value,... for the judge."),
-    judge_failure_policy: str = typer.Option(
+    judge_args: str = both_spellings("judge_args", "", help="key=value,... for the judge."),
+    judge_failure_policy: str = both_spellings(
+        "judge_failure_policy",
         "exclude",
-        "--judge_failure_policy",
-        "--judge-failure-policy",
         help="exclude (failures counted, never averaged) | official (the official script's fallback, labelled)",
     ),
-    judge_protocol: str | None = typer.Option(
-        None,
-        "--judge_protocol",
-        "--judge-protocol",
-        help="Override the task's judge protocol (e.g. viescore_tie_qwen).",
+    judge_protocol: str | None = both_spellings(
+        "judge_protocol", help="Override the task's judge protocol (e.g. viescore_tie_qwen)."
     ),
-    judge_templates: Path | None = typer.Option(
-        None,
-        "--judge_templates",
-        "--judge-templates",
-        help="A template file replacing the task's official one (with --judge_templates_sha256).",
+    judge_templates: Path | None = both_spellings(
+        "judge_templates", help="A template file replacing the task's official one (with --judge_templates_sha256)."
     ),
-    judge_templates_sha256: str | None = typer.Option(
-        None,
-        "--judge_templates_sha256",
-        "--judge-templates-sha256",
-        help="sha256 the --judge_templates file must have.",
+    judge_templates_sha256: str | None = both_spellings(
+        "judge_templates_sha256", help="sha256 the --judge_templates file must have."
     ),
-    batch_timeout: float | None = typer.Option(
-        None,
-        "--batch-timeout",
-        "--batch_timeout",
-        min=0.001,
-        help="Seconds one batch may take; longer fails the run (resumable).",
+    batch_timeout: float | None = both_spellings(
+        "batch_timeout", min=0.001, help="Seconds one batch may take; longer fails the run (resumable)."
     ),
-    max_failures: str | None = typer.Option(
-        None,
-        "--max-failures",
-        "--max_failures",
-        help="Failed samples allowed per task: a count (5) or a fraction "
-        "(0.1 or 10%); more exits 2 after storing the run.",
+    max_failures: str | None = both_spellings(
+        "max_failures",
+        help="Failed samples allowed per task: a count (5) or a fraction (0.1 or 10%); more exits 2 after storing "
+        "the run.",
     ),
     recompute: bool = typer.Option(
         False,
