@@ -18,6 +18,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.leaderboard import row_label
 from harness.metrics.stats import paired_test, two_level_ci, two_level_paired_test
+from harness.rounding import p_text, rounded
 from harness.seeds import group_label, newest_per_seed, score_matrix, training_seed
 
 
@@ -112,12 +113,18 @@ def _paired_row(scores_a: dict, scores_b: dict, ids: list[str], metric: str, see
     ids = [s for s in ids if _value(scores_a[s], metric) is not None and _value(scores_b[s], metric) is not None]
     test = paired_test([scores_a[s][metric] for s in ids], [scores_b[s][metric] for s in ids], seed)
     mean_a = sum(scores_a[s][metric] for s in ids) / max(len(ids), 1)
+    return _numbers(test, (mean_a, mean_a + test.diff))
+
+
+def _numbers(test, means: tuple[float, ...]) -> tuple:
+    """Means, B - A, its CI, p and N as text, every number rounded like a board cell: to the precision the CI
+    of B - A supports (harness.leaderboard.rounded)."""
+    half = (test.ci_high - test.ci_low) / 2
     return (
-        f"{mean_a:.4f}",
-        f"{mean_a + test.diff:.4f}",
-        f"{test.diff:+.4f}",
-        f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]",
-        f"{test.p_value:.4f}",
+        *(rounded(m, half) for m in means),
+        rounded(test.diff, half, sign=True),
+        f"[{rounded(test.ci_low, half, sign=True)}, {rounded(test.ci_high, half, sign=True)}]",
+        p_text(test.p_value),
         test.n,
     )
 
@@ -160,13 +167,13 @@ def _subsets(
         (
             s,
             m,
-            f"{agg_a[(s, m)]['value']:.4f}",
-            f"{agg_b[(s, m)]['value']:.4f}",
-            f"{agg_b[(s, m)]['value'] - agg_a[(s, m)]['value']:+.4f}",
+            rounded(agg_a[(s, m)]["value"], float("nan")),  # no per-sample scores, no CI: at most 3 decimals
+            rounded(agg_b[(s, m)]["value"], float("nan")),
+            rounded(agg_b[(s, m)]["value"] - agg_a[(s, m)]["value"], float("nan"), sign=True),
         )
         for s, m in keys
     ]
-    return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A"]) + "\n"
+    return tabulate(rows, headers=["subset", "metric", "A", "B", "B - A"], disable_numparse=True) + "\n"
 
 
 def seed_group(store, task: str, label: str) -> list[dict]:
@@ -252,13 +259,4 @@ def _seed_row(maps_a: list[dict], maps_b: list[dict], metric: str, seed: int, id
     test = two_level_paired_test(a, b, seed)
     keep = ~np.isnan(both).any(axis=0)  # the samples the test used
     agg_a, agg_b = two_level_ci(a[:, keep], seed), two_level_ci(b[:, keep], seed)
-    return (
-        f"{agg_a.mean:.4f}",
-        f"{agg_a.seed_sd:.4f}",
-        f"{agg_b.mean:.4f}",
-        f"{agg_b.seed_sd:.4f}",
-        f"{test.diff:+.4f}",
-        f"[{test.ci_low:+.4f}, {test.ci_high:+.4f}]",
-        f"{test.p_value:.4f}",
-        test.n,
-    )
+    return _numbers(test, (agg_a.mean, agg_a.seed_sd, agg_b.mean, agg_b.seed_sd))

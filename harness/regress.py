@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from harness.errors import HarnessError
 from harness.metrics import METRICS
-from harness.metrics.stats import sign_flip_p
+from harness.metrics.stats import bootstrap_ci, sign_flip_p
+from harness.rounding import p_text, rounded
 
 FORMAT_VERSION = 1
 DEFAULT_ALPHA = 0.01
@@ -37,6 +38,8 @@ class Line:
     tolerance: float
     n: int
     status: str  # ok | improved | REGRESSED
+    ci_low: float = float("nan")  # 95% bootstrap CI of delta (what the printed numbers are rounded to)
+    ci_high: float = float("nan")
 
 
 def _clean(x: float) -> float | None:
@@ -170,7 +173,21 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
             new = [scores[sid][metric] * sign for sid in ids]
             status, delta, p = decide(old, new, ref["tolerance"], alpha, seed)
             current_value = sum(scores[sid][metric] for sid in ids) / len(ids) if ids else float("nan")
-            lines.append(Line(task, metric, ref["value"], current_value, delta, p, ref["tolerance"], len(ids), status))
+            ci = bootstrap_ci(np.subtract(new, old), seed) if ids else None
+            lines.append(
+                Line(
+                    task,
+                    metric,
+                    ref["value"],
+                    current_value,
+                    delta,
+                    p,
+                    ref["tolerance"],
+                    len(ids),
+                    status,
+                    *((ci.ci_low, ci.ci_high) if ci else ()),
+                )
+            )
         if run["n_failed"] > base.get("n_failed", 0):
             lines.append(
                 Line(
@@ -191,20 +208,24 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
 def table(lines: list[Line]) -> str:
     from tabulate import tabulate
 
-    rows = [
-        (
-            x.task,
-            x.metric,
-            f"{x.baseline:.4f}",
-            f"{x.current:.4f}",
-            f"{x.delta:+.4f}",
-            f"{x.p_value:.4f}",
-            x.tolerance,
-            x.n,
-            x.status,
+    rows = []
+    for x in lines:  # rounded like a board cell, to the precision the CI of delta supports
+        half = (x.ci_high - x.ci_low) / 2
+        ci = "" if math.isnan(half) else f"[{rounded(x.ci_low, half, True)}, {rounded(x.ci_high, half, True)}]"
+        rows.append(
+            (
+                x.task,
+                x.metric,
+                rounded(x.baseline, half),
+                rounded(x.current, half),
+                rounded(x.delta, half, sign=True),
+                ci,
+                p_text(x.p_value),
+                x.tolerance,
+                x.n,
+                x.status,
+            )
         )
-        for x in lines
-    ]
     return tabulate(
         rows,
         headers=[
@@ -213,11 +234,13 @@ def table(lines: list[Line]) -> str:
             "baseline",
             "current",
             "Δ (± = better/worse)",
+            "Δ 95% CI",
             "p (worse)",
             "tolerance",
             "N",
             "status",
         ],
+        disable_numparse=True,
     )
 
 

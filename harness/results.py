@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.rounding import interval
 
 
 def ensure_writable_dir(path: Path) -> Path:
@@ -101,10 +102,6 @@ def write_result(output_dir: Path, result) -> Path:
     return path
 
 
-def _fmt(x) -> str:
-    return "nan" if x is None or x != x else f"{x:.4f}"
-
-
 def result_table(result, primary: str | None = None, tablefmt: str = "simple") -> str:
     """A RunResult as text: a heading (task, model, args, seed), metric / value / 95% CI / N, then the primary
     metric (default: the first) per subset, then the failed-sample count."""
@@ -117,15 +114,16 @@ def result_table(result, primary: str | None = None, tablefmt: str = "simple") -
         f"{spec.task} · {spec.model}{' (' + spec.label_args_str() + ')' if spec.label_args_str() else ''}"
         f" · seed {spec.seed}"
     ]
-    rows = [(m, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for m, a in overall.items()]
-    lines.append(tabulate(rows, headers=["metric", "value", "95% CI", "N"], tablefmt=tablefmt))
+    rows = [(m, *interval(a.mean, a.ci_low, a.ci_high), a.n) for m, a in overall.items()]
+    lines.append(tabulate(rows, headers=["metric", "value", "95% CI", "N"], tablefmt=tablefmt, disable_numparse=True))
     subsets = [(s, ms[primary]) for s, ms in result.aggregates.items() if s and primary in ms]
     if subsets:
         lines.append(
             tabulate(
-                [(s, _fmt(a.mean), f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]", a.n) for s, a in subsets],
+                [(s, *interval(a.mean, a.ci_low, a.ci_high), a.n) for s, a in subsets],
                 headers=["subset", primary, "95% CI", "N"],
                 tablefmt=tablefmt,
+                disable_numparse=True,
             )
         )
     if spec.judge:
@@ -165,10 +163,10 @@ def results_table(results, tablefmt: str = "simple") -> str:
                 r.spec.task,
                 label,
                 metric,
-                _fmt(a.mean if a else None),
-                f"[{_fmt(a.ci_low)}, {_fmt(a.ci_high)}]" if a else "",
+                *(interval(a.mean, a.ci_low, a.ci_high) if a else ("nan", "")),
                 a.n if a else 0,
                 len(r.failures),
             )
         )
-    return tabulate(rows, headers=["task", "model", "metric", "value", "95% CI", "N", "failed"], tablefmt=tablefmt)
+    headers = ["task", "model", "metric", "value", "95% CI", "N", "failed"]
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)

@@ -120,7 +120,7 @@ def test_leaderboard_renders_rows_from_the_store(baseline_runs, cli, tmp_path):
             continue
         assert len(lines) == 1 + 3, task  # header, three models
         assert "success" in lines[0] and "psnr_keep" in lines[0]
-        assert lines[1].startswith("| oracle") and "1.000 ± 0.000" in lines[1]
+        assert lines[1].startswith("| oracle") and "1 ± 0 (n=" in lines[1]
     assert "(n=150)" in sections["edit/scenes"][1] and "(n=210)" in sections["edit/photos"][1]
     csv_text = cli(
         "leaderboard", "edit", "--output", baseline_runs, "--format", "csv", "--to", tmp_path / "e.csv", check_rc=0

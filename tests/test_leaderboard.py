@@ -134,9 +134,10 @@ def test_runs_on_another_task_version_are_left_out_and_named(store, tmp_path):
 def test_compare_reports_difference_ci_and_p_value(store):
     out = run_cli("compare", "identity", "oracle", "--task", "edit/scenes", "-o", store / "r", check_rc=0).stdout
     line = next(x for x in out.splitlines() if x.startswith("success"))
-    assert line.split()[1:4] == ["0.0000", "1.0000", "+1.0000"] and "150 paired samples" in out
+    # every sample: 0 vs 1, a zero-width interval: the values as they are, not 0.0000 vs 1.0000
+    assert line.split()[1:6] == ["0", "1", "+1", "[+1,", "+1]"] and "150 paired samples" in out
     move = next(x for x in out.splitlines() if x.startswith("edit_type=move") and " success " in x).split()
-    assert move[2:5] == ["0.0000", "1.0000", "+1.0000"] and float(move[-2]) < 0.001 and move[-1] == "30"  # paired
+    assert move[2:5] == ["0", "1", "+1"] and float(move[-2]) < 0.001 and move[-1] == "30"  # paired
     run_id = json.loads(next((store / "r").glob("edit/scenes/noise_*.json")).read_text())["run_id"]
     out2 = run_cli("compare", run_id[:10], "oracle", "-o", store / "r")
     assert out2.returncode == 2 and "'oracle'" in out2.stderr
@@ -151,7 +152,7 @@ def test_subset_columns_show_per_subset_aggregates(store, tmp_path):
     header, *rows = out.read_text().splitlines()
     assert header == "model,edit/scenes success,edit/scenes success [edit_type=move]"
     oracle = next(r for r in rows if r.startswith("oracle,"))
-    assert oracle.endswith("1.000 ± 0.000 (n=30) ▲")  # paired on the subset's samples (membership is stored)
+    assert oracle.endswith(",1 ± 0 (n=30) ▲")  # paired on the subset's samples (membership is stored)
 
 
 def test_html_plots_scores_against_a_model_fact(store, tmp_path):
@@ -212,3 +213,5 @@ def test_a_cell_is_rounded_to_the_precision_of_its_interval():
     seeds = {"means": [0.5, 0.6, 0.55], "sd": 0.05}
     assert cell_text(cell(0.55, 0.5, 0.6, seeds=seeds)) == "0.550 ± 0.050 (n=100, 3 seeds sd=0.050)"
     assert [ci_decimals(h) for h in (0.0, float("nan"), 0.0004, 0.99, 1.0, 250.0)] == [3, 3, 5, 2, 1, 0]
+    assert cell_text(cell(100.0, 100.0, 100.0)) == "100 ± 0 (n=100)"  # every sample alike: not 100.000 ± 0.000
+    assert cell_text(cell(0.25, 0.25, 0.25)) == "0.25 ± 0 (n=100)"

@@ -55,6 +55,8 @@ def test_worse_model_fails_with_exit_1_and_names_what_moved(cli, oracle_baseline
     lines = {tuple(line.split()[:2]): line for line in proc.stdout.splitlines() if "edit/scenes" in line}
     assert "REGRESSED" in lines[("edit/scenes", "success")] and "REGRESSED" in lines[("edit/scenes", "psnr_edit")]
     assert "ok" in lines[("edit/scenes", "psnr_keep")].split()[-1]  # identity keeps the rest perfectly
+    # oracle 1 vs identity 0 on every sample: a zero-width CI, the numbers as they are (not 1.0000 / -1.0000)
+    assert lines[("edit/scenes", "success")].split()[2:7] == ["1", "0", "-1", "[-1,", "-1]"]
 
 
 def test_a_changed_task_version_is_refused(cli, oracle_baseline, tmp_path):

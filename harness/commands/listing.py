@@ -9,6 +9,7 @@ import typer
 
 from harness.commands.common import DataDirOpt, IncludeOpt, OutputOpt, find_tasks, open_results_store
 from harness.errors import HarnessError
+from harness.rounding import interval
 
 
 def list_(
@@ -83,10 +84,10 @@ def show(
     print("spec:", json.dumps(json.loads(run["spec"]), indent=2))
     print("provenance:", json.dumps(json.loads(run["provenance"]), indent=2))
     rows = [
-        (a["subset"] or "all", a["metric"], _fmt(a["value"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]", a["n"])
+        (a["subset"] or "all", a["metric"], *interval(a["value"], a["ci_low"], a["ci_high"]), a["n"])
         for a in store.aggregates(run["run_id"])
     ]
-    print(tabulate(rows, headers=["subset", "metric", "value", "95% CI", "N"]))
+    print(tabulate(rows, headers=["subset", "metric", "value", "95% CI", "N"], disable_numparse=True))
     failures = store.failures(run["run_id"])
     print(f"failures: {len(failures)}")
     for sid, error in failures:
@@ -116,7 +117,3 @@ def _status(run: dict) -> str:
         return f"running (live: pid {pid} on {host}{since})"
     who = f"pid {pid} on {host} is gone" if pid else "no owner recorded"
     return f"dead (was running: {who}{since}; the same `harness eval` resumes it)"
-
-
-def _fmt(x) -> str:
-    return "nan" if x is None or x != x else f"{x:.4f}"

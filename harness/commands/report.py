@@ -27,19 +27,33 @@ def report(
         "at --to, from this results store; keep the other boards' pages and rewrite the index from what the "
         "site then holds.",
     ),
+    page_mb: float | None = typer.Option(
+        None,
+        "--gallery-page-mb",
+        min=0.01,
+        help="HTML budget of one gallery page in MB (default 2): a bigger gallery is split into pages, samples in "
+        "task order.",
+    ),
     include: list[Path] = IncludeOpt,
 ) -> None:
     """Write a static site: an index of the boards, each board page (tables, plots) and per-sample galleries
     (images, audio, responses) linked from every cell. Works offline from the file system."""
     from harness import leaderboard as lb
     from harness.errors import HarnessError
+    from harness.report.gallery import PAGE_BYTES
     from harness.report.site import shipped_boards, write_site
 
     if update and not names:
         raise HarnessError("--update: name the boards to rewrite (e.g. harness report recipes --update)")
     site = to or lb.default_path("index", "html", output).parent
+    store, tasks = open_results_store(output), find_tasks(include)
     summary = write_site(
-        names or shipped_boards(), open_results_store(output), find_tasks(include), site, update=update
+        names or shipped_boards(),
+        store,
+        tasks,
+        site,
+        update=update,
+        page_bytes=int(page_mb * 1e6) if page_mb else PAGE_BYTES,
     )
     for note in summary.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)

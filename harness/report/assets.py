@@ -46,6 +46,10 @@ figure.tile { margin: 0; }
 .model-cell[hidden] { display: none; }
 .models.compact .model-cell { flex: 0 0 auto; max-width: 100%; }
 .side-info { max-width: 32em; overflow-wrap: anywhere; }
+.side-info.inline { list-style: none; padding: 0; margin: .3em 0; font-size: .85em; color: #555; }
+.side-info.inline li { display: inline; } .side-info.inline li + li::before { content: " · "; }
+.side-info li { font-family: monospace; }
+nav.pages { margin: .6em 0; } nav.pages a, nav.pages b { padding: 0 .3em; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; font-family: monospace; font-size: .85em;
   background: #f8f8f8; padding: .4em; max-height: 24em; overflow-y: auto; }
 .ok { color: #1d7a2e; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; }
@@ -73,7 +77,11 @@ function sortTable(id, col) {
 function galleryInit() {
   const data = document.getElementById('gallery-data');
   if (!data) return;
-  const scores = JSON.parse(data.textContent);
+  const {metrics, scores} = JSON.parse(data.textContent);
+  const score = (id, model, metric) => {  // a model's value of a metric on a sample, or undefined
+    const s = (scores[id] || [])[model], k = metrics.indexOf(metric);
+    return s && k >= 0 && s[k] !== null ? s[k] : undefined;
+  };
   const $ = id => document.getElementById(id);
   const list = $('samples'), rows = Array.from(list.querySelectorAll('.sample'));
   const original = rows.slice();
@@ -92,8 +100,8 @@ function galleryInit() {
       let visible = filters.every(s => subsets.includes(s.value));
       if (visible && verdict) {
         const vm = $('ctl-verdict').dataset.metric;
-        const va = (scores[row.dataset.id] || {})[a], vb = (scores[row.dataset.id] || {})[b];
-        const ca = va && va[vm] !== undefined ? va[vm] > 0 : null, cb = vb && vb[vm] !== undefined ? vb[vm] > 0 : null;
+        const va = score(row.dataset.id, a, vm), vb = score(row.dataset.id, b, vm);
+        const ca = va !== undefined ? va > 0 : null, cb = vb !== undefined ? vb > 0 : null;
         visible = verdict == 'a-right' ? ca === true : verdict == 'a-wrong' ? ca === false
           : verdict == 'differ' ? (ca !== null && cb !== null && ca != cb) : true;
       }
@@ -105,8 +113,8 @@ function galleryInit() {
       }
     }
     const diff = row => {
-      const s = scores[row.dataset.id] || {}, x = (s[a] || {})[metric], y = (s[b] || {})[metric];
-      return x === undefined || y === undefined || x === null || y === null ? NaN : y - x;
+      const x = score(row.dataset.id, a, metric), y = score(row.dataset.id, b, metric);
+      return x === undefined || y === undefined ? NaN : y - x;
     };
     let ordered = original.slice();
     if (sort != 'order') {
@@ -115,10 +123,13 @@ function galleryInit() {
         if (isNaN(x)) return 1; if (isNaN(y)) return -1; return sign * (x - y); });
     }
     ordered.forEach(r => list.appendChild(r));
-    $('shown').textContent = shown + ' of ' + rows.length + ' samples shown';
+    const paged = document.querySelector('nav.pages') !== null;
+    $('shown').textContent = shown + ' of ' + rows.length + ' samples' + (paged ? ' of this page' : '') + ' shown';
     const params = new URLSearchParams();
     for (const el of document.querySelectorAll('.controls select')) if (el.value) params.set(el.id.slice(4), el.value);
     history.replaceState(null, '', '#' + params.toString());
+    for (const link of document.querySelectorAll('a.page-link'))  // another page opens with the same controls
+      link.setAttribute('href', link.getAttribute('href').split('#')[0] + '#' + params.toString());
   }
   for (const el of document.querySelectorAll('.controls select')) el.addEventListener('change', apply);
   apply();

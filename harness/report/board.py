@@ -10,7 +10,15 @@ import re
 from collections.abc import Callable
 from html import escape
 
-from harness.leaderboard import Table, column_groups, display_label, estimate_parts, legend, short_header
+from harness.leaderboard import (
+    Table,
+    column_groups,
+    display_label,
+    estimate_parts,
+    legend,
+    short_header,
+    shortened_models,
+)
 from harness.metrics import METRICS
 from harness.report import plots
 from harness.report.assets import page
@@ -22,6 +30,7 @@ LinkFn = Callable[[int, int], "str | None"]
 def _tables(table: Table, link: LinkFn | None) -> str:
     out = []
     reference = table.board.reference
+    shortened = shortened_models(table.rows)  # their rows are named by their arguments; the tooltip has it all
     for g, (title, cols) in enumerate(column_groups(table)):
         tid = f"board-{g}"
         heads = [f'<th class="model" onclick="sortTable(\'{tid}\', 0)">model</th>']
@@ -35,7 +44,7 @@ def _tables(table: Table, link: LinkFn | None) -> str:
             cells = [
                 (
                     f'<td class="model" data-value="{escape(row.label)}" title="{escape(row.label)}">'
-                    f"{escape(display_label(row))}</td>"
+                    f"{escape(display_label(row, shortened))}</td>"
                 )
             ]
             for j in cols:
@@ -116,15 +125,23 @@ def _code_spans(text: str) -> str:
 
 
 def render_board(
-    table: Table, store, tasks, link: LinkFn | None = None, nav: str = "", galleries: str = "", head: str = ""
+    table: Table,
+    store,
+    tasks,
+    link: LinkFn | None = None,
+    nav: str = "",
+    galleries: str = "",
+    head: str = "",
+    made_by: str = "harness leaderboard",
 ) -> str:
     """The board page. ``link`` turns cells into gallery links; ``galleries`` is markup listing them; ``head``:
-    extra head elements (a site's record of the board, harness.report.siteindex)."""
+    extra head elements (a site's record of the board, harness.report.siteindex); ``made_by``: the command the
+    legend names (``harness report`` for a site's pages)."""
     board = table.board
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
     hint = " Click a header to sort; click a cell to see the samples behind it." if link else " Click a header to sort."
     body = (
-        f"<p>{_code_spans(escape(legend(table)))}{hint}</p>{galleries}{_tables(table, link)}"
+        f"<p>{_code_spans(escape(legend(table, made_by)))}{hint}</p>{galleries}{_tables(table, link)}"
         f'<ul class="notes">{notes}</ul>'
         f"<h2>Plots</h2>{_plots(table, tasks) if table.rows else '<p>No rows.</p>'}"
         f"<h2>Failed samples per run</h2>{_failures(table, store)}"

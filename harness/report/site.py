@@ -20,7 +20,7 @@ from harness import leaderboard as lb
 from harness.errors import HarnessError
 from harness.report.board import render_board
 from harness.report.galleries import gallery_module
-from harness.report.gallery import GalleryModels, render_gallery
+from harness.report.gallery import PAGE_BYTES, GalleryModels, render_gallery
 from harness.report.media import Media
 from harness.report.siteindex import (
     BoardEntry,
@@ -78,8 +78,22 @@ def _nav(prefix: str, board: str | None = None) -> str:
     return f'<nav><a href="{escape(prefix)}index.html">all boards</a>{back}</nav>'
 
 
-def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Media, out: Path, notes: list[str]):
-    """Write the gallery of one task of a board; returns its path relative to the site root, or None."""
+@dataclass
+class GalleryFiles:
+    """The pages of one task's gallery, relative to the site root; ``subsets``: {subset: index of the first page
+    holding one of its samples} (a board cell of a subset column opens that page)."""
+
+    pages: list[Path]
+    subsets: dict[str, int]
+
+    def link(self, subset: str = "") -> Path:
+        return self.pages[self.subsets.get(subset, 0)]
+
+
+def _gallery(
+    table: lb.Table, store, task_name: str, loaded: _Tasks, media: Media, out: Path, notes: list[str], page_bytes: int
+):
+    """Write the gallery of one task of a board; returns its GalleryFiles, or None."""
     board = table.board
     task = loaded.get(task_name)
     if task is None:
@@ -101,12 +115,14 @@ def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Medi
     pooled = [row.label for row in table.rows if task_name in row.seed_runs]
     if pooled:  # the board pools training seeds; a gallery shows one run's samples
         page_notes.append(f"rows pooling several training seeds show the newest seed's run: {', '.join(pooled)}")
+    for model in lb.shortened_models(table.rows):  # as on the board
+        page_notes.append(f"a cell headed by arguments alone, ARGS, is {model} [ARGS]")
     if not any(runs):
         notes.append(f"{board.name} · {task_name}: no gallery (no run on the task's current version {current})")
         return None
     shown = list(dict.fromkeys(m for t, m, _ in table.columns if t == task_name))  # the board's metrics
     metrics = list(dict.fromkeys(shown + list(task.spec.metrics)))  # what the sort can use
-    rel = Path("galleries") / board.name / f"{slug(task_name)}.html"
+    folder = Path("galleries") / board.name
     prefix = "../../"
     views = module.views(task, runs, store, media, shown, prefix)
     labels = [r.label for r in table.rows]
@@ -116,10 +132,10 @@ def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Medi
         f"{task_name}: {task.spec.description} Samples behind the board {board.title or board.name!r}; "
         f"{len(views)} samples, {sum(r is not None for r in runs)} models."
     )
-    html = render_gallery(
+    pages = render_gallery(
         f"{board.name} · {task_name} samples",
         description,
-        GalleryModels(labels, reference),
+        GalleryModels(labels, reference, lb.short_labels(table.rows)),
         metrics,
         primary,
         views,
@@ -128,13 +144,20 @@ def _gallery(table: lb.Table, store, task_name: str, loaded: _Tasks, media: Medi
         _nav(prefix, board.name),
         page_notes,
         getattr(module, "COMPACT", False),
+        getattr(module, "INFO_OPEN", False),
+        slug(task_name),
+        page_bytes,
     )
-    (out / rel).parent.mkdir(parents=True, exist_ok=True)
-    (out / rel).write_text(html, encoding="utf-8")
-    return rel
+    (out / folder).mkdir(parents=True, exist_ok=True)
+    subsets: dict[str, int] = {}
+    for k, pg in enumerate(pages):
+        (out / folder / pg.name).write_text(pg.html, encoding="utf-8")
+        for s in sorted(pg.subsets):
+            subsets.setdefault(s, k)
+    return GalleryFiles([folder / pg.name for pg in pages], subsets)
 
 
-def _cell_link(table: lb.Table, galleries: dict[str, Path]):
+def _cell_link(table: lb.Table, galleries: dict[str, GalleryFiles]):
     labels = [r.label for r in table.rows]
     reference = labels.index(table.board.reference) if table.board.reference in labels else None
 
@@ -148,14 +171,17 @@ def _cell_link(table: lb.Table, galleries: dict[str, Path]):
         params = {"a": a, "b": b, "metric": metric}
         if subset:
             params[f"f-{subset.split('=', 1)[0]}"] = subset
-        return f"{galleries[task].as_posix()}#{urlencode(params)}"
+        return f"{galleries[task].link(subset).as_posix()}#{urlencode(params)}"
 
     return link
 
 
-def write_site(names: list[str], store, tasks, dest: Path, update: bool = False) -> SiteSummary:
+def write_site(
+    names: list[str], store, tasks, dest: Path, update: bool = False, page_bytes: int = PAGE_BYTES
+) -> SiteSummary:
     """Build every board in ``names`` (leaderboard names or YAML paths) with its galleries into ``dest``: a new
-    site replacing ``dest`` whole, or with ``update`` only those boards' pages inside the site at ``dest``."""
+    site replacing ``dest`` whole, or with ``update`` only those boards' pages inside the site at ``dest``.
+    ``page_bytes``: the HTML budget of one gallery page (a bigger gallery gets more pages)."""
     boards = [lb.load_definition(n, tasks) for n in names]
     dest = Path(dest)
     if update:
@@ -169,7 +195,7 @@ def write_site(names: list[str], store, tasks, dest: Path, update: bool = False)
             order, old_notes = index_order(dest), legacy_notes(dest)
         else:
             order, old_notes = [], []
-        summary = _write(boards, store, tasks, tmp)
+        summary = _write(boards, store, tasks, tmp, page_bytes)
         entries = read_site(tmp, order + [b.name for b in boards], old_notes)
         (tmp / "index.html").write_text(render_index(entries), encoding="utf-8")
         summary.pages.insert(0, tmp / "index.html")
@@ -191,28 +217,29 @@ def write_site(names: list[str], store, tasks, dest: Path, update: bool = False)
     return summary
 
 
-def _write(boards, store, tasks, out: Path) -> SiteSummary:
+def _write(boards, store, tasks, out: Path, page_bytes: int = PAGE_BYTES) -> SiteSummary:
     """Each board's page and galleries (media under ``out/media``); the index is written from the site after."""
     summary = SiteSummary(out)
     media = Media(out)
     loaded = _Tasks(tasks)
     for board in boards:
         table = lb.build(board, store, tasks)
-        galleries: dict[str, Path] = {}
+        galleries: dict[str, GalleryFiles] = {}
         notes: list[str] = []
         for task_name in dict.fromkeys(t for t, _, _ in table.columns):
             if table.rows:
-                rel = _gallery(table, store, task_name, loaded, media, out, notes)
-                if rel is not None:
-                    galleries[task_name] = rel
-                    summary.pages.append(out / rel)
+                files = _gallery(table, store, task_name, loaded, media, out, notes, page_bytes)
+                if files is not None:
+                    galleries[task_name] = files
+                    summary.pages += [out / p for p in files.pages]
         summary.notes += notes
         entry = BoardEntry(
-            board.name, board.title, len(table.rows), {t: p.as_posix() for t, p in galleries.items()}, notes
+            board.name, board.title, len(table.rows), {t: f.pages[0].as_posix() for t, f in galleries.items()}, notes
         )
         listing = gallery_listing(entry.galleries)
         gallery_html = f"<p>Sample galleries:</p><ul>{listing}</ul>" if galleries else ""
-        html = render_board(table, store, tasks, _cell_link(table, galleries), _nav(""), gallery_html, entry.meta())
+        link = _cell_link(table, galleries)
+        html = render_board(table, store, tasks, link, _nav(""), gallery_html, entry.meta(), "harness report")
         (out / f"{board.name}.html").write_text(html, encoding="utf-8")
         summary.pages.append(out / f"{board.name}.html")
     return summary

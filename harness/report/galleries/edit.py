@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.report.gallery import SampleView, model_cells, run_records, scores_text, side_info
+from harness.report.gallery import SampleView, model_cells, run_records, scores_text
 from harness.report.media import Media, mask_overlay
 
 SHOW = "all"  # every model's output next to each other: editing is judged by eye
 VERDICT_METRIC = None
 COMPACT = True  # a model's cell is one tile wide
+INFO_OPEN = True  # side information (e.g. the prompt rewrite the edit was conditioned on) open under the output
 
 
 def tile(url: str, caption: str, detail: str = "", cls: str = "") -> str:
@@ -45,8 +46,7 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         inputs = f'<div class="tiles">{"".join(tiles)}<div style="flex:1 1 20em">{text}</div></div>'
         view = SampleView(s.id, task.subsets(s), inputs)
         for i, rec, scores in model_cells(view, records, s.id):
-            view.cells[i] = tile(
-                prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics)
-            ) + side_info(rec.info, open_=True)  # e.g. the prompt rewrite the edit was conditioned on
+            view.cells[i] = tile(prefix + media.image(task.decode(rec.output)), "output", scores_text(scores, metrics))
+            view.info[i] = rec.info
         out.append(view)
     return out

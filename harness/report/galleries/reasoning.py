@@ -1,12 +1,13 @@
-"""Reasoning gallery: the image(s), the prompt the model saw, gold answer; per model the full response, the
-answer extracted from it (HoneyBee's rules, harness.metrics.reasoning) and the verdict."""
+"""Reasoning gallery: the image(s), the prompt the model saw, gold answer (once per sample); per model the verdict,
+the answer extracted from the response (HoneyBee's rules, harness.metrics.reasoning), the scores and the full
+response."""
 
 from __future__ import annotations
 
 from html import escape
 
 from harness.metrics import reasoning
-from harness.report.gallery import SampleView, model_cells, run_records, scores_text, side_info
+from harness.report.gallery import SampleView, model_cells, run_records, scores_text
 from harness.report.media import Media
 
 SHOW = "ab"  # full responses are long: two models side by side
@@ -41,10 +42,11 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
                 f'<details><summary>completion {k + 2}</summary><div class="text">{escape(c)}</div></details>'
                 for k, c in enumerate(completions[1:])
             )
+            others = [m for m in metrics if m != VERDICT_METRIC and m in scores]  # the verdict says the accuracy
+            more_scores = f' · <span class="scores">{scores_text(scores, others)}</span>' if others else ""
             view.cells[i] = (
-                f"<div>{verdict} · {escape(shown)} · gold {escape(s.answer)}</div>"
-                f'<div class="scores">{scores_text(scores, metrics)}</div>'
-                f'<div class="text">{escape(first)}</div>{more}{side_info(rec.info)}'
+                f'<div>{verdict} · {escape(shown)}{more_scores}</div><div class="text">{escape(first)}</div>{more}'
             )
+            view.info[i] = rec.info
         out.append(view)
     return out

@@ -1,5 +1,5 @@
 """Retrieval gallery: each query (image, text, a player for its speech) and, per model, the top 10 retrieved
-items with thumbnails and relevance grades, and the rank of the first relevant item.
+items with thumbnails (relevant ones framed green, with their grade), and the rank of the first relevant item.
 
 Rankings are recomputed from the stored embeddings by ``RetrievalTask.rank`` (harness/kinds/retrieval.py), the
 same call ``score_all`` scores, so the gallery shows exactly the ranking behind each query's metrics."""
@@ -72,12 +72,12 @@ def views(task, runs: list[dict | None], store, media: Media, metrics: list[str]
         if doc not in thumbs:
             thumbs[doc] = "" if picture(it) is None else prefix + media.image(picture(it))
         img = f'<img loading="lazy" src="{escape(thumbs[doc])}" alt="{escape(doc)}">' if thumbs[doc] else ""
-        rel = f"relevance {grade}" if grade else "not relevant"  # unjudged counts as non-relevant (trec_eval)
-        cls = " relevant" if grade else ""
+        # only relevant items say so (and have a green frame): unjudged counts as non-relevant (trec_eval)
+        rel = f'<div class="scores">relevance {grade}</div>' if grade else ""
+        text = f'<div class="muted">{escape(it.text[:60])}</div>' if it.text else ""
         return (
-            f'<figure class="tile{cls}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
-            f'<div class="scores">{escape(rel)}</div><div class="muted">{escape((it.text or "")[:60])}</div>'
-            "</figure>"
+            f'<figure class="tile{" relevant" if grade else ""}">{img}<div class="cap">#{rank} {escape(doc)}</div>'
+            f"{rel}{text}</figure>"
         )
 
     out = []
