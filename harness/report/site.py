@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 from harness.report.board import render_board
 from harness.report.galleries import gallery_module
 from harness.report.gallery import PAGE_BYTES, GalleryModels, render_gallery
+from harness.report.lock import site_lock
 from harness.report.media import Media
 from harness.report.siteindex import (
     BoardEntry,
@@ -184,6 +185,11 @@ def write_site(
     ``page_bytes``: the HTML budget of one gallery page (a bigger gallery gets more pages)."""
     boards = [lb.load_definition(n, tasks) for n in names]
     dest = Path(dest)
+    with site_lock(dest):  # one writer at a time: a second --update would drop the first one's pages
+        return _write_site(boards, store, tasks, dest, update, page_bytes)
+
+
+def _write_site(boards, store, tasks, dest: Path, update: bool, page_bytes: int) -> SiteSummary:
     if update:
         check_site(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
