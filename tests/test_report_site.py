@@ -216,9 +216,9 @@ def test_committed_site_pages_fit_1400px_and_decode_their_images(page, tmp_path,
         _shot(page, tmp_path, request, "site-gallery-retrieval.png")
 
 
-def test_every_page_of_the_full_embedded_suites_weighs_under_5_mb(site):
-    """A page's weight: its HTML and every media file it references (what a browser fetches to show it all);
-    a gallery page holds at most 2 MB of samples' HTML (harness.report.gallery.PAGE_BYTES)."""
+def test_every_page_of_the_full_embedded_suites_weighs_under_20_mb(site):
+    """A page's weight: its HTML and every media file it references (what a browser fetches to show it all); its
+    HTML alone stays near the 2 MB a gallery page holds (harness.report.gallery.PAGE_BYTES)."""
     import re
 
     from PIL import Image
@@ -229,7 +229,8 @@ def test_every_page_of_the_full_embedded_suites_weighs_under_5_mb(site):
         media = {(path.parent / m).resolve() for m in re.findall(r'src="([^"]*media/[^"]+)"', text)}
         weights[path.relative_to(site).as_posix()] = path.stat().st_size + sum(m.stat().st_size for m in media)
     heaviest = max(weights, key=weights.get)
-    assert weights[heaviest] < 5e6, (heaviest, weights[heaviest])
+    assert weights[heaviest] < 20e6, (heaviest, weights[heaviest])
+    assert max(p.stat().st_size for p in site.rglob("*.html")) < 2.5e6
     thumbs = list((site / "media").glob("*.webp"))
     assert thumbs and all(max(Image.open(t).size) <= 128 for t in thumbs[:300])
 
