@@ -58,6 +58,8 @@ def test_multiple_choice_and_other(probe):
     assert errors.classify(bars, "the chart has bars p = 2, q = 5. \\boxed{b}", correct=False) == "read"
     compared = "the chart has bars p = 2, q = 3, r = 2, s = 4. the tallest bar is q. q is option (c). \\boxed{c}"
     assert errors.classify(bars, compared, correct=False) == "other"
+    silent = "the tallest bar is q. q is option (c). \\boxed{c}"  # nothing read is stated: cannot tell a misread
+    assert errors.classify(bars, silent, correct=False) == "unread"
     counting = probe["counting-000"]  # 3 blue triangles, 1 yellow circle, 1 blue circle
     assert errors.classify(counting, "there are 4 blue triangles in the image. \\boxed{4}", correct=False) == "read"
     total = "there are 6 shapes: 3 blue triangles. there are 3 blue triangles. \\boxed{3}"
@@ -70,15 +72,17 @@ def test_multiple_choice_and_other(probe):
 
 
 def test_teacher_cots_raise_no_false_alarm(probe):
-    """Every correct teacher CoT (both styles, all openers) passes read, compute and copy: filed as "other" when
-    the grader is told it is wrong, so nothing the teacher writes is mistaken for a misread or a miscount."""
+    """Every correct teacher CoT (both styles, all openers) passes read, compute and copy: filed as "other" (or
+    "unread" for a short CoT that states nothing it read) when the grader is told it is wrong, so nothing the
+    teacher writes is mistaken for a misread or a miscount; every long CoT states its reading."""
     rng = np.random.default_rng(0)
     for s in probe.values():
         q = Question("probe", 0, s.category, s.difficulty, _qtype(s.category, s.meta), s.question, s.answer,
                      s.choices, None, "", dict(s.meta))  # fmt: skip
         for long_share in (0.0, 1.0):
             cot = write_cot(q, rng, error_rate=0.0, long_share=long_share)
-            assert errors.classify(s, cot, correct=False) == "other", (s.id, cot, errors.misreads(s, cot))
+            expected = {"other"} if long_share else {"other", "unread"}
+            assert errors.classify(s, cot, correct=False) in expected, (s.id, cot, errors.misreads(s, cot))
 
 
 def test_cli_on_a_real_store(tmp_path, probe):
@@ -100,7 +104,14 @@ def test_cli_on_a_real_store(tmp_path, probe):
     )
 
     out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, check=True)
-    rows = {line.split(" | ")[1]: line for line in out.stdout.splitlines() if line.startswith("| text")}
+    stages, checks = out.stdout.split("each check on its own")
+    rows = {line.split(" | ")[1]: line for line in stages.splitlines() if line.startswith("| text")}
+    separate = {
+        line.split(" | ")[1]: line.split(" | ")[2:] for line in checks.splitlines() if line.startswith("| text")
+    }
+    # digits-000: "8 + 7" read right, "= 11" false, box = its own result 11; clock-010 states nothing checkable.
+    assert separate["digits"] == ["1/1 = 100 % [21, 100]", "0/1 = 0 % [0, 79]", "1/1 = 100 % [21, 100] |"]
+    assert separate["clock"] == ["-", "-", "- |"]
     assert rows["digits"].split(" | ")[2:6] == ["1", "0 (0 % [0, 79])", "0 (0 % [0, 79])", "0 (0 % [0, 79])"]
     assert rows["digits"].split(" | ")[6].startswith("1 (100 %")  # compute
     assert rows["all"].split(" | ")[3].startswith("1 (50 % [9, 91])")  # correct, Wilson interval

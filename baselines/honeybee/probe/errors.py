@@ -14,8 +14,10 @@ checked stage by stage against the question's ground truth, regenerated from the
 - ``compute``: an arithmetic statement ``x op y ... = z`` is false;
 - ``copy``: the boxed answer is not the CoT's own last result — the option letter it names for multiple choice,
   else the last number (or time) stated before "the answer is";
-- ``other``: reading, arithmetic and copying check out (or were not stated), the answer is still wrong: a wrong
-  option mapping, a wrong comparison ("the tallest bar is q"), or a CoT that never states what it read.
+- ``other``: the values it read are right, its arithmetic and copying check out (or were not stated), the answer
+  is still wrong: a wrong option mapping ("11:30 is option (a)"), a wrong comparison ("the tallest bar is q");
+- ``unread``: the same, but the CoT states nothing it read ("the answer is c. \\boxed{d}"), so whether it misread
+  cannot be told: kept apart from ``other`` so that "reading right, still wrong" is not inflated by silence.
 
 Shares per category and suite come with Wilson 95 % intervals (scipy). Outputs are compared after undoing the
 proxy vocabulary's spacing ("3 : 55" -> "3:55", "( d )" -> "(d)") and case.
@@ -39,7 +41,7 @@ from harness.errors import HarnessError
 from harness.store import RunStore
 from harness_baselines.honeybee.pretrain import COLOR_ORDER, SHAPE_ORDER
 
-CLASSES = ("correct", "format", "read", "compute", "copy", "other")
+CLASSES = ("correct", "format", "read", "compute", "copy", "other", "unread")
 TASKS_DIR = Path(__file__).parent / "tasks" / "probe"
 LETTERS = "abcdefgh"
 
@@ -83,13 +85,12 @@ def _operands(expr: str) -> list[int]:
     return sorted(int(x) for x in re.findall(r"\d+", expr))
 
 
-def misreads(s: ReasoningSample, t: str) -> list[str]:
-    """Reading claims in the (normalized) CoT ``t`` that contradict the scene of ``s``, as "claimed != truth"."""
-    f, bad = s.meta, []
+def readings(s: ReasoningSample, t: str) -> list[tuple]:
+    """Every reading claim in the (normalized) CoT ``t`` beside the scene's truth: [(claimed, truth), ...]."""
+    f, pairs = s.meta, []
 
     def check(claim, truth):
-        if claim != truth:
-            bad.append(f"{claim} != {truth}")
+        pairs.append((claim, truth))
 
     if s.category == "counting":
         pattern = rf"(\d+) ({'|'.join(COLOR_ORDER)}) ({'|'.join(SHAPE_ORDER)})"
@@ -130,7 +131,12 @@ def misreads(s: ReasoningSample, t: str) -> list[str]:
             check(sorted([int(w), int(h)]), sorted(rect) if rect else None)
         for a, b in re.findall(r"180 - (\d+) - (\d+) =", t):
             check(sorted([int(a), int(b)]), labelled)
-    return bad
+    return pairs
+
+
+def misreads(s: ReasoningSample, t: str) -> list[str]:
+    """The reading claims of ``t`` that contradict the scene of ``s``, as "claimed != truth"."""
+    return [f"{claim} != {truth}" for claim, truth in readings(s, t) if claim != truth]
 
 
 def boxed(t: str) -> str | None:
@@ -163,14 +169,32 @@ def classify(s: ReasoningSample, output: str, correct: bool) -> str:
     answer = boxed(t)
     if answer is None:
         return "format"
-    if misreads(s, t):
+    stated = readings(s, t)
+    if any(claim != truth for claim, truth in stated):
         return "read"
     if any(value is not None and value != z for _, z, value in arithmetic(t)):
         return "compute"
     mine = own_result(s, t)
     if mine is not None and mine != answer:
         return "copy"
-    return "other"
+    return "other" if stated else "unread"
+
+
+def check_counts(s: ReasoningSample, output: str) -> Counter:
+    """Each check on its own, not only the first failing one: reading claims, arithmetic statements and the box
+    against its own result, as counts stated ("*_n") and right ("*_ok"), whatever the grader said."""
+    t, c = normalize(output), Counter()
+    for claim, truth in readings(s, t):
+        c["read_n"] += 1
+        c["read_ok"] += claim == truth
+    for _, z, value in arithmetic(t):
+        c["compute_n"] += value is not None
+        c["compute_ok"] += value == z
+    mine, answer = own_result(s, t), boxed(t)
+    if mine is not None and answer is not None:
+        c["copy_n"] += 1
+        c["copy_ok"] += mine == answer
+    return c
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -186,8 +210,9 @@ def probe_samples(task: str) -> dict[str, ReasoningSample]:
     return {s.id: s for s in generate(**yaml.safe_load(path.read_text())["source"]["args"])}
 
 
-def tally(store_path: Path) -> dict[tuple[str, str], Counter]:
-    """{(suite, category or "all"): Counter of classes} over the store's finished probe runs."""
+def tally(store_path: Path) -> tuple[dict[tuple[str, str], Counter], dict[tuple[str, str], Counter]]:
+    """({(suite, category or "all"): Counter of classes}, the same of ``check_counts``) over a store's finished
+    probe runs."""
     db = store_path / "harness.sqlite" if store_path.is_dir() else store_path
     if not db.is_file():
         raise HarnessError(f"{store_path}: not a results store (no harness.sqlite)")
@@ -196,6 +221,7 @@ def tally(store_path: Path) -> dict[tuple[str, str], Counter]:
     if not runs:
         raise HarnessError(f"{db}: no finished probe/embedded or probe/text run")
     counts: dict[tuple[str, str], Counter] = {}
+    checks: dict[tuple[str, str], Counter] = {}
     for run in runs:
         samples = probe_samples(run["task"])
         suite = run["task"].split("/", 1)[1]
@@ -208,26 +234,38 @@ def tally(store_path: Path) -> dict[tuple[str, str], Counter]:
             stage = classify(samples[sid], output, rec.scores["accuracy"] > 0)
             for key in ((suite, samples[sid].category), (suite, "all")):
                 counts.setdefault(key, Counter())[stage] += 1
-    return counts
+                checks.setdefault(key, Counter()).update(check_counts(samples[sid], output))
+    return counts, checks
+
+
+def _share(k: int, n: int) -> str:
+    if not n:
+        return "-"
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {100 * k / n:.0f} % [{lo:.0f}, {hi:.0f}]"
 
 
 def table(store_path: Path) -> str:
-    """A markdown table: per suite and category, n and each class's count, share and Wilson 95 % interval."""
-    lines = [
-        f"`{store_path}`",
-        "",
-        "| suite | category | n | " + " | ".join(CLASSES) + " |",
-        "|---|---|---:|" + "---:|" * len(CLASSES),
-    ]
-    counts = tally(store_path)
-    for suite, category in sorted(counts, key=lambda k: (k[0], [*CATEGORIES, "all"].index(k[1]))):
-        c = counts[suite, category]
-        n = sum(c.values())
+    """Two markdown tables: per suite and category, each class's count, share and Wilson 95 % interval; then each
+    check on its own (reading claims right, arithmetic statements true, box = own result)."""
+    counts, checks = tally(store_path)
+    keys = sorted(counts, key=lambda k: (k[0], [*CATEGORIES, "all"].index(k[1])))
+    lines = [f"`{store_path}`: first failing stage", ""]
+    lines += ["| suite | category | n | " + " | ".join(CLASSES) + " |", "|---|---|---:|" + "---:|" * len(CLASSES)]
+    for key in keys:
+        c, n = counts[key], sum(counts[key].values())
         cells = []
         for cls in CLASSES:
             lo, hi = wilson(c[cls], n)
             cells.append(f"{c[cls]} ({100 * c[cls] / n:.0f} % [{lo:.0f}, {hi:.0f}])")
-        lines.append(f"| {suite} | {category} | {n} | " + " | ".join(cells) + " |")
+        lines.append(f"| {key[0]} | {key[1]} | {n} | " + " | ".join(cells) + " |")
+    lines += ["", f"`{store_path}`: each check on its own, over all answers", ""]
+    lines += ["| suite | category | reading claims right | arithmetic statements true | box = own result |"]
+    lines += ["|---|---|---:|---:|---:|"]
+    for key in keys:
+        c = checks[key]
+        cells = [_share(c[f"{name}_ok"], c[f"{name}_n"]) for name in ("read", "compute", "copy")]
+        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
