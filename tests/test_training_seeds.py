@@ -2,7 +2,9 @@
 into one leaderboard row (mean over seeds, two-level CI, seed spread) and one `harness compare` side, with marks
 from the two-level test; the two-level test holds its false-alarm rate where a one-level test does not."""
 
+import base64
 import json
+import re
 import sqlite3
 
 import numpy as np
@@ -91,6 +93,12 @@ def test_leaderboard_pools_seeds_into_one_row_with_spread_and_two_level_marks(st
     assert md.returncode == 0
     text = (store / "b.md").read_text()
     assert "3 seeds sd=" in text and "two-level" in text
+    # every row of the model has arguments: named by them alone in the tables and plots, the model once in the legend
+    assert "| amp=10 " in text and "`ARGS`, is `seeded:SeededNoise [ARGS]`" in text
+    html = store / "b.html"
+    run_cli("leaderboard", store / "board.yaml", "-o", store / "r", "--format", "html", "--to", html, check_rc=0)
+    svgs = [base64.b64decode(s).decode() for s in re.findall(r"data:image/svg\+xml;base64,([^\"]+)", html.read_text())]
+    assert svgs and all(">amp=10<" in s and "SeededNoise" not in s for s in svgs)
 
 
 def test_compare_two_seed_groups_uses_the_two_level_test(store):

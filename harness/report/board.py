@@ -17,6 +17,7 @@ from harness.leaderboard import (
     estimate_parts,
     legend,
     short_header,
+    short_label,
     shortened_models,
 )
 from harness.metrics import METRICS
@@ -74,21 +75,24 @@ def _cell_html(cell) -> str:
 
 def _plots(table: Table, tasks) -> str:
     figures = []
+    shortened = shortened_models(table.rows)
+    name = {r.label: short_label(r, shortened) for r in table.rows}  # the rows as the tables name them
+    reference = name.get(table.board.reference, table.board.reference)
     for j, column in enumerate(table.columns):
         task, metric, subset = column
-        rows = [(r.label, r.cells[j]) for r in table.rows if r.cells[j] is not None]
+        rows = [(name[r.label], r.cells[j]) for r in table.rows if r.cells[j] is not None]
         if not rows:
             continue
         spec = METRICS[tasks[task].spec.kind][metric]
         title = f"{task} {short_header(column)}"
-        figure = plots.bar_figure(title, rows, table.board.reference, spec.higher_is_better, spec.cap)
+        figure = plots.bar_figure(title, rows, reference, spec.higher_is_better, spec.cap)
         figures.append(f"<figure>{figure}</figure>")
     if table.board.plot_x:
         for j, (task, metric, subset) in enumerate(table.columns):
             if subset:
                 continue
             points = [
-                (_model_fact(r.runs[task], table.board.plot_x), r.cells[j], r.label)
+                (_model_fact(r.runs[task], table.board.plot_x), r.cells[j], name[r.label])
                 for r in table.rows
                 if task in r.runs and r.cells[j] is not None
             ]
