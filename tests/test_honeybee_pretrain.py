@@ -176,3 +176,47 @@ def test_the_committed_mix_is_unchanged_and_bad_options_are_one_line_errors(tmp_
         run_cli("recipe", "train", "src_mixed", "--cache-dir", tmp_path, "--base", tmp_path / "none.safetensors"),
         "none.safetensors",
     )
+
+
+def test_a_base_at_another_resolution_is_inherited_by_fine_tuning_and_the_adapter(tmp_path):
+    from harness_baselines.honeybee.train import _metadata
+
+    kw = dict(steps=2, n_images=8, log=None, mix="answers", image_px=64, cnn_width=16)
+    a = pretrain(tmp_path, tmp_path / "a.safetensors", **kw)
+    pretrain(tmp_path, tmp_path / "b.safetensors", **kw)
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+    assert a["config"]["image_px"] == 64 and a["config"]["cnn_width"] == 16
+    assert a["config"]["max_len"] == 224 - 36 + 64  # 8 x 8 image tokens; the text keeps the default room
+    assert (tmp_path / "rehearsal" / "pretrain-8-64px.npz").is_file()  # rendered at 64 px, beside the 48 px cache
+    recipe = Recipe.model_validate(
+        {"name": "tiny", "sources": [{"name": "mixed", "size": 8}], "train": {"steps": 2, "batch_size": 4}}
+    )
+    build(recipe, tmp_path)
+    train(recipe, tmp_path, log=None, base=tmp_path / "a.safetensors")
+    model, _ = load_model(tmp_path / "checkpoints" / "tiny.safetensors")
+    assert model.cfg.image_px == 64 and model.cfg.image_tokens == 64 and model.encoder[0].out_channels == 16
+    assert _metadata(tmp_path / "checkpoints" / "tiny.safetensors")["config"]["image_px"] == 64
+    # the adapter reads the resolution from the checkpoint: a 64 px picture reaches the encoder
+    from harness_baselines.honeybee.adapter import HoneyBeeProxy
+
+    seen = []
+    proxy = HoneyBeeProxy(recipe="tiny", cache_dir=str(tmp_path))
+    prompt = {"text": DESCRIBE_PROMPT, "images": [np.zeros((100, 100, 3), dtype=np.uint8)]}
+    proxy.generate([prompt], seeds=[0], max_new_tokens=4)  # loads the checkpoint lazily
+    proxy.model.encoder.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    out = proxy.generate([prompt], seeds=[0], max_new_tokens=4)
+    assert len(out) == 1 and seen == [(64, 64)]
+
+
+def test_the_default_encoder_keeps_the_committed_metadata_and_bad_resolutions_are_one_line_errors(tmp_path):
+    from harness_baselines.honeybee.model import ProxyConfig
+
+    assert ProxyConfig(vocab_size=5).to_dict() == {"vocab_size": 5, "d": 96, "layers": 2, "heads": 4, "max_len": 224}
+    for px in ("60", "8"):
+        one_line_error(
+            run_cli("recipe", "pretrain", "--image_px", px, "-o", tmp_path / "x.safetensors"),
+            f"--image_px {px}",
+            "multiple of 8",
+        )
+    one_line_error(run_cli("recipe", "pretrain", "--cnn_width", "0", "-o", tmp_path / "x.safetensors"), "--cnn_width 0")
+    assert not (tmp_path / "x.safetensors").exists()

@@ -92,7 +92,8 @@ class HoneyBeeProxy(Reasoner):
 
         torch.set_num_threads(1)
         max_new = min(int(gen_kwargs.get("max_new_tokens", MAX_NEW_TOKENS)), MAX_NEW_TOKENS)
-        images, has = image_tensor([p["images"][0] if p.get("images") else None for p in prompts])
+        pictures = [p["images"][0] if p.get("images") else None for p in prompts]
+        images, has = image_tensor(pictures, self.model.cfg.image_px)  # the base's resolution (pretrain --image_px)
         ids = [self.vocab.encode(p["text"]) + [self.vocab.sep] for p in prompts]
         a = self.args
         done = decoding.sample(

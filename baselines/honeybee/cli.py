@@ -107,6 +107,10 @@ def pretrain(
         "--mix",
         help="describe (the committed base) or answers (+ generic questions answered in \\boxed{}, pretrain_qa.py).",
     ),
+    image_px: int = typer.Option(
+        48, "--image_px", help="Image encoder input side in pixels, a multiple of 8 (recipes inherit it)."
+    ),
+    cnn_width: int = typer.Option(32, "--cnn_width", help="Channels of the encoder's first convolution (x2 next)."),
 ) -> None:
     """Pretrain the proxy's base model (perception descriptions + arithmetic; pretrain.py), which every recipe
     fine-tunes (train.init: base). Deterministic: rebuilds the committed checkpoint bit for bit."""
@@ -122,10 +126,12 @@ def pretrain(
         layers=layers,
         d=d,
         mix=mix,
+        image_px=image_px,
+        cnn_width=cnn_width,
     )
     print(
-        f"base ({layers} layers, d = {d}, mix {mix}): loss {summary['final_loss']:.3f} after {summary['steps']} "
-        f"steps · {summary['seconds']}s wall, "
+        f"base ({layers} layers, d = {d}, {image_px} px, CNN {cnn_width}, mix {mix}): "
+        f"loss {summary['final_loss']:.3f} after {summary['steps']} steps · {summary['seconds']}s wall, "
         f"{summary['cpu_seconds']}s CPU · {summary['checkpoint']}"
     )
 

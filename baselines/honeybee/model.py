@@ -15,8 +15,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-IMAGE_PX = 48
-N_IMAGE_TOKENS = 36
+IMAGE_PX = 48  # the committed base's resolution (pretrain --image_px changes it per base)
+N_IMAGE_TOKENS = 36  # (IMAGE_PX / 8) ** 2: three stride-2 convolutions
+CNN_WIDTH = 32  # the first convolution's channels (the second has twice as many); pretrain --cnn_width
 
 
 @dataclass(frozen=True)
@@ -26,20 +27,42 @@ class ProxyConfig:
     layers: int = 2
     heads: int = 4
     max_len: int = 224  # image tokens + prompt + CoT
+    image_px: int = IMAGE_PX
+    cnn_width: int = CNN_WIDTH
+
+    @property
+    def image_tokens(self) -> int:
+        return (self.image_px // 8) ** 2
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, leaving out the encoder's at their defaults, so the committed base's metadata (and so its
+        bytes) stays as it was before the encoder became an option."""
+        out = asdict(self)
+        for key, default in (("image_px", IMAGE_PX), ("cnn_width", CNN_WIDTH)):
+            if out[key] == default:
+                del out[key]
+        return out
+
+
+def text_room_config(vocab_size: int, **kw) -> ProxyConfig:
+    """A config whose ``max_len`` leaves prompt + CoT the committed base's room (188 tokens) at any resolution."""
+    cfg = ProxyConfig(vocab_size=vocab_size, **kw)
+    return ProxyConfig(**{**asdict(cfg), "max_len": cfg.max_len - N_IMAGE_TOKENS + cfg.image_tokens})
 
 
 class ProxyVLM(nn.Module):
     def __init__(self, cfg: ProxyConfig):
         super().__init__()
         self.cfg = cfg
-        d = cfg.d
+        d, w = cfg.d, cfg.cnn_width
         self.encoder = nn.Sequential(
-            nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 2, 1), nn.GELU(), nn.Conv2d(64, d, 3, 2, 1)
+            nn.Conv2d(3, w, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(w, 2 * w, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(2 * w, d, 3, 2, 1),
         )
-        self.no_image = nn.Parameter(torch.zeros(1, N_IMAGE_TOKENS, d))
+        self.no_image = nn.Parameter(torch.zeros(1, cfg.image_tokens, d))
         self.tok = nn.Embedding(cfg.vocab_size, d)
         self.pos = nn.Embedding(cfg.max_len, d)
         layer = nn.TransformerEncoderLayer(d, cfg.heads, 4 * d, dropout=0.0, batch_first=True, norm_first=True)
@@ -48,26 +71,26 @@ class ProxyVLM(nn.Module):
         self.head = nn.Linear(d, cfg.vocab_size)
 
     def forward(self, images: torch.Tensor, has_image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """images [B, 3, 48, 48] in -1..1; has_image [B] bool; tokens [B, T] -> logits [B, T, vocab] (causal)."""
+        """images [B, 3, px, px] in -1..1; has_image [B] bool; tokens [B, T] -> logits [B, T, vocab] (causal)."""
         b, t = tokens.shape
-        feats = self.encoder(images).flatten(2).transpose(1, 2)  # [B, 36, d]
+        feats = self.encoder(images).flatten(2).transpose(1, 2)  # [B, image_tokens, d]
         feats = torch.where(has_image[:, None, None], feats, self.no_image.expand(b, -1, -1))
         x = torch.cat([feats, self.tok(tokens)], dim=1)
         x = x + self.pos(torch.arange(x.shape[1], device=x.device))[None]
         mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1], device=x.device)
         x = self.blocks(x, mask=mask, is_causal=True)
-        return self.head(self.norm(x[:, N_IMAGE_TOKENS:]))
+        return self.head(self.norm(x[:, self.cfg.image_tokens :]))
 
 
-def image_tensor(images: list[np.ndarray | None]) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 (H, W, 3) arrays (or None) -> ([B, 3, 48, 48] in -1..1, has_image [B] bool)."""
-    out = torch.zeros(len(images), 3, IMAGE_PX, IMAGE_PX)
+def image_tensor(images: list[np.ndarray | None], px: int = IMAGE_PX) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (H, W, 3) arrays (or None) -> ([B, 3, px, px] in -1..1, has_image [B] bool)."""
+    out = torch.zeros(len(images), 3, px, px)
     has = torch.zeros(len(images), dtype=torch.bool)
     for k, img in enumerate(images):
         if img is None:
             continue
         x = torch.from_numpy(np.array(img[..., :3])).permute(2, 0, 1).float()[None] / 127.5 - 1
-        out[k] = F.interpolate(x, size=(IMAGE_PX, IMAGE_PX), mode="area")[0]
+        out[k] = F.interpolate(x, size=(px, px), mode="area")[0]
         has[k] = True
     return out, has
 
@@ -116,13 +139,13 @@ def generate(
     written to, its own length, and attends only to positions before it (the padding after a prompt is
     overwritten by that sample's own tokens before anything can see it). Greedy when temperature == 0.
     ``generator``: one for the batch, or one per row (each row's draws then depend only on its own seed)."""
-    b = len(prompts)
-    room = model.cfg.max_len - N_IMAGE_TOKENS
+    b, n_img = len(prompts), model.cfg.image_tokens
+    room = model.cfg.max_len - n_img
     prompts = [p[-(room - 1) :] for p in prompts]  # keep the end (options + suffix + <sep>) if too long
-    lengths = torch.tensor([len(p) for p in prompts]) + N_IMAGE_TOKENS  # in full-sequence positions
+    lengths = torch.tensor([len(p) for p in prompts]) + n_img  # in full-sequence positions
     width = int(lengths.max())
     steps = max(0, min(max_new_tokens, model.cfg.max_len - width))
-    tokens = torch.full((b, width - N_IMAGE_TOKENS), pad, dtype=torch.long)
+    tokens = torch.full((b, width - n_img), pad, dtype=torch.long)
     for k, p in enumerate(prompts):
         tokens[k, : len(p)] = torch.tensor(p)
     feats = model.encoder(images).flatten(2).transpose(1, 2)

@@ -96,7 +96,7 @@ def arithmetic(rng: random.Random) -> str:
     return f"{a} - {b} = {a - b}."
 
 
-def pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[str], list[str]]:
+def pretrain_images(n: int, cache: Path, log=print, px: int = 48) -> tuple[np.ndarray, list[str], list[str]]:
     """The first ``n`` decontaminated images of the pretraining source at the proxy's resolution (uint8
     [n, 3, px, px]), their canonical descriptions and the generator's words for them. Deterministic: rows are
     taken in index order."""
@@ -115,7 +115,7 @@ def pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[st
         if index.image_match(q.image, decon.phash_distance):
             dropped += 1
             continue
-        x, _ = image_tensor([q.image])
+        x, _ = image_tensor([q.image], px)
         images.append(((x[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy())
         texts.append(describe(q))
         words.append(q.caption)
@@ -124,14 +124,14 @@ def pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[st
     return np.stack(images), texts, words
 
 
-def cached_pretrain_images(n: int, cache: Path, log=print) -> tuple[np.ndarray, list[str], list[str]]:
+def cached_pretrain_images(n: int, cache: Path, log=print, px: int = 48) -> tuple[np.ndarray, list[str], list[str]]:
     """``pretrain_images`` rendered once per cache folder (rendering and hashing ~17k images costs minutes; the
-    result depends only on ``n``, so pretraining variants and rehearsal share it)."""
-    path = cache / "rehearsal" / f"pretrain-{n}.npz"
+    result depends only on ``n`` and the resolution, so pretraining variants and rehearsal share it)."""
+    path = cache / "rehearsal" / (f"pretrain-{n}.npz" if px == 48 else f"pretrain-{n}-{px}px.npz")
     if path.is_file():
         with np.load(path) as z:
             return z["images"], [str(t) for t in z["texts"]], [str(w) for w in z["words"]]
-    images, texts, words = pretrain_images(n, cache, log)
+    images, texts, words = pretrain_images(n, cache, log, px)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, images=images, texts=np.array(texts), words=np.array(words))
@@ -154,9 +154,9 @@ class Rehearsal:
     comparisons stay fair. The first
     REHEARSAL_IMAGES pretraining images are rendered once and cached under ``cache``."""
 
-    def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe"):
+    def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe", px: int = 48):
         self.vocab, self.mix = Vocab(build_vocab()), mix
-        images, texts, words = cached_pretrain_images(n_images, cache, log=None)
+        images, texts, words = cached_pretrain_images(n_images, cache, log=None, px=px)
         self.images = images.transpose(0, 2, 3, 1)  # (n, px, px, 3), the layout image_tensor reads
         self.texts, self.words = [str(t) for t in texts], [str(w) for w in words]
 
@@ -193,6 +193,7 @@ class Rehearsal:
 
 
 MIXES = ("describe", "answers")
+IMAGE_PX_RANGE = (16, 128)  # multiples of 8 (three stride-2 convolutions); 48 is the committed base's
 
 
 def pretrain(
@@ -204,6 +205,8 @@ def pretrain(
     layers: int = 2,
     d: int = 96,
     mix: str = "describe",
+    image_px: int = 48,
+    cnn_width: int = 32,
 ) -> dict:
     """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds.
 
@@ -211,31 +214,38 @@ def pretrain(
     committed base: descriptions, reading, arithmetic statements) or ``answers``, which gives a quarter of each
     batch to generic question answering ending in ``\\boxed{}`` (pretrain_qa.py: arithmetic questions, one and two
     steps, open and multiple choice; "the largest number in the image") — the instruction-following a VLM like PLM
-    brings to its fine-tuning."""
+    brings to its fine-tuning. ``image_px``/``cnn_width``: the image encoder's input resolution and first
+    convolution's channels (the probe's errors are mostly misreadings, probe/README.md); the image-token count
+    grows with the resolution ((px / 8) ** 2) and ``max_len`` with it, so the text keeps its room."""
     import torch
     from safetensors.torch import save_file
 
     from harness.errors import HarnessError
-    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM, teacher_forcing, train_step
+    from harness_baselines.honeybee.model import ProxyConfig, ProxyVLM, teacher_forcing, text_room_config, train_step
 
     if mix not in MIXES:
         raise HarnessError(f"--mix {mix!r}: expected one of {', '.join(MIXES)}")
     heads = ProxyConfig(vocab_size=1).heads
     if d % heads:
         raise HarnessError(f"--d {d}: the decoder width must be a multiple of its {heads} attention heads")
+    lo, hi = IMAGE_PX_RANGE
+    if image_px % 8 or not lo <= image_px <= hi:
+        raise HarnessError(f"--image_px {image_px}: expected a multiple of 8 from {lo} to {hi}")
+    if cnn_width < 1:
+        raise HarnessError(f"--cnn_width {cnn_width}: expected a positive channel count")
 
     t0, c0 = time.time(), time.process_time()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     rng = random.Random(0)
     vocab = Vocab(build_vocab())
-    images, texts, words = cached_pretrain_images(n_images, cache, log)
+    images, texts, words = cached_pretrain_images(n_images, cache, log, image_px)
     described = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] + vocab.encode(t) + [vocab.eos] for t in texts]
     read = [
         vocab.encode(f"{w} {DESCRIBE_PROMPT}") + [vocab.sep] + vocab.encode(t) + [vocab.eos]
         for w, t in zip(words, texts)
     ]
-    cfg = ProxyConfig(vocab_size=len(vocab), d=d, layers=layers)
+    cfg = text_room_config(len(vocab), d=d, layers=layers, image_px=image_px, cnn_width=cnn_width)
     model = ProxyVLM(cfg)
     lr, batch_size = 2e-3, 32
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -264,6 +274,7 @@ def pretrain(
         "steps": steps,
         "config": cfg.to_dict(),
         "mix": mix,
+        "image_px": image_px,
         "final_loss": float(np.mean(losses[-100:])),
         "seconds": round(time.time() - t0, 1),
         "cpu_seconds": round(time.process_time() - c0, 1),

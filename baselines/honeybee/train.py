@@ -76,7 +76,6 @@ def train(
     from safetensors.torch import save_file
 
     from harness_baselines.honeybee.model import (
-        N_IMAGE_TOKENS,
         ProxyConfig,
         ProxyVLM,
         image_tensor,
@@ -121,10 +120,10 @@ def train(
     rows = _shuffled_rows(data, random.Random(seed))
     n_rehearsal = round(recipe.train.rehearsal * recipe.train.batch_size)
     mix = base_meta.get("plan", {}).get("mix", "describe")
-    rehearsal = Rehearsal(cache, mix=mix) if n_rehearsal else None
+    rehearsal = Rehearsal(cache, mix=mix, px=cfg.image_px) if n_rehearsal else None
     rehearsal_rng = random.Random(seed + 7)
     images: dict[str, np.ndarray] = {}
-    room = cfg.max_len - N_IMAGE_TOKENS
+    room = cfg.max_len - cfg.image_tokens
     losses = []
     for step in range(steps):
         batch = [next(rows) for _ in range(recipe.train.batch_size)]
@@ -135,7 +134,7 @@ def train(
                 examples.append((ids, start))
                 pictures.append(picture)
         tokens, labels = teacher_forcing(examples, vocab.pad)
-        imgs, has = image_tensor(pictures)
+        imgs, has = image_tensor(pictures, cfg.image_px)
         losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 50 == 0 or step == steps - 1):
             log(f"step {step + 1}/{steps} loss {np.mean(losses[-50:]):.3f}")

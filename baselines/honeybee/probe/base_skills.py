@@ -29,7 +29,7 @@ for _ in range(30):
     sums.append((f"{a} + {b} =", a + b))
     a, b = rng.randrange(2, 10), rng.randrange(2, 10)
     sums.append((f"{a} * {b} =", a * b))
-images, has = image_tensor([None] * len(sums))
+images, has = image_tensor([None] * len(sums), model.cfg.image_px)
 out = generate(model, images, has, [[vocab.sep] + vocab.encode(p) for p, _ in sums], vocab.eos, vocab.pad, 4)
 right = sum(bool(o) and vocab.decode(o).split()[0] == str(r) for o, (_, r) in zip(out, sums))
 print(f"arithmetic: {right}/{len(sums)} right")
@@ -40,7 +40,7 @@ boxed = [vocab.decode(o).rsplit("\\boxed{", 1)[-1].split()[0] if "\\boxed{" in v
 right = sum(b == cot.rsplit("\\boxed{", 1)[1].rstrip("}") for b, (_, cot) in zip(boxed, questions))
 print(f"generic questions: {right}/{len(questions)} right in \\boxed{{}}, {sum(b is not None for b in boxed)} boxed")
 samples = embedded(seed=7, n_per_type=8, unique_text=True, with_images=True)
-images, has = image_tensor([s.images[0] for s in samples])
+images, has = image_tensor([s.images[0] for s in samples], model.cfg.image_px)
 prompts = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] for _ in samples]
 for s, o in list(zip(samples, generate(model, images, has, prompts, vocab.eos, vocab.pad, 60)))[::3]:
     print(f"{s.category}: {vocab.decode(o)} | facts: {s.meta}")
