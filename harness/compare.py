@@ -18,7 +18,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.leaderboard import row_label
 from harness.metrics.stats import paired_test, two_level_ci, two_level_paired_test
-from harness.rounding import p_text, rounded
+from harness.rounding import bracket, p_text, rounded
 from harness.seeds import group_label, newest_per_seed, score_matrix, training_seed
 
 
@@ -118,12 +118,12 @@ def _paired_row(scores_a: dict, scores_b: dict, ids: list[str], metric: str, see
 
 def _numbers(test, means: tuple[float, ...]) -> tuple:
     """Means, B - A, its CI, p and N as text, every number rounded like a board cell: to the precision the CI
-    of B - A supports (harness.leaderboard.rounded)."""
+    of B - A supports (harness.rounding)."""
     half = (test.ci_high - test.ci_low) / 2
     return (
         *(rounded(m, half) for m in means),
         rounded(test.diff, half, sign=True),
-        f"[{rounded(test.ci_low, half, sign=True)}, {rounded(test.ci_high, half, sign=True)}]",
+        bracket(test.ci_low, test.ci_high, half, sign=True),
         p_text(test.p_value),
         test.n,
     )

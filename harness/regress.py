@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from harness.errors import HarnessError
 from harness.metrics import METRICS
 from harness.metrics.stats import bootstrap_ci, sign_flip_p
-from harness.rounding import p_text, rounded
+from harness.rounding import bracket, p_text, rounded
 
 FORMAT_VERSION = 1
 DEFAULT_ALPHA = 0.01
@@ -211,7 +211,7 @@ def table(lines: list[Line]) -> str:
     rows = []
     for x in lines:  # rounded like a board cell, to the precision the CI of delta supports
         half = (x.ci_high - x.ci_low) / 2
-        ci = "" if math.isnan(half) else f"[{rounded(x.ci_low, half, True)}, {rounded(x.ci_high, half, True)}]"
+        ci = "" if math.isnan(half) else bracket(x.ci_low, x.ci_high, half, sign=True)
         rows.append(
             (
                 x.task,

@@ -36,8 +36,13 @@ def p_text(p: float) -> str:
     return "nan" if p is None or not math.isfinite(p) else f"{p:.1e}" if 0 < p < 0.001 else f"{p:.3f}"
 
 
+def bracket(low: float, high: float, half: float, sign: bool = False) -> str:
+    """A 95% CI as ``[low, high]``, both ends rounded to the precision of the half-width ``half``."""
+    return f"[{rounded(low, half, sign)}, {rounded(high, half, sign)}]"
+
+
 def interval(mean: float, low: float, high: float) -> tuple[str, str]:
     """(mean, "[low, high]") of a 95% CI, rounded to its half-width's precision."""
     known = low is not None and high is not None and math.isfinite(low) and math.isfinite(high)
     half = (high - low) / 2 if known else float("nan")
-    return rounded(mean, half), f"[{rounded(low, half)}, {rounded(high, half)}]"
+    return rounded(mean, half), bracket(low, high, half)
