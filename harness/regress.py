@@ -174,19 +174,9 @@ def compare(baseline: dict, runs: list[tuple[dict, dict]], alpha: float | None =
             status, delta, p = decide(old, new, ref["tolerance"], alpha, seed)
             current_value = sum(scores[sid][metric] for sid in ids) / len(ids) if ids else float("nan")
             ci = bootstrap_ci(np.subtract(new, old), seed) if ids else None
+            low, high = (ci.ci_low, ci.ci_high) if ci else (float("nan"), float("nan"))
             lines.append(
-                Line(
-                    task,
-                    metric,
-                    ref["value"],
-                    current_value,
-                    delta,
-                    p,
-                    ref["tolerance"],
-                    len(ids),
-                    status,
-                    *((ci.ci_low, ci.ci_high) if ci else ()),
-                )
+                Line(task, metric, ref["value"], current_value, delta, p, ref["tolerance"], len(ids), status, low, high)
             )
         if run["n_failed"] > base.get("n_failed", 0):
             lines.append(
