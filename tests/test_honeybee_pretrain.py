@@ -220,3 +220,33 @@ def test_the_default_encoder_keeps_the_committed_metadata_and_bad_resolutions_ar
         )
     one_line_error(run_cli("recipe", "pretrain", "--cnn_width", "0", "-o", tmp_path / "x.safetensors"), "--cnn_width 0")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_restyled_pretraining_images_keep_their_scene_and_match_no_eval_image(tmp_path):
+    """--restyle redraws a pretraining image that matches an eval image (most clocks and triangles) at another
+    scale and position; the redrawn picture must be further than twice the builds' pHash distance from every eval
+    image, and it keeps the scene: the same question (so the same description), the same background."""
+    from harness_baselines.honeybee.decontaminate import EvalIndex
+    from harness_baselines.honeybee.pretrain import pretrain_images
+    from harness_baselines.honeybee.recipe import Decontamination
+    from harness_baselines.honeybee.restyle import restyle
+
+    plain, redrawn = [], []
+    pretrain_images(24, tmp_path, log=None, on_scan=lambda q, o, im: plain.append((q.index, o)))
+    pretrain_images(24, tmp_path, log=None, restyle=True, on_scan=lambda q, o, im: redrawn.append((q, o, im)))
+    decon = Decontamination()
+    index = EvalIndex.build(decon.suites, decon.ngram, tmp_path)
+    restyled = [(q, im) for q, o, im in redrawn if o == "restyled"]
+    assert len(restyled) >= 3 and {q.category for q, _ in restyled} & {"clock", "geometry"}
+    was = dict(plain)
+    for q, image in restyled:
+        assert was.get(q.index, "dropped") == "dropped"  # only what plain decontamination drops is redrawn
+        assert index.image_match(image, 2 * decon.phash_distance) is None
+        assert image.shape == q.image.shape and (image[0, 0] == q.image[0, 0]).all()
+        assert not np.array_equal(image, q.image)
+    assert all(o == "kept" for q, o, _ in redrawn if was.get(q.index) == "kept")  # the rest is untouched
+    clock = next(q for q, _ in restyled if q.category == "clock")
+    a = restyle(clock.image, np.random.default_rng(5))
+    assert np.array_equal(a, restyle(clock.image, np.random.default_rng(5)))  # deterministic given the rng
+    ink = (np.abs(a.astype(int) - a[0, 0]).sum(-1) > 30).sum()
+    assert ink > 0.5 * (np.abs(clock.image.astype(int) - clock.image[0, 0]).sum(-1) > 30).sum()  # the dial is all there

@@ -111,6 +111,11 @@ def pretrain(
         48, "--image_px", help="Image encoder input side in pixels, a multiple of 8 (recipes inherit it)."
     ),
     cnn_width: int = typer.Option(32, "--cnn_width", help="Channels of the encoder's first convolution (x2 next)."),
+    restyle: bool = typer.Option(
+        False,
+        "--restyle/--no-restyle",
+        help="Redraw images that match an eval image at another scale and position instead of dropping them.",
+    ),
 ) -> None:
     """Pretrain the proxy's base model (perception descriptions + arithmetic; pretrain.py), which every recipe
     fine-tunes (train.init: base). Deterministic: rebuilds the committed checkpoint bit for bit."""
@@ -128,9 +133,11 @@ def pretrain(
         mix=mix,
         image_px=image_px,
         cnn_width=cnn_width,
+        restyle=restyle,
     )
     print(
-        f"base ({layers} layers, d = {d}, {image_px} px, CNN {cnn_width}, mix {mix}): "
+        f"base ({layers} layers, d = {d}, {image_px} px, CNN {cnn_width}, mix {mix}"
+        f"{', restyled images' if restyle else ''}): "
         f"loss {summary['final_loss']:.3f} after {summary['steps']} steps · {summary['seconds']}s wall, "
         f"{summary['cpu_seconds']}s CPU · {summary['checkpoint']}"
     )

@@ -96,42 +96,68 @@ def arithmetic(rng: random.Random) -> str:
     return f"{a} - {b} = {a - b}."
 
 
-def pretrain_images(n: int, cache: Path, log=print, px: int = 48) -> tuple[np.ndarray, list[str], list[str]]:
+def pretrain_images(
+    n: int, cache: Path, log=print, px: int = 48, restyle: bool = False, on_scan=None
+) -> tuple[np.ndarray, list[str], list[str]]:
     """The first ``n`` decontaminated images of the pretraining source at the proxy's resolution (uint8
     [n, 3, px, px]), their canonical descriptions and the generator's words for them. Deterministic: rows are
-    taken in index order."""
+    taken in index order.
+
+    ``restyle``: an image that matches an eval image is not dropped at once: up to ``restyle.ATTEMPTS`` renderings
+    of its scene at another scale and position (restyle.py) are tried, and the first whose pHash is more than
+    twice the builds' matching distance from every eval image is kept in its place. ``on_scan(question, outcome,
+    image)`` (if given) is called for every image scanned: outcome ``kept``, ``restyled`` or ``dropped``, the image
+    kept at the source's resolution or None (probe/pretrain_coverage.py counts them)."""
     import torch
 
     from harness_baselines.honeybee.decontaminate import EvalIndex
     from harness_baselines.honeybee.model import image_tensor
     from harness_baselines.honeybee.recipe import Decontamination
+    from harness_baselines.honeybee.restyle import ATTEMPTS
+    from harness_baselines.honeybee.restyle import restyle as restyled
 
     decon = Decontamination()
     index = EvalIndex.build(decon.suites, decon.ngram, cache)
-    images, texts, words, dropped, i = [], [], [], 0, 0
+    images, texts, words, i = [], [], [], 0
+    counts = {"kept": 0, "restyled": 0, "dropped": 0}
     while len(images) < n:
         q = make_question(PRETRAIN_SOURCE, i)
-        i += 1
-        if index.image_match(q.image, decon.phash_distance):
-            dropped += 1
+        image, outcome, i = q.image, "kept", i + 1
+        if index.image_match(image, decon.phash_distance):
+            image, outcome = None, "dropped"
+            for attempt in range(ATTEMPTS if restyle else 0):
+                candidate = restyled(q.image, np.random.default_rng([PRETRAIN_SOURCE.seed, 1, q.index, attempt]))
+                if not index.image_match(candidate, 2 * decon.phash_distance):
+                    image, outcome = candidate, "restyled"
+                    break
+        counts[outcome] += 1
+        if on_scan:
+            on_scan(q, outcome, image)
+        if image is None:
             continue
-        x, _ = image_tensor([q.image], px)
+        x, _ = image_tensor([image], px)
         images.append(((x[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy())
         texts.append(describe(q))
         words.append(q.caption)
     if log:
-        log(f"pretraining images: {n} kept, {dropped} dropped as matching an eval image")
+        log(
+            f"pretraining images: {n} kept ({counts['restyled']} restyled), {counts['dropped']} dropped as matching "
+            "an eval image"
+        )
     return np.stack(images), texts, words
 
 
-def cached_pretrain_images(n: int, cache: Path, log=print, px: int = 48) -> tuple[np.ndarray, list[str], list[str]]:
+def cached_pretrain_images(
+    n: int, cache: Path, log=print, px: int = 48, restyle: bool = False
+) -> tuple[np.ndarray, list[str], list[str]]:
     """``pretrain_images`` rendered once per cache folder (rendering and hashing ~17k images costs minutes; the
-    result depends only on ``n`` and the resolution, so pretraining variants and rehearsal share it)."""
-    path = cache / "rehearsal" / (f"pretrain-{n}.npz" if px == 48 else f"pretrain-{n}-{px}px.npz")
+    result depends only on ``n``, the resolution and ``restyle``, so pretraining variants and rehearsal share it)."""
+    name = f"pretrain-{n}" + ("" if px == 48 else f"-{px}px") + ("-restyle" if restyle else "")
+    path = cache / "rehearsal" / f"{name}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["images"], [str(t) for t in z["texts"]], [str(w) for w in z["words"]]
-    images, texts, words = pretrain_images(n, cache, log, px)
+    images, texts, words = pretrain_images(n, cache, log, px, restyle)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, images=images, texts=np.array(texts), words=np.array(words))
@@ -154,9 +180,11 @@ class Rehearsal:
     comparisons stay fair. The first
     REHEARSAL_IMAGES pretraining images are rendered once and cached under ``cache``."""
 
-    def __init__(self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe", px: int = 48):
+    def __init__(
+        self, cache: Path, n_images: int = REHEARSAL_IMAGES, mix: str = "describe", px: int = 48, restyle: bool = False
+    ):
         self.vocab, self.mix = Vocab(build_vocab()), mix
-        images, texts, words = cached_pretrain_images(n_images, cache, log=None, px=px)
+        images, texts, words = cached_pretrain_images(n_images, cache, log=None, px=px, restyle=restyle)
         self.images = images.transpose(0, 2, 3, 1)  # (n, px, px, 3), the layout image_tensor reads
         self.texts, self.words = [str(t) for t in texts], [str(w) for w in words]
 
@@ -207,6 +235,7 @@ def pretrain(
     mix: str = "describe",
     image_px: int = 48,
     cnn_width: int = 32,
+    restyle: bool = False,
 ) -> dict:
     """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds.
 
@@ -239,7 +268,7 @@ def pretrain(
     torch.manual_seed(0)
     rng = random.Random(0)
     vocab = Vocab(build_vocab())
-    images, texts, words = cached_pretrain_images(n_images, cache, log, image_px)
+    images, texts, words = cached_pretrain_images(n_images, cache, log, image_px, restyle)
     described = [vocab.encode(DESCRIBE_PROMPT) + [vocab.sep] + vocab.encode(t) + [vocab.eos] for t in texts]
     read = [
         vocab.encode(f"{w} {DESCRIBE_PROMPT}") + [vocab.sep] + vocab.encode(t) + [vocab.eos]
@@ -263,7 +292,7 @@ def pretrain(
         losses.append(train_step(model, opt, sched, imgs, has, tokens, labels))
         if log and (step % 100 == 0 or step == steps - 1):
             log(f"pretrain step {step + 1}/{steps} loss {np.mean(losses[-100:]):.3f}")
-    plan = {"base": True, **({"mix": mix} if mix != "describe" else {})}  # the committed base's plan unchanged
+    plan = {"base": True, **({"mix": mix} if mix != "describe" else {}), **({"images": "restyle"} if restyle else {})}
     meta = {"honeybee": json.dumps({"config": cfg.to_dict(), "vocab": vocab.tokens, "plan": plan})}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -275,6 +304,7 @@ def pretrain(
         "config": cfg.to_dict(),
         "mix": mix,
         "image_px": image_px,
+        "restyle": restyle,
         "final_loss": float(np.mean(losses[-100:])),
         "seconds": round(time.time() - t0, 1),
         "cpu_seconds": round(time.process_time() - c0, 1),

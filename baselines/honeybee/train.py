@@ -119,8 +119,10 @@ def train(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.train.lr, total_steps=steps, pct_start=0.1)
     rows = _shuffled_rows(data, random.Random(seed))
     n_rehearsal = round(recipe.train.rehearsal * recipe.train.batch_size)
-    mix = base_meta.get("plan", {}).get("mix", "describe")
-    rehearsal = Rehearsal(cache, mix=mix, px=cfg.image_px) if n_rehearsal else None
+    base_plan = base_meta.get("plan", {})
+    restyle = base_plan.get("images") == "restyle"  # rehearsal replays the base's own pretraining images
+    mix = base_plan.get("mix", "describe")
+    rehearsal = Rehearsal(cache, mix=mix, px=cfg.image_px, restyle=restyle) if n_rehearsal else None
     rehearsal_rng = random.Random(seed + 7)
     images: dict[str, np.ndarray] = {}
     room = cfg.max_len - cfg.image_tokens
