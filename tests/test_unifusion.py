@@ -15,7 +15,7 @@ from harness_baselines.unifusion import tiny_vlm
 from harness_baselines.unifusion.conditioning import VARIANTS, evenly_mapped, strided
 from harness_baselines.unifusion.encoder import VLMEncoder, pad_states
 from harness_baselines.unifusion.generator import UniFusionTransformer
-from harness_baselines.unifusion.train_generator import flow_matching_loss
+from harness_baselines.unifusion.train_generator import draw_t, flow_matching_loss
 
 TINY_GEN = dict(sample_size=16, patch_size=4, num_layers=2, num_attention_heads=2, attention_head_dim=8, lap_dim=8)
 
@@ -105,6 +105,18 @@ def test_variant_trains_one_step_with_the_vlm_frozen(variant, scenes):
     assert any(g.abs().sum() > 0 for g in grads)  # the loss reaches the conditioning module
     assert all(not p.requires_grad and p.grad is None for p in model.parameters())
     assert all(torch.equal(vlm_before[k], v) for k, v in model.state_dict().items())
+
+
+def test_training_noise_levels_follow_the_chosen_distribution():
+    uniform = draw_t(20000, torch.Generator().manual_seed(0))
+    skewed = draw_t(20000, torch.Generator().manual_seed(0), "logit_normal")
+    assert ((uniform > 0) & (uniform < 1)).all() and ((skewed > 0) & (skewed < 1)).all()
+    assert abs(uniform.mean().item() - 0.5) < 0.01
+    # JiT's logit-normal, mirrored to sigma = t: median sigmoid(0.8) = 0.69, so most draws are noisy.
+    assert abs(skewed.median().item() - torch.sigmoid(torch.tensor(0.8)).item()) < 0.01
+    assert (skewed > 0.5).float().mean() > 0.8 > (uniform > 0.5).float().mean()
+    with pytest.raises(ValueError, match="unknown t sampling 'cosine'"):
+        draw_t(4, torch.Generator(), "cosine")
 
 
 def test_encoder_caches_by_input_hash(scenes):

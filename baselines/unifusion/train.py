@@ -74,6 +74,8 @@ def run_key(vlm_hash: str, run: Run, args, init: Path | None) -> str:
     lr = args.lr if run.regime == "zero-shot" else args.edit_ft_lr
     settings = [args.batch_size, args.recon_share, args.edit_share, args.n_scenes, args.n_edits_per_type]
     blob = [vlm_hash, run.__dict__, steps, lr, *settings, args.threads, args.lap_stride]
+    if args.t_sampling != "uniform":  # keyed only when set, so runs trained before the option stay valid
+        blob.append(args.t_sampling)
     return hashlib.sha256(json.dumps([*blob, folder_hash(init) if init else None]).encode()).hexdigest()[:16]
 
 
@@ -142,7 +144,7 @@ def train_all(out: Path, work: Path, args) -> dict:
             done.append(json.loads(info.read_text()))
             continue
         source = feature_source(run.variant)
-        recipe = Recipe(steps, args.batch_size, lr, args.recon_share, args.edit_share, args.lap_stride)
+        recipe = Recipe(steps, args.batch_size, lr, args.recon_share, args.edit_share, args.lap_stride, args.t_sampling)
         summary = train_generator(
             target,
             run.variant,
@@ -203,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     every.add_argument("--n_scenes", type=int, default=1000)
     every.add_argument("--n_edits_per_type", type=int, default=200)
     every.add_argument("--lap_stride", type=int, default=3)
+    every.add_argument(
+        "--t_sampling", default="uniform", choices=("uniform", "logit_normal"), help="noise levels drawn in training"
+    )
     every.add_argument("--threads", type=int, default=1)
     every.add_argument("--save_every", type=int, default=100, help="steps between resume states")
     every.add_argument("--only", default="", help="comma-separated runs, e.g. zero-shot/lap,edit-ft/lap-seed2")

@@ -26,6 +26,24 @@ from harness_baselines.unifusion.generator import UniFusionTransformer
 from harness_baselines.unifusion.pipeline import to_tensor
 from harness_baselines.unifusion.training_data import POOLS, mixture
 
+# The noise levels drawn in training. "uniform": t ~ U(0, 1) (what the shipped ladder used). "logit_normal":
+# t = sigmoid(N(0.8, 0.8)), the time distribution of the x-prediction reference (Li & He 2025, JiT: P_mean -0.8,
+# P_std 0.8 in its convention where t = 1 is clean, github.com/LTH14/JiT denoiser.py sample_t; here t = 1 is
+# noise, so the sign flips). With x-prediction and the velocity loss, v = (x_t - x_0) / t weighs a clean-image
+# error by 1 / t^2: uniform t spends the gradient on low noise, where x_t already shows the image and the
+# conditioning hardly matters; the logit-normal draw moves it to the noisy levels where the layout is decided.
+T_SAMPLING = {"uniform": None, "logit_normal": (0.8, 0.8)}
+
+
+def draw_t(n: int, generator: torch.Generator, sampling: str = "uniform") -> torch.Tensor:
+    """n noise levels in (0, 1) (T_SAMPLING)."""
+    if sampling not in T_SAMPLING:
+        raise ValueError(f"unknown t sampling {sampling!r} (known: {', '.join(T_SAMPLING)})")
+    if T_SAMPLING[sampling] is None:
+        return torch.rand(n, generator=generator)
+    mean, std = T_SAMPLING[sampling]
+    return torch.sigmoid(torch.randn(n, generator=generator) * std + mean)
+
 
 def flow_matching_loss(
     transformer: UniFusionTransformer,
@@ -34,13 +52,14 @@ def flow_matching_loss(
     target: torch.Tensor,
     generator: torch.Generator,
     grid: torch.Tensor | None = None,
+    t_sampling: str = "uniform",
 ) -> torch.Tensor:
     """Rectified-flow loss. states [B, K, T, D], mask [B, T], target [B, C, H, W] in [-1, 1], grid [B, T].
 
-    x_t = (1 - t) x_0 + t * noise with t ~ U(0, 1); the model predicts the velocity (noise - x_0) at timestep
-    1000 t, matching FlowMatchEulerDiscreteScheduler's sigma = t convention."""
+    x_t = (1 - t) x_0 + t * noise with t drawn by ``t_sampling`` (T_SAMPLING); the model predicts the velocity
+    (noise - x_0) at timestep 1000 t, matching FlowMatchEulerDiscreteScheduler's sigma = t convention."""
     noise = torch.randn(target.shape, generator=generator)
-    t = torch.rand(target.shape[0], generator=generator)
+    t = draw_t(target.shape[0], generator, t_sampling)
     x_t = (1 - t[:, None, None, None]) * target + t[:, None, None, None] * noise
     velocity = transformer(x_t, t * 1000, states, mask, grid)
     return torch.nn.functional.mse_loss(velocity, noise - target)
@@ -77,6 +96,7 @@ class Recipe:
     recon_share: float  # share of reconstructions in the zero-shot mixture (training_data.mixture)
     edit_share: float  # share of edit pairs in an edit-ft batch
     lap_stride: int = 3  # which VLM states LAP reads (a new generator's config; an init keeps its own)
+    t_sampling: str = "uniform"  # the noise levels drawn in training (T_SAMPLING)
 
 
 def train_generator(
@@ -145,7 +165,7 @@ def train_generator(
     layers = transformer.layer_indices
     for step in range(step0, steps):
         states, mask, grid, target = draw_batch(rng, probs, features, targets, layers, recipe.batch_size)
-        loss = flow_matching_loss(transformer, states, mask, target, gen, grid)
+        loss = flow_matching_loss(transformer, states, mask, target, gen, grid, recipe.t_sampling)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
@@ -177,6 +197,7 @@ def train_generator(
         "steps": steps,
         "batch_size": recipe.batch_size,
         "lr": recipe.lr,
+        "t_sampling": recipe.t_sampling,
         "mixture": probs,
         "pool_sizes": {n: len(f) for n, f in features.items()},
         "layers": layers,
