@@ -289,3 +289,24 @@ def test_cli_eval_runs_unifusion_from_saved_checkpoints(checkpoints, tmp_path, c
         out,
     )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "does not exist" in bad.stderr
+
+
+def test_generator_probe_reports_reconstruction_and_caption_use(checkpoints):
+    from harness.data.edit_t2i import generate
+    from harness.metrics.editing import ssim_map
+    from harness_baselines.unifusion.adapter import UniFusionEditor
+    from harness_baselines.unifusion.generator_probe import probe
+
+    editor = UniFusionEditor(vlm=str(checkpoints / "vlm"), generator=str(checkpoints / "lap"), variant="lap")
+    editor.load()
+    report = probe(editor, n=4, steps=(1, 2))
+    assert report["gray_ssim"]["n"] == 4 and 0 < report["gray_ssim"]["mean"] < 1
+    assert set(report["steps"]) == {"1", "2"}
+    for row in report["steps"].values():
+        low, high = row["recon_psnr"]["ci95"]
+        assert low <= row["recon_psnr"]["mean"] <= high and row["recon_psnr"]["mean"] > 0
+    # The same number as scoring the editor's own outputs on the suite's first scenes.
+    samples = generate(seed=0, n=4)
+    outs = editor.pipeline([s.source for s in samples], [s.instruction for s in samples], [0, 1, 2, 3], steps=1)
+    direct = np.mean([ssim_map(o / 255.0, s.target / 255.0).mean() for o, s in zip(outs, samples)])
+    assert report["steps"]["1"]["t2i_ssim"]["mean"] == pytest.approx(direct, abs=1e-4)
