@@ -162,11 +162,14 @@ def test_an_answers_base_of_another_size_is_deterministic_and_recipes_inherit_it
     assert sum(vocab.decode(ids[start:]).count("\\boxed{") for ids, start, _ in rows) == 4
 
 
-def test_the_committed_mix_is_unchanged_and_bad_options_are_one_line_errors(tmp_path):
-    pretrain(tmp_path, tmp_path / "a.safetensors", steps=1, n_images=4, log=None)
+def test_the_committed_mix_is_answers_and_bad_options_are_one_line_errors(tmp_path):
     from harness_baselines.honeybee.train import _metadata
 
-    assert _metadata(tmp_path / "a.safetensors")["plan"] == {"base": True}  # the committed base's plan
+    pretrain(tmp_path, tmp_path / "a.safetensors", steps=1, n_images=4, log=None)
+    assert _metadata(tmp_path / "a.safetensors")["plan"] == {"base": True, "mix": "answers"}  # the committed base's
+    assert _metadata(BASE_CHECKPOINT)["plan"] == {"base": True, "mix": "answers"}
+    pretrain(tmp_path, tmp_path / "d.safetensors", steps=1, n_images=4, log=None, mix="describe")
+    assert _metadata(tmp_path / "d.safetensors")["plan"] == {"base": True}  # the base before session 5, as it was
     one_line_error(run_cli("recipe", "pretrain", "--mix", "bogus", "-o", tmp_path / "x.safetensors"), "--mix 'bogus'")
     one_line_error(
         run_cli("recipe", "pretrain", "--d", "90", "-o", tmp_path / "x.safetensors"), "--d 90", "4 attention"

@@ -103,9 +103,10 @@ def pretrain(
     layers: int = typer.Option(2, "--layers", min=1, help="Decoder layers (recipes fine-tuning the base inherit it)."),
     d: int = typer.Option(96, "--d", min=8, help="Decoder width (a multiple of the 4 attention heads)."),
     mix: str = typer.Option(
-        "describe",
+        "answers",
         "--mix",
-        help="describe (the committed base) or answers (+ generic questions answered in \\boxed{}, pretrain_qa.py).",
+        help="answers (the committed base: + generic questions answered in \\boxed{}, pretrain_qa.py) or describe "
+        "(descriptions, reading and arithmetic only: the base before 2026-12-01, session 5).",
     ),
     image_px: int = typer.Option(
         48, "--image_px", help="Image encoder input side in pixels, a multiple of 8 (recipes inherit it)."

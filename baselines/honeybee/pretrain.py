@@ -232,7 +232,7 @@ def pretrain(
     log=print,
     layers: int = 2,
     d: int = 96,
-    mix: str = "describe",
+    mix: str = "answers",
     image_px: int = 48,
     cnn_width: int = 32,
     restyle: bool = False,
