@@ -13,7 +13,10 @@ recipe's:
 - reading: the generator's own words for the same picture (the text-only twin's description, no image) -> the
   same canonical description, so facts read from a text prompt and from an image land in one form;
 - language: the arithmetic statements the CoTs rely on (``3 + 5 = 8.``, ``180 - 40 - 60 = 80.``, ...), as an
-  LLM's pretraining would have taught them; no question, no answer format, no ``\\boxed{}``.
+  LLM's pretraining would have taught them;
+- answering (``mix="answers"``, the committed base since session 5): generic questions answered step by step in
+  ``\\boxed{}`` (pretrain_qa.py), none a suite or source template, the instruction-following PLM brings along.
+  ``mix="describe"`` leaves them out (the base before; no question, no answer format, no ``\\boxed{}``).
 
 The checkpoint is committed (``checkpoints/proxy-base.safetensors``, ~1 MB in fp16) and rebuilt bit for bit by
 ``harness recipe pretrain`` (one thread, seeded): see the README for its cost.
@@ -239,13 +242,15 @@ def pretrain(
 ) -> dict:
     """Train the base proxy; writes ``out`` (fp16 safetensors). Returns a summary with the CPU seconds.
 
-    ``layers``/``d``: the decoder's size (recipes fine-tuning this base inherit it). ``mix``: ``describe`` (the
-    committed base: descriptions, reading, arithmetic statements) or ``answers``, which gives a quarter of each
-    batch to generic question answering ending in ``\\boxed{}`` (pretrain_qa.py: arithmetic questions, one and two
-    steps, open and multiple choice; "the largest number in the image") — the instruction-following a VLM like PLM
-    brings to its fine-tuning. ``image_px``/``cnn_width``: the image encoder's input resolution and first
-    convolution's channels (the probe's errors are mostly misreadings, probe/README.md); the image-token count
-    grows with the resolution ((px / 8) ** 2) and ``max_len`` with it, so the text keeps its room."""
+    ``layers``/``d``: the decoder's size (recipes fine-tuning this base inherit it). ``mix``: ``answers`` (the
+    committed base) gives a quarter of each batch to generic question answering ending in ``\\boxed{}``
+    (pretrain_qa.py: arithmetic questions, one and two steps, open and multiple choice; "the largest number in the
+    image") — the instruction-following a VLM like PLM brings to its fine-tuning; ``describe`` keeps descriptions,
+    reading and arithmetic statements only (the base before session 5). ``image_px``/``cnn_width``: the image
+    encoder's input resolution and first convolution's channels (the probe's errors are mostly misreadings,
+    probe/README.md); the image-token count grows with the resolution ((px / 8) ** 2) and ``max_len`` with it, so
+    the text keeps its room. ``restyle``: redraw a pretraining image that matches an eval image instead of dropping
+    it (pretrain_images, restyle.py)."""
     import torch
     from safetensors.torch import save_file
 
@@ -312,8 +317,9 @@ def pretrain(
 
 
 def _describe_batch(rng, vocab, described, read, batch_size):
-    """The committed base's batch: half image -> description, a quarter words -> description, a quarter
-    arithmetic statements (loss on every token). -> (image picks, sequences, first labelled index of each)."""
+    """``--mix describe`` (the committed base before session 5): half image -> description, a quarter words ->
+    description, a quarter arithmetic statements (loss on every token). -> (image picks, sequences, first
+    labelled index of each)."""
     picks = [rng.randrange(len(described)) for _ in range(batch_size // 2)]  # image rows
     seqs = [described[j] for j in picks]
     starts = [len(vocab.encode(DESCRIBE_PROMPT)) + 1] * len(seqs)
