@@ -127,9 +127,11 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(1 / mse.clamp_min(1e-10))
 
 
-def mean_ci(values: np.ndarray) -> dict:
-    half = 1.96 * values.std(ddof=1) / math.sqrt(len(values))
-    return {"mean": round(float(values.mean()), 3), "ci95": [round(float(values.mean() - h), 3) for h in (half, -half)]}
+def mean_ci(values: np.ndarray, digits: int = 3) -> dict:
+    """Mean with a normal 95 % interval, rounded to ``digits`` (generator_probe.py reports with it too)."""
+    half = 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    mean = float(values.mean())
+    return {"mean": round(mean, digits), "ci95": [round(float(mean - h), digits) for h in (half, -half)]}
 
 
 def readout_ceiling(train, scenes, edits, layer: int, readout: str) -> dict:

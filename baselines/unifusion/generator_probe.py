@@ -21,13 +21,10 @@ import numpy as np
 
 
 def interval(values: list[float]) -> dict:
-    v = np.asarray(values, dtype=float)
-    half = 1.96 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
-    return {
-        "mean": round(float(v.mean()), 4),
-        "ci95": [round(float(v.mean() - half), 4), round(float(v.mean() + half), 4)],
-        "n": len(v),
-    }
+    """Mean, normal 95 % interval (ceilings.mean_ci, at 4 decimals) and n."""
+    from harness_baselines.unifusion.ceilings import mean_ci
+
+    return mean_ci(np.asarray(values, dtype=float), 4) | {"n": len(values)}
 
 
 def probe(editor, n: int = 60, steps: tuple[int, ...] = (1, 10)) -> dict:
