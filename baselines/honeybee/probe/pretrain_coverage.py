@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 from types import SimpleNamespace
 
+from harness import registry
 from harness.data.reasoning_embedded import generate
 from harness_baselines.honeybee.pretrain import describe, pretrain_images
 
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
 
     pretrain_images(args.images, args.cache, log=None, restyle=args.restyle, on_scan=count)
     evals: dict[str, set] = {r: set() for r in ROWS}
-    for s in generate(seed=0, n_per_type=200, unique_text=True, with_images=False):  # reasoning/embedded's args
+    suite = registry.resolve("reasoning/embedded", registry.discover_tasks())[0].spec.source.args  # the task YAML's
+    for s in generate(**{**suite, "with_images": False}):  # the same scenes, their facts only (no rendering)
         row, value = reading(s.category, s.meta)
         evals[row].add(value)
     print(
